@@ -1,0 +1,41 @@
+# Shared by scripts/run, scripts/test and scripts/bench: installs the Debian
+# packages wsgate needs when any is missing, and builds one configuration.
+# Source it; do not run it.
+
+WSGATE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+# Packages to build and run the gateway.
+WSGATE_BUILD_DEPS=(build-essential cmake pkg-config libuv1-dev libssl-dev libyaml-cpp-dev
+  libspdlog-dev libgtest-dev libgmock-dev node-llhttp libcli11-dev zlib1g-dev)
+# Packages the tests use: real clients, fuzzing compiler, man page linter.
+WSGATE_TEST_DEPS=(python3 python3-websockets python3-pytest nodejs npm openssl curl
+  clang libclang-rt-dev mandoc libbenchmark-dev procps)
+
+# install_debs PKG...: apt-get installs the packages not yet installed.
+install_debs() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  # Node comes from NodeSource on some machines and from Debian on others;
+  # either provides node and npm, so do not fight over the package names.
+  if command -v node >/dev/null && command -v npm >/dev/null; then
+    local keep=()
+    for p in "${missing[@]}"; do [[ $p == nodejs || $p == npm ]] || keep+=("$p"); done
+    missing=("${keep[@]}")
+  fi
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "installing: ${missing[*]}"
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -q
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# build_wsgate DIR [CMAKE_ARGS...]: configures and builds into DIR.
+build_wsgate() {
+  local dir=$1
+  shift
+  cmake -S "$WSGATE_ROOT" -B "$dir" "$@" >/dev/null
+  cmake --build "$dir" -j"$(nproc)"
+}

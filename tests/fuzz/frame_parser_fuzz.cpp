@@ -1,0 +1,126 @@
+// libFuzzer target for FrameParser: the same byte stream fed whole and in
+// random pieces must give the same events (checklist WS-FR-06, LIB-03), and
+// the parser's buffer must never outgrow the bytes it was given (WS-FR-08).
+//
+// Input layout: byte 0 flags (bit 0 client role, bit 1 RSV1 allowed, bit 2
+// small limits, bits 4-7 max_fragments), bytes 1-2 small frame/message
+// limits, byte 3 chop seed; the rest is the stream.
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "ws/frame_parser.h"
+
+namespace {
+
+using wsgate::ws::FrameEvent;
+using wsgate::ws::FrameParser;
+using wsgate::ws::Limits;
+using wsgate::ws::Role;
+
+struct Recorded {
+  FrameEvent::Kind kind;
+  uint8_t opcode;
+  std::string payload;
+  uint16_t code;
+  std::string reason;
+  bool compressed;
+  bool operator==(const Recorded&) const = default;
+};
+
+struct Run {
+  FrameParser parser;
+  std::vector<Recorded> events;
+  size_t fed = 0;
+  Run(Role role, const Limits& limits, bool rsv1) : parser(role, limits) {
+    parser.set_rsv1_allowed(rsv1);
+  }
+};
+
+[[noreturn]] void die(const char* what, size_t index) {
+  std::fprintf(stderr, "frame_parser_fuzz: %s (event %zu)\n", what, index);
+  std::abort();
+}
+
+// Feeds one piece with the loop documented in frame_parser.h and checks the
+// per-call promises.
+void feed(Run& run, uint8_t* data, size_t n) {
+  run.fed += n;
+  size_t off = 0;
+  while (off < n) {
+    FrameEvent ev;
+    const size_t used = run.parser.parse({data + off, n - off}, ev);
+    if (used > n - off) die("consumed more than given", run.events.size());
+    off += used;
+    if (run.parser.buffered_bytes() > 2 * run.fed + 256)
+      die("buffer larger than input", run.events.size());
+    if (ev.kind == FrameEvent::Kind::None) {
+      if (off != n) die("None without consuming everything", run.events.size());
+      break;
+    }
+    if (used == 0) die("event without consuming a byte", run.events.size());
+    if (ev.kind == FrameEvent::Kind::Error && !run.parser.failed()) die("Error but not failed", 0);
+    run.events.push_back(
+        Recorded{ev.kind, static_cast<uint8_t>(ev.opcode),
+                 std::string(reinterpret_cast<const char*>(ev.payload.data()), ev.payload.size()),
+                 ev.close_code, std::string(ev.reason), ev.compressed});
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 4) return 0;
+  const uint8_t flags = data[0];
+  const Role role = (flags & 1) != 0 ? Role::Client : Role::Server;
+  const bool rsv1 = (flags & 2) != 0;
+  Limits limits;
+  if ((flags & 4) != 0) {
+    limits.max_frame = 1 + data[1] * 4u;
+    limits.max_message = 1 + data[2] * 8u;
+    limits.max_fragments = flags >> 4;
+  }
+  uint32_t seed = data[3] * 2654435761u + 1;
+  const std::vector<uint8_t> stream(data + 4, data + size);
+
+  // Whole: one read.
+  Run whole(role, limits, rsv1);
+  std::vector<uint8_t> a = stream;
+  feed(whole, a.data(), a.size());
+
+  // Chopped: pieces of 1..64 bytes, with empty reads in between.
+  Run chopped(role, limits, rsv1);
+  std::vector<uint8_t> b = stream;
+  for (size_t at = 0; at < b.size();) {
+    seed ^= seed << 13;
+    seed ^= seed >> 17;
+    seed ^= seed << 5;
+    const size_t n = std::min<size_t>(b.size() - at, 1 + seed % ((data[3] & 0x3F) + 1));
+    feed(chopped, b.data() + at, n);
+    if ((seed & 0x300) == 0) {
+      // An empty read: releases a delivered message, never an event.
+      FrameEvent ev;
+      if (chopped.parser.parse({}, ev) != 0 || ev.kind != FrameEvent::Kind::None)
+        die("empty read", 0);
+    }
+    at += n;
+  }
+
+  if (whole.events.size() != chopped.events.size()) die("event counts differ", whole.events.size());
+  for (size_t i = 0; i < whole.events.size(); ++i) {
+    if (!(whole.events[i] == chopped.events[i])) die("events differ", i);
+  }
+  if (whole.parser.failed() != chopped.parser.failed()) die("failed() differs", 0);
+  if (whole.parser.in_message() != chopped.parser.in_message()) die("in_message() differs", 0);
+
+  // An empty parse releases a delivered message's buffer.
+  FrameEvent ev;
+  whole.parser.parse({}, ev);
+  if (ev.kind != FrameEvent::Kind::None) die("empty parse produced an event", 0);
+  if (whole.parser.failed() && whole.parser.buffered_bytes() != 0)
+    die("failed parser holds a buffer", 0);
+  return 0;
+}
