@@ -1,0 +1,102 @@
+// The immutable configuration snapshot. load_config() builds one from a
+// YAML file, validated against the schema table (config/schema.h); a reload
+// builds a new snapshot completely or keeps the old one.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace wsgate::config {
+
+using Duration = std::chrono::milliseconds;
+
+struct ListenConfig {
+  std::string address;  // as written: "127.0.0.1:8080", "[::1]:0", "*:80"
+  std::string host;     // numeric host without brackets ("0.0.0.0" for "*")
+  uint16_t port = 0;    // 0 = any free port (reported by status)
+  bool ipv6 = false;
+  int backlog = 511;
+  int line = 0;  // 1-based line in the config file, for messages
+};
+
+struct RouteConfig {
+  std::string path;                  // exact match on the request path
+  std::string relay = "echo";        // only "echo" for now
+  std::vector<std::string> origins;  // empty = no Origin check
+  std::vector<std::string> subprotocols;
+  int line = 0;
+};
+
+struct LogConfig {
+  std::string level = "info";  // trace debug info warn error critical off
+  std::string file;            // absolute path, "stderr" or "syslog"
+  std::string access_log;      // absolute path, "stderr", "syslog" or "off"
+};
+
+struct LimitsConfig {
+  uint32_t max_connections = 10000;  // per worker
+  Duration handshake_timeout{10000};
+  uint64_t max_request_line = 8192;
+  uint64_t max_header_bytes = 16384;
+  uint32_t max_headers = 64;
+  uint64_t max_frame = 1 << 20;
+  uint64_t max_message = 1 << 20;
+  uint32_t max_fragments = 1024;
+  Duration message_timeout{60000};  // time to complete a fragmented message
+  uint32_t control_frames_per_second = 50;
+  uint32_t control_frames_burst = 100;
+  uint64_t write_queue_low = 64 << 10;
+  uint64_t write_queue_high = 256 << 10;
+  uint64_t write_queue_max = 1 << 20;
+  Duration write_queue_timeout{30000};  // above write_queue_high this long: evict (1008)
+};
+
+struct TimeoutsConfig {
+  Duration idle{120000};
+  Duration idle_check_interval{5000};
+  Duration max_request_wait{600000};
+  Duration drain{300000};
+  Duration ping_interval{30000};
+  Duration pong_timeout{30000};
+  Duration close{5000};
+  Duration worker_start{30000};  // reload: wait this long for READY
+  Duration stop{10000};          // fast stop: SIGKILL workers after this
+  Duration watchdog{30000};      // worker silent this long is replaced
+};
+
+struct Config {
+  std::string path;  // absolute path of the file this came from
+  std::string dir;   // its directory; relative paths resolve against it
+
+  bool daemon = true;
+  std::string pid_file;        // absolute
+  std::string control_socket;  // absolute
+  std::string user;
+  std::string group;
+  unsigned workers = 1;  // "auto" resolved to the CPU count
+  LogConfig log;
+  std::vector<ListenConfig> listen;
+  LimitsConfig limits;
+  TimeoutsConfig timeouts;
+  Duration stats_interval{1000};
+  std::vector<RouteConfig> routes;
+  std::string health_path = "/healthz";
+};
+
+using ConfigPtr = std::shared_ptr<const Config>;
+
+// Thrown by the loader. what() reads "path:line:col: key.path: what is wrong
+// (got X)"; several errors are joined by newlines.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Loads and validates `path`. Throws ConfigError on any problem.
+ConfigPtr load_config(const std::string& path);
+
+}  // namespace wsgate::config

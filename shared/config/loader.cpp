@@ -1,0 +1,248 @@
+// load_config(): reads the YAML file, walks it against the schema, builds an
+// immutable Config and checks the rules that span keys; all errors at once.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "config/config.h"
+#include "config/cross_checks.h"
+#include "config/document.h"
+#include "config/section_reader.h"
+#include "config/values.h"
+
+namespace wsgate::config {
+namespace {
+
+constexpr size_t kMaxFileBytes = size_t{16} << 20;  // a config is kilobytes; stops /dev/zero
+
+// The whole file, or ConfigError "path: cannot read: <reason>". Read here
+// rather than with YAML::LoadFile, which reports no errno and no size bound.
+std::string read_file(const std::string& path) {
+  auto fail = [&](const std::string& reason) {
+    throw ConfigError(path + ": cannot read: " + reason);
+  };
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(std::strerror(errno));
+  std::string content;
+  char buffer[16384];
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int saved = errno;
+      ::close(fd);
+      fail(std::strerror(saved));
+    }
+    if (n == 0) break;
+    content.append(buffer, static_cast<size_t>(n));
+    if (content.size() > kMaxFileBytes) {
+      ::close(fd);
+      fail("larger than 16MiB");
+    }
+  }
+  ::close(fd);
+  return content;
+}
+
+// Line `index` (0-based) of `content`, for showing where a syntax error is.
+std::string line_at(const std::string& content, int index) {
+  size_t begin = 0;
+  for (int line = 0; line < index; ++line) {
+    begin = content.find('\n', begin);
+    if (begin == std::string::npos) return "";
+    ++begin;
+  }
+  size_t end = content.find('\n', begin);
+  std::string line = content.substr(begin, end == std::string::npos ? end : end - begin);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+// The first document of the file, or a Null node when it is empty. Syntax
+// errors and extra documents are added to `errors`.
+YAML::Node parse_yaml(const std::string& content, Diagnostics& errors) {
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(content);
+  } catch (const YAML::Exception& e) {
+    std::string line = e.mark.line >= 0 ? line_at(content, e.mark.line) : "";
+    errors.add(location_of(e.mark), "(syntax)", e.msg,
+               line.empty() ? "invalid YAML" : got_text(line));
+    return {};
+  }
+  if (documents.size() > 1) {
+    errors.add(location_of(documents[1].Mark()), "(document)",
+               "must be the only YAML document in the file (remove the '---' line)",
+               std::to_string(documents.size()) + " documents");
+  }
+  return documents.empty() ? YAML::Node() : documents.front();
+}
+
+// Throws std::logic_error when the loader forgot to read a schema key.
+void require_all_read(const SectionReader& reader) {
+  std::vector<std::string_view> unread = reader.unread_keys();
+  if (!unread.empty()) {
+    throw std::logic_error("config: loader does not read schema key " + std::string(unread[0]));
+  }
+}
+
+// Every number has been checked against its schema range, which fits the
+// Config field it goes into.
+template <typename T>
+T narrow(int64_t value) {
+  return static_cast<T>(value);
+}
+
+void read_top_level(SectionReader& r, Config& config) {
+  config.daemon = r.boolean("daemon");
+  config.pid_file = r.path("pid_file");
+  config.control_socket = r.path("control_socket");
+  config.user = r.text("user");
+  config.group = r.text("group");
+  config.workers = narrow<unsigned>(r.number("workers"));
+  config.log.level = r.text("log.level");
+  config.log.file = r.path("log.file");
+  config.log.access_log = r.path("log.access_log");
+  config.stats_interval = Duration(r.number("stats_interval"));
+  config.health_path = r.text("health_path");
+  if (!config.health_path.empty() && config.health_path.front() != '/') {
+    r.error("health_path", "must start with / (or be \"\" to turn health checks off)",
+            got_text(config.health_path));
+  }
+  constexpr size_t kMaxSocketPath = sizeof(sockaddr_un::sun_path) - 1;
+  if (config.control_socket.size() > kMaxSocketPath) {
+    r.error("control_socket",
+            "is " + std::to_string(config.control_socket.size()) +
+                " bytes long once resolved; a Unix socket path is at most " +
+                std::to_string(kMaxSocketPath),
+            got_text(config.control_socket));
+  }
+}
+
+void read_limits(SectionReader& r, LimitsConfig& limits) {
+  limits.max_connections = narrow<uint32_t>(r.number("limits.max_connections"));
+  limits.handshake_timeout = Duration(r.number("limits.handshake_timeout"));
+  limits.max_request_line = narrow<uint64_t>(r.number("limits.max_request_line"));
+  limits.max_header_bytes = narrow<uint64_t>(r.number("limits.max_header_bytes"));
+  limits.max_headers = narrow<uint32_t>(r.number("limits.max_headers"));
+  limits.max_frame = narrow<uint64_t>(r.number("limits.max_frame"));
+  limits.max_message = narrow<uint64_t>(r.number("limits.max_message"));
+  limits.max_fragments = narrow<uint32_t>(r.number("limits.max_fragments"));
+  limits.message_timeout = Duration(r.number("limits.message_timeout"));
+  limits.control_frames_per_second = narrow<uint32_t>(r.number("limits.control_frames_per_second"));
+  limits.control_frames_burst = narrow<uint32_t>(r.number("limits.control_frames_burst"));
+  limits.write_queue_low = narrow<uint64_t>(r.number("limits.write_queue_low"));
+  limits.write_queue_high = narrow<uint64_t>(r.number("limits.write_queue_high"));
+  limits.write_queue_max = narrow<uint64_t>(r.number("limits.write_queue_max"));
+  limits.write_queue_timeout = Duration(r.number("limits.write_queue_timeout"));
+}
+
+void read_timeouts(SectionReader& r, TimeoutsConfig& timeouts) {
+  timeouts.idle = Duration(r.number("timeouts.idle"));
+  timeouts.idle_check_interval = Duration(r.number("timeouts.idle_check_interval"));
+  timeouts.max_request_wait = Duration(r.number("timeouts.max_request_wait"));
+  timeouts.drain = Duration(r.number("timeouts.drain"));
+  timeouts.ping_interval = Duration(r.number("timeouts.ping_interval"));
+  timeouts.pong_timeout = Duration(r.number("timeouts.pong_timeout"));
+  timeouts.close = Duration(r.number("timeouts.close"));
+  timeouts.worker_start = Duration(r.number("timeouts.worker_start"));
+  timeouts.stop = Duration(r.number("timeouts.stop"));
+  timeouts.watchdog = Duration(r.number("timeouts.watchdog"));
+}
+
+ListenConfig read_listen_item(SectionReader& r, const Section& item) {
+  ListenConfig listen;
+  if (std::optional<ListenAddress> address = r.address("listen[].address")) {
+    listen.address = address->text;
+    listen.host = address->host;
+    listen.port = address->port;
+    listen.ipv6 = address->ipv6;
+  }
+  listen.backlog = narrow<int>(r.number("listen[].backlog"));
+  listen.line = item.where.line;
+  return listen;
+}
+
+RouteConfig read_route_item(SectionReader& r, const Section& item) {
+  RouteConfig route;
+  route.path = r.text("routes[].path");
+  if (r.ok("routes[].path") && !route.path.empty()) {
+    if (route.path.front() != '/') {
+      r.error("routes[].path", "must start with /", got_text(route.path));
+    } else if (route.path.find_first_of("?# \t") != std::string::npos) {
+      r.error("routes[].path", "must be a plain path, without query, fragment or spaces",
+              got_text(route.path));
+    }
+  } else if (r.ok("routes[].path") && r.present("routes[].path")) {
+    r.error("routes[].path", "must not be empty; a path starts with /", got_text(route.path));
+  }
+  route.relay = r.text("routes[].relay");
+  for (ListElement& origin : r.strings("routes[].origins")) {
+    if (std::string why = check_origin(origin.text); !why.empty()) {
+      r.error(origin, "routes[].origins", why, got_text(origin.text));
+    }
+    route.origins.push_back(std::move(origin.text));
+  }
+  for (ListElement& protocol : r.strings("routes[].subprotocols")) {
+    if (!is_token(protocol.text)) {
+      r.error(protocol, "routes[].subprotocols",
+              "must be an RFC 7230 token: letters, digits and !#$%&'*+-.^_`|~",
+              got_text(protocol.text));
+    }
+    route.subprotocols.push_back(std::move(protocol.text));
+  }
+  route.line = item.where.line;
+  return route;
+}
+
+// The absolute, lexically normal form of `path`; `path` itself if the
+// working directory cannot be found.
+std::filesystem::path absolute_path(const std::string& path) {
+  std::error_code error;
+  std::filesystem::path absolute = std::filesystem::absolute(path, error);
+  return error ? std::filesystem::path(path) : absolute.lexically_normal();
+}
+
+}  // namespace
+
+ConfigPtr load_config(const std::string& path) {
+  std::string content = read_file(path);
+  Diagnostics errors(path);
+  YAML::Node root = parse_yaml(content, errors);
+  errors.throw_if_any();
+  Section document = read_document(root, errors);
+  if (root.IsDefined() && !root.IsNull() && !root.IsMap()) errors.throw_if_any();
+
+  auto config = std::make_shared<Config>();
+  std::filesystem::path absolute = absolute_path(path);
+  config->path = absolute.string();
+  config->dir = absolute.parent_path().string();
+
+  SectionReader reader(document, errors, config->dir);
+  read_top_level(reader, *config);
+  read_limits(reader, config->limits);
+  read_timeouts(reader, config->timeouts);
+  std::vector<SectionReader> listen_readers;
+  for (const Section& item : reader.items("listen")) {
+    SectionReader& item_reader = listen_readers.emplace_back(item, errors, config->dir);
+    config->listen.push_back(read_listen_item(item_reader, item));
+    require_all_read(item_reader);
+  }
+  std::vector<SectionReader> route_readers;
+  for (const Section& item : reader.items("routes")) {
+    SectionReader& item_reader = route_readers.emplace_back(item, errors, config->dir);
+    config->routes.push_back(read_route_item(item_reader, item));
+    require_all_read(item_reader);
+  }
+  require_all_read(reader);
+  check_cross_fields(*config, reader, listen_readers, route_readers);
+  errors.throw_if_any();
+  return config;
+}
+
+}  // namespace wsgate::config

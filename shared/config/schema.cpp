@@ -1,0 +1,205 @@
+// The schema table: every configuration key with its type, default, range and
+// reload behaviour. Adding a key means adding a row here and reading it in
+// loader.cpp; the unit tests fail until the sample config documents it.
+#include "config/schema.h"
+
+#include <array>
+
+#include "config/values.h"
+
+namespace wsgate::config {
+namespace {
+
+constexpr int64_t kMs = 1;
+constexpr int64_t kSecond = 1000 * kMs;
+constexpr int64_t kMinute = 60 * kSecond;
+constexpr int64_t kHour = 60 * kMinute;
+constexpr int64_t kKiB = 1024;
+constexpr int64_t kMiB = 1024 * kKiB;
+constexpr int64_t kGiB = 1024 * kMiB;
+
+using T = ValueType;
+
+// Rows: key, type, default, min, max, enum values, reloadable, description.
+constexpr std::array kSchema{
+    SchemaEntry{"daemon", T::Bool, "true", 0, 0, "", false,
+                "Detach from the terminal and run in the background (--foreground overrides it)."},
+    SchemaEntry{"pid_file", T::Path, "run/wsgated.pid", 0, 0, "", false,
+                "Lock file holding the supervisor's pid; relative to the config file's directory."},
+    SchemaEntry{"control_socket", T::Path, "run/wsgated.sock", 0, 0, "", false,
+                "Unix socket wsgatectl talks to; relative to the config file's directory."},
+    SchemaEntry{"user", T::String, "\"\"", 0, 0, "", false,
+                "User the processes switch to when started as root; empty keeps the current user."},
+    SchemaEntry{
+        "group", T::String, "\"\"", 0, 0, "", false,
+        "Group the processes switch to when started as root; empty keeps the user's group."},
+    SchemaEntry{"workers", T::WorkerCount, "auto", 1, 256, "", true,
+                "Number of worker processes; auto means one per CPU (capped at the maximum)."},
+
+    SchemaEntry{"log", T::Map, "{}", 0, 0, "", true, "Error log and access log settings."},
+    SchemaEntry{"log.level", T::Enum, "info", 0, 0, "trace|debug|info|warn|error|critical|off",
+                true, "Least severe message written to the error log."},
+    SchemaEntry{"log.file", T::Path, "stderr", 0, 0, "stderr|syslog", true,
+                "Error log: a file path (relative to the config file's directory), stderr or "
+                "syslog."},
+    SchemaEntry{"log.access_log", T::Path, "off", 0, 0, "stderr|syslog|off", true,
+                "Access log, one line per connection: a file path, stderr, syslog or off."},
+
+    SchemaEntry{"listen", T::List, "", 1, 256, "", true,
+                "Sockets to accept connections on; at least one, each address at most once."},
+    SchemaEntry{"listen[].address", T::Address, "", 0, 0, "", true,
+                "Numeric host:port (127.0.0.1:8080, [::1]:8080, *:8080 for every IPv4 address); "
+                "port 0 picks any free port; names are not resolved."},
+    SchemaEntry{"listen[].backlog", T::Int, "511", 1, 65535, "", true,
+                "Length of the kernel's queue of connections not yet accepted."},
+
+    SchemaEntry{"limits", T::Map, "{}", 0, 0, "", true,
+                "Per-connection and per-worker limits; sizes use 1024-based units."},
+    SchemaEntry{"limits.max_connections", T::Int, "10000", 1, 1000000, "", true,
+                "Connections one worker holds at once; further ones are accepted and closed."},
+    SchemaEntry{"limits.handshake_timeout", T::Duration, "10s", 100 * kMs, 10 * kMinute, "", true,
+                "Time a client has to finish the TLS handshake and send its HTTP request head."},
+    SchemaEntry{"limits.max_request_line", T::Size, "8KiB", 256, kMiB, "", true,
+                "Longest HTTP request line accepted (answered with 414 beyond it)."},
+    SchemaEntry{"limits.max_header_bytes", T::Size, "16KiB", kKiB, kMiB, "", true,
+                "Largest HTTP request head accepted, request line included (431 beyond it)."},
+    SchemaEntry{"limits.max_headers", T::Int, "64", 8, 1024, "", true,
+                "Most header fields in one HTTP request head (431 beyond it)."},
+    SchemaEntry{"limits.max_frame", T::Size, "1MiB", 125, kGiB, "", true,
+                "Largest payload of a single WebSocket frame from a client (closed with 1009)."},
+    SchemaEntry{"limits.max_message", T::Size, "1MiB", 125, kGiB, "", true,
+                "Largest WebSocket message from a client, all its fragments together (1009)."},
+    SchemaEntry{"limits.max_fragments", T::Int, "1024", 1, 1000000, "", true,
+                "Most frames one fragmented message may be split into."},
+    SchemaEntry{"limits.message_timeout", T::Duration, "60s", kSecond, kHour, "", true,
+                "Time a client has to send every fragment of a message once it has started it."},
+    SchemaEntry{"limits.control_frames_per_second", T::Int, "50", 1, 100000, "", true,
+                "Sustained rate of ping, pong and close frames a client may send."},
+    SchemaEntry{"limits.control_frames_burst", T::Int, "100", 1, 100000, "", true,
+                "Control frames a client may send in a burst above the sustained rate."},
+    SchemaEntry{"limits.write_queue_low", T::Size, "64KiB", kKiB, kGiB, "", true,
+                "Queued output below which reading from the source resumes; less than high."},
+    SchemaEntry{"limits.write_queue_high", T::Size, "256KiB", kKiB, kGiB, "", true,
+                "Queued output above which reading from the source pauses (backpressure)."},
+    SchemaEntry{"limits.write_queue_max", T::Size, "1MiB", kKiB, kGiB, "", true,
+                "Queued output at which a slow consumer is closed; at least high."},
+    SchemaEntry{"limits.write_queue_timeout", T::Duration, "30s", 100 * kMs, kHour, "", true,
+                "A client whose queued output stays above high this long is closed (1008)."},
+
+    SchemaEntry{"timeouts", T::Map, "{}", 0, 0, "", true, "Timers of connections and processes."},
+    SchemaEntry{"timeouts.idle", T::Duration, "120s", 0, 24 * kHour, "", true,
+                "A connection with no message in either direction this long is closed; 0 is off."},
+    SchemaEntry{"timeouts.idle_check_interval", T::Duration, "5s", 100 * kMs, kHour, "", true,
+                "How often the idle list is walked, and the spacing of closes while draining."},
+    SchemaEntry{"timeouts.max_request_wait", T::Duration, "600s", kSecond, 24 * kHour, "", true,
+                "While draining, longest wait for a connection's requests in flight."},
+    SchemaEntry{"timeouts.drain", T::Duration, "300s", kSecond, 24 * kHour, "", true,
+                "Longest drain of an old worker after a reload; what remains is closed with 1001."},
+    SchemaEntry{"timeouts.ping_interval", T::Duration, "30s", 0, kHour, "", true,
+                "Quiet time after which the server pings a client; 0 is off."},
+    SchemaEntry{"timeouts.pong_timeout", T::Duration, "30s", 0, kHour, "", true,
+                "Time a client has to answer a ping; above 0 whenever pings are on."},
+    SchemaEntry{"timeouts.close", T::Duration, "5s", 100 * kMs, 10 * kMinute, "", true,
+                "Time the peer has to answer a close frame before the socket is closed."},
+    SchemaEntry{"timeouts.worker_start", T::Duration, "30s", kSecond, 10 * kMinute, "", true,
+                "Time new workers have to report READY before a reload is rolled back."},
+    SchemaEntry{"timeouts.stop", T::Duration, "10s", 100 * kMs, 10 * kMinute, "", true,
+                "Time workers have to exit on a fast stop before they are killed."},
+    SchemaEntry{"timeouts.watchdog", T::Duration, "30s", 0, kHour, "", true,
+                "A worker silent this long is replaced; 0 is off, otherwise above stats_interval."},
+
+    SchemaEntry{"stats_interval", T::Duration, "1s", 100 * kMs, kHour, "", true,
+                "How often workers send their counters to the supervisor."},
+    SchemaEntry{"health_path", T::String, "/healthz", 0, 0, "", true,
+                "Request path answered 200 by every worker for health checks; \"\" is off."},
+
+    SchemaEntry{"routes", T::List, "[]", 0, 10000, "", true,
+                "WebSocket endpoints, matched on the exact request path."},
+    SchemaEntry{"routes[].path", T::String, "", 0, 0, "", true,
+                "Request path of the route, starting with /; unique among routes."},
+    SchemaEntry{"routes[].relay", T::Enum, "echo", 0, 0, "echo", true,
+                "What the route does with messages: echo sends each one back."},
+    SchemaEntry{"routes[].origins", T::StringList, "[]", 0, 0, "", true,
+                "Allowed Origin values (null or scheme://host[:port]); empty allows any."},
+    SchemaEntry{"routes[].subprotocols", T::StringList, "[]", 0, 0, "", true,
+                "Subprotocols the route offers, in order of preference (RFC 7230 tokens)."},
+};
+
+}  // namespace
+
+std::span<const SchemaEntry> schema() {
+  return kSchema;
+}
+
+const SchemaEntry* find_schema(std::string_view key) {
+  for (const SchemaEntry& entry : kSchema) {
+    if (entry.key == key) return &entry;
+  }
+  return nullptr;
+}
+
+std::string_view type_name(ValueType type) {
+  switch (type) {
+    case T::Bool:
+      return "bool";
+    case T::Int:
+      return "int";
+    case T::Duration:
+      return "duration";
+    case T::Size:
+      return "size";
+    case T::String:
+      return "string";
+    case T::Path:
+      return "path";
+    case T::Enum:
+      return "enum";
+    case T::StringList:
+      return "string-list";
+    case T::WorkerCount:
+      return "worker-count";
+    case T::Address:
+      return "address";
+    case T::List:
+      return "list";
+    case T::Map:
+      return "map";
+  }
+  return "?";
+}
+
+bool is_scalar_type(ValueType type) {
+  return type != T::StringList && type != T::List && type != T::Map;
+}
+
+std::string child_key(const SchemaEntry* parent, std::string_view name) {
+  if (parent == nullptr) return std::string(name);
+  std::string key(parent->key);
+  key += parent->type == T::List ? "[]." : ".";
+  key += name;
+  return key;
+}
+
+std::string range_text(const SchemaEntry& entry) {
+  switch (entry.type) {
+    case T::Int:
+    case T::WorkerCount:
+      return std::to_string(entry.min) + ".." + std::to_string(entry.max);
+    case T::Duration:
+      return format_duration(config::Duration(entry.min)) + ".." +
+             format_duration(config::Duration(entry.max));
+    case T::Size:
+      return format_size(static_cast<uint64_t>(entry.min)) + ".." +
+             format_size(static_cast<uint64_t>(entry.max));
+    case T::List:
+      return std::to_string(entry.min) + ".." + std::to_string(entry.max) + " items";
+    case T::Enum:
+      return std::string(entry.enum_values);
+    case T::Path:
+      return entry.enum_values.empty() ? "" : "path|" + std::string(entry.enum_values);
+    default:
+      return "";
+  }
+}
+
+}  // namespace wsgate::config

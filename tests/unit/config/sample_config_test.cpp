@@ -1,0 +1,134 @@
+// Unit tests of etc/wsgate.yaml: it loads, documents every schema key with
+// a comment above it, and holds the values ./scripts/run relies on.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include "config/config.h"
+#include "config/schema.h"
+
+namespace wsgate::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path sample_path() {
+  return (fs::path(__FILE__).parent_path() / "../../../etc/wsgate.yaml").lexically_normal();
+}
+
+std::string sample_text() {
+  std::ifstream in(sample_path());
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Every key line of a block-style YAML text, by its dotted path with list
+// items dropped ("listen.address"), mapped to the comment lines just above.
+std::map<std::string, std::string> keys_with_comments(const std::string& text) {
+  std::map<std::string, std::string> keys;
+  std::vector<std::pair<size_t, std::string>> parents;  // indent, name
+  std::string comment;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    size_t indent = line.find_first_not_of(' ');
+    if (indent == std::string::npos) {
+      comment.clear();
+      continue;
+    }
+    std::string content = line.substr(indent);
+    if (content.starts_with("#")) {
+      comment += content + "\n";
+      continue;
+    }
+    if (content.starts_with("- ")) {
+      indent += 2;
+      content = content.substr(2);
+    }
+    size_t colon = content.find(':');
+    if (colon == std::string::npos) continue;
+    while (!parents.empty() && parents.back().first >= indent) parents.pop_back();
+    std::string path;
+    for (const auto& parent : parents) path += parent.second + ".";
+    path += content.substr(0, colon);
+    keys[path] = comment;
+    comment.clear();
+    parents.emplace_back(indent, content.substr(0, colon));
+  }
+  return keys;
+}
+
+std::string without_brackets(std::string_view key) {
+  std::string out(key);
+  for (size_t at; (at = out.find("[]")) != std::string::npos;) out.erase(at, 2);
+  return out;
+}
+
+TEST(SampleConfig, Loads) {
+  ASSERT_TRUE(fs::exists(sample_path())) << sample_path();
+  EXPECT_NO_THROW(load_config(sample_path().string()));
+}
+
+TEST(SampleConfig, HasTheValuesScriptsRunExpects) {
+  ConfigPtr config = load_config(sample_path().string());
+  fs::path run = sample_path().parent_path() / "run";
+  EXPECT_TRUE(config->daemon);
+  EXPECT_EQ(config->workers, 2u);
+  EXPECT_EQ(config->pid_file, (run / "wsgated.pid").string());
+  EXPECT_EQ(config->control_socket, (run / "wsgated.sock").string());
+  EXPECT_EQ(config->log.file, (run / "error.log").string());
+  EXPECT_EQ(config->log.access_log, (run / "access.log").string());
+  EXPECT_EQ(config->health_path, "/healthz");
+  ASSERT_EQ(config->listen.size(), 1u);
+  EXPECT_EQ(config->listen[0].address, "127.0.0.1:8080");
+  ASSERT_EQ(config->routes.size(), 1u);
+  EXPECT_EQ(config->routes[0].path, "/echo");
+  EXPECT_EQ(config->routes[0].relay, "echo");
+}
+
+TEST(SampleConfig, ContainsEverySchemaKey) {
+  std::map<std::string, std::string> keys = keys_with_comments(sample_text());
+  for (const SchemaEntry& entry : schema()) {
+    EXPECT_TRUE(keys.contains(without_brackets(entry.key))) << entry.key;
+  }
+}
+
+TEST(SampleConfig, DocumentsEveryKeyWithDefaultAndRange) {
+  std::map<std::string, std::string> keys = keys_with_comments(sample_text());
+  for (const SchemaEntry& entry : schema()) {
+    SCOPED_TRACE(std::string(entry.key));
+    auto found = keys.find(without_brackets(entry.key));
+    if (found == keys.end()) continue;  // reported by ContainsEverySchemaKey
+    // Comments wrap, so compare with line breaks and '#' taken out.
+    std::string comment;
+    std::istringstream lines(found->second);
+    for (std::string line; std::getline(lines, line);) comment += line.substr(1);
+    EXPECT_FALSE(comment.empty());
+    if (entry.type == ValueType::Map) continue;
+    std::string expected_default = is_required(entry)
+                                       ? std::string(" Required.")
+                                       : " Default: " + std::string(entry.default_text) + ".";
+    EXPECT_NE(comment.find(expected_default), std::string::npos) << comment;
+    std::string range = range_text(entry);
+    if (!range.empty()) {
+      EXPECT_NE(comment.find(range), std::string::npos) << comment;
+    }
+  }
+}
+
+TEST(SampleConfig, HasNoKeyOutsideTheSchema) {
+  std::set<std::string> known;
+  for (const SchemaEntry& entry : schema()) known.insert(without_brackets(entry.key));
+  for (const auto& [key, comment] : keys_with_comments(sample_text())) {
+    EXPECT_TRUE(known.contains(key)) << key;
+  }
+}
+
+}  // namespace
+}  // namespace wsgate::config
