@@ -1,0 +1,20 @@
+// The command line of wsgatectl.
+#pragma once
+
+#include <string>
+
+namespace wsgate::ctl {
+
+struct CtlOptions {
+  std::string config_path = WSGATE_DEFAULT_CONFIG;  // -c: where control_socket is found
+  std::string socket_path;                          // --socket: overrides -c
+  bool json = false;                                // --json: print the daemon's JSON as is
+  double watch_seconds = 0;                         // --watch: repeat stats
+  std::string command;
+};
+
+// Parses argv. --help and --version print and exit 0; a usage error
+// (unknown command or option, --watch without stats) exits 2.
+CtlOptions parse_command_line(int argc, char** argv);
+
+}  // namespace wsgate::ctl

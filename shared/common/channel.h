@@ -1,0 +1,49 @@
+// Framing for the supervisor <-> worker channel (one socketpair per worker).
+// Pure: encode() builds bytes, ChannelDecoder turns bytes back into
+// messages. The libuv side lives in supervisor/ and worker/.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace wsgate {
+
+// Wire format: u32 length (little endian, of type + payload), u8 type,
+// payload. Both ends run the same binary, so payloads may be POD structs.
+enum class ChannelMessage : uint8_t {
+  // supervisor -> worker
+  Drain = 1,         // stop accepting, close idle connections, exit when empty
+  Stop = 2,          // close every connection with 1001 and exit
+  StatsRequest = 3,  // send a Stats message now
+  Reopen = 4,        // reopen log files
+  // worker -> supervisor
+  Ready = 64,  // listening; payload empty
+  Stats = 65,  // payload: WorkerStats (stats.h)
+};
+
+inline constexpr size_t kMaxChannelPayload = 64 * 1024;
+
+// Appends one framed message to `out`.
+void channel_encode(std::string& out, ChannelMessage type, std::string_view payload = {});
+
+// Accumulates stream bytes and yields whole messages. A length above
+// kMaxChannelPayload + 1 marks the stream corrupt (failed() turns true).
+class ChannelDecoder {
+ public:
+  // Appends bytes; call next() until it returns false.
+  void feed(std::span<const char> bytes);
+  // Pops the next complete message into type/payload (payload valid until
+  // the next feed()). Returns false when none is complete.
+  bool next(ChannelMessage& type, std::string_view& payload);
+  bool failed() const { return failed_; }
+
+ private:
+  std::string buffer_;
+  size_t offset_ = 0;
+  bool failed_ = false;
+};
+
+}  // namespace wsgate

@@ -1,0 +1,109 @@
+// Worker statistics: sums, JSON members and the process's resident size.
+#include "common/stats.h"
+
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+
+#include "common/stats_fields.h"
+
+namespace wsgate {
+namespace {
+
+// clang-format off
+#define WSGATE_COUNTER(name) StatsField{#name, &WorkerStats::name, true}
+#define WSGATE_GAUGE(name) StatsField{#name, &WorkerStats::name, false}
+// clang-format on
+
+constexpr std::array kFields{
+    WSGATE_COUNTER(connections_accepted),
+    WSGATE_COUNTER(handshakes_ok),
+    WSGATE_COUNTER(handshakes_failed_bad_request),
+    WSGATE_COUNTER(handshakes_failed_too_large),
+    WSGATE_COUNTER(handshakes_failed_version),
+    WSGATE_COUNTER(handshakes_failed_forbidden),
+    WSGATE_COUNTER(handshakes_failed_not_found),
+    WSGATE_COUNTER(handshakes_failed_timeout),
+    WSGATE_COUNTER(http_requests),
+    WSGATE_COUNTER(connections_shed),
+    WSGATE_COUNTER(messages_in),
+    WSGATE_COUNTER(messages_out),
+    WSGATE_COUNTER(bytes_in),
+    WSGATE_COUNTER(bytes_out),
+    WSGATE_COUNTER(closes_client),
+    WSGATE_COUNTER(closes_idle),
+    WSGATE_COUNTER(closes_ping_timeout),
+    WSGATE_COUNTER(closes_protocol_error),
+    WSGATE_COUNTER(closes_too_big),
+    WSGATE_COUNTER(closes_policy),
+    WSGATE_COUNTER(closes_slow_consumer),
+    WSGATE_COUNTER(closes_drain),
+    WSGATE_COUNTER(closes_shutdown),
+    WSGATE_COUNTER(closes_error),
+    WSGATE_COUNTER(loop_busy_ns),
+    WSGATE_COUNTER(loop_total_ns),
+    WSGATE_GAUGE(connections_active),
+    WSGATE_GAUGE(write_queue_bytes),
+    WSGATE_GAUGE(rss_bytes),
+    WSGATE_GAUGE(report_time_ms),
+};
+
+#undef WSGATE_COUNTER
+#undef WSGATE_GAUGE
+
+// A member added to WorkerStats without a row here fails the build.
+static_assert(sizeof(WorkerStats) == kFields.size() * sizeof(uint64_t),
+              "every WorkerStats member needs a row in kFields");
+
+}  // namespace
+
+std::span<const StatsField> stats_fields() {
+  return kFields;
+}
+
+void WorkerStats::add_counters(const WorkerStats& other) {
+  for (const StatsField& field : kFields) {
+    if (field.counter) this->*field.member += other.*field.member;
+  }
+}
+
+// Gauges add up (connections, queued bytes, memory), except report_time_ms:
+// a sum of clock readings means nothing, so the sum keeps the latest one.
+void WorkerStats::add_gauges(const WorkerStats& other) {
+  for (const StatsField& field : kFields) {
+    if (field.counter) continue;
+    if (field.member == &WorkerStats::report_time_ms) {
+      if (other.report_time_ms > report_time_ms) report_time_ms = other.report_time_ms;
+    } else {
+      this->*field.member += other.*field.member;
+    }
+  }
+}
+
+void append_stats_json(std::string& out, const WorkerStats& stats) {
+  bool first = true;
+  for (const StatsField& field : kFields) {
+    if (!first) out += ',';
+    first = false;
+    out += '"';
+    out += field.name;
+    out += "\":";
+    out += std::to_string(stats.*field.member);
+  }
+}
+
+uint64_t current_rss_bytes() {
+  std::FILE* file = std::fopen("/proc/self/statm", "re");
+  if (file == nullptr) return 0;
+  unsigned long long size_pages = 0;
+  unsigned long long resident_pages = 0;
+  const int fields = std::fscanf(file, "%llu %llu", &size_pages, &resident_pages);
+  std::fclose(file);
+  if (fields != 2) return 0;
+  const long page_size = sysconf(_SC_PAGESIZE);
+  if (page_size <= 0) return 0;
+  return resident_pages * static_cast<uint64_t>(page_size);
+}
+
+}  // namespace wsgate

@@ -1,0 +1,58 @@
+// Worker statistics: counters and gauges in one plain struct, sent to the
+// supervisor every stats_interval and summed there.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace wsgate {
+
+// Counters only grow; gauges describe "now". The struct crosses the
+// channel as raw bytes between processes of the same binary.
+struct WorkerStats {
+  // counters
+  uint64_t connections_accepted = 0;
+  uint64_t handshakes_ok = 0;
+  uint64_t handshakes_failed_bad_request = 0;  // 400, 405
+  uint64_t handshakes_failed_too_large = 0;    // 414, 431
+  uint64_t handshakes_failed_version = 0;      // 426 on an upgrade
+  uint64_t handshakes_failed_forbidden = 0;    // 403 origin
+  uint64_t handshakes_failed_not_found = 0;    // 404
+  uint64_t handshakes_failed_timeout = 0;      // 408 / no complete head in time
+  uint64_t http_requests = 0;                  // plain HTTP answered (health, 426 ...)
+  uint64_t connections_shed = 0;               // refused: max_connections, EMFILE
+  uint64_t messages_in = 0;
+  uint64_t messages_out = 0;
+  uint64_t bytes_in = 0;  // message payload bytes
+  uint64_t bytes_out = 0;
+  uint64_t closes_client = 0;  // peer sent Close or EOF
+  uint64_t closes_idle = 0;
+  uint64_t closes_ping_timeout = 0;
+  uint64_t closes_protocol_error = 0;  // 1002, 1007
+  uint64_t closes_too_big = 0;         // 1009
+  uint64_t closes_policy = 0;          // 1008 other than slow consumer
+  uint64_t closes_slow_consumer = 0;
+  uint64_t closes_drain = 0;
+  uint64_t closes_shutdown = 0;
+  uint64_t closes_error = 0;   // socket errors, resets
+  uint64_t loop_busy_ns = 0;   // event-loop time not idle
+  uint64_t loop_total_ns = 0;  // event-loop time elapsed
+  // gauges
+  uint64_t connections_active = 0;
+  uint64_t write_queue_bytes = 0;
+  uint64_t rss_bytes = 0;
+  uint64_t report_time_ms = 0;  // worker's CLOCK_MONOTONIC, ms
+
+  // Adds the counters of `other`; gauges too (callers decide which set).
+  void add_counters(const WorkerStats& other);
+  void add_gauges(const WorkerStats& other);
+};
+
+// Appends `stats` as JSON object members ("name": value, ...) without the
+// braces, in declaration order. The names are the field names above.
+void append_stats_json(std::string& out, const WorkerStats& stats);
+
+// Resident set size of this process in bytes (from /proc/self/statm), 0 on error.
+uint64_t current_rss_bytes();
+
+}  // namespace wsgate

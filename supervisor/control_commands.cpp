@@ -1,0 +1,214 @@
+// The control commands and their JSON answers (the format is documented in
+// docs/DESIGN-NOTES.md "Control protocol"; wsgatectl --json prints it as is).
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "common/json.h"
+#include "common/log.h"
+#include "supervisor/supervisor.h"
+
+namespace wsgate::supervisor {
+namespace {
+
+std::string_view mode_text(bool starting, bool stopping, bool graceful, bool reloading) {
+  if (starting) return "starting";
+  if (stopping) return "stopping";
+  if (graceful) return "draining";
+  if (reloading) return "reloading";
+  return "running";
+}
+
+}  // namespace
+
+void Supervisor::reply_error(std::optional<uint64_t> request, std::string_view error) {
+  if (!request) return;
+  JsonWriter json;
+  json.begin_object().field("ok", false).field("error", error).end_object();
+  control_->reply(*request, json.take());
+}
+
+void Supervisor::on_control_command(uint64_t request, std::string_view command,
+                                    const PeerCredentials& peer) noexcept {
+  try {
+    error_log().info("control: \"{}\" from pid {} uid {}", escape_for_log(command, 64), peer.pid,
+                     peer.uid);
+    if (command == "status") {
+      control_->reply(request, status_json());
+    } else if (command == "workers") {
+      control_->reply(request, workers_json());
+    } else if (command == "stats") {
+      start_stats_query(request);
+    } else if (command == "reload") {
+      request_reload(request);
+    } else if (command == "stop") {
+      stop_requesters_.push_back(request);
+      stop_fast("wsgatectl stop");
+    } else if (command == "graceful-stop") {
+      stop_requesters_.push_back(request);
+      stop_graceful("wsgatectl graceful-stop");
+    } else if (command == "reopen-logs") {
+      reopen_logs(request);
+    } else if (command == "version") {
+      JsonWriter json;
+      json.begin_object().field("ok", true).field("version", WSGATE_VERSION).end_object();
+      control_->reply(request, json.take());
+    } else {
+      reply_error(request, "unknown command \"" + escape_for_log(command, 64) +
+                               "\" (commands: status, stats, workers, reload, stop, "
+                               "graceful-stop, reopen-logs, version)");
+    }
+  } catch (const std::exception& e) {
+    try {
+      error_log().error("control command failed: {}", e.what());
+      reply_error(request, e.what());
+    } catch (...) {
+    }
+  } catch (...) {
+  }
+}
+
+// A stats command is answered once every live worker has sent a fresh
+// report, or after kStatsQueryWaitMs with what is known by then.
+void Supervisor::start_stats_query(uint64_t request) {
+  StatsQuery query;
+  query.request = request;
+  query.deadline_ms = now() + kStatsQueryWaitMs;
+  for (auto& [pid, process] : processes_) {
+    if (process->reaped || process->channel == nullptr) continue;
+    if (process->channel->send(ChannelMessage::StatsRequest) == 0) query.waiting.push_back(pid);
+  }
+  if (query.waiting.empty()) {
+    control_->reply(request, stats_json());
+    return;
+  }
+  stats_queries_.push_back(std::move(query));
+}
+
+void Supervisor::on_stats_report(pid_t pid) {
+  for (StatsQuery& query : stats_queries_) std::erase(query.waiting, pid);
+  check_stats_queries();
+}
+
+void Supervisor::check_stats_queries() {
+  if (stats_queries_.empty()) return;
+  const uint64_t t = now();
+  std::vector<uint64_t> due;
+  std::erase_if(stats_queries_, [&](const StatsQuery& query) {
+    if (!query.waiting.empty() && t < query.deadline_ms) return false;
+    due.push_back(query.request);
+    return true;
+  });
+  if (due.empty()) return;
+  const std::string answer = stats_json();
+  for (uint64_t request : due) control_->reply(request, answer);
+}
+
+std::string Supervisor::status_json() const {
+  JsonWriter json;
+  size_t ready = 0;
+  for (const auto& [pid, process] : processes_) {
+    if (process->generation == generation_ && process->state == WorkerState::Ready) ++ready;
+  }
+  json.begin_object()
+      .field("ok", true)
+      .field("pid", static_cast<int64_t>(getpid()))
+      .field("version", WSGATE_VERSION)
+      .field("state", mode_text(mode_ == Mode::Starting, mode_ == Mode::Stopping,
+                                mode_ == Mode::GracefulStopping, reload_.has_value()))
+      .field("generation", generation_)
+      .field("uptime_s", (now() - started_ms_) / 1000)
+      .field("config", config_->path)
+      .field("pid_file", config_->pid_file)
+      .field("control_socket", config_->control_socket);
+  json.key("listeners").begin_array();
+  for (const ListenerGroup& group : listeners_.groups()) {
+    json.begin_object()
+        .field("address", group.listen.address)
+        .field("port", group.port)
+        .field("sockets", group.fds.size())
+        .end_object();
+  }
+  json.end_array();
+  json.field("workers", config_->workers).field("workers_ready", ready).end_object();
+  return json.take();
+}
+
+std::string Supervisor::workers_json() const {
+  const uint64_t t = now();
+  JsonWriter json;
+  json.begin_object().field("ok", true).key("workers").begin_array();
+  // Serving generation by slot (a slot without a live worker shows pid 0),
+  // then workers of other generations (starting or draining).
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    const Slot& slot = slots_[i];
+    const auto it = processes_.find(slot.pid);
+    json.begin_object().field("slot", i);
+    if (slot.pid != 0 && it != processes_.end()) {
+      const WorkerProcess& p = *it->second;
+      json.field("pid", static_cast<int64_t>(p.pid))
+          .field("generation", p.generation)
+          .field("state", state_name(p.state))
+          .field("uptime_s", (t - p.started_ms) / 1000)
+          .field("last_report_age_ms", t - p.last_report_ms);
+    } else {
+      json.field("pid", 0)
+          .field("generation", generation_)
+          .field("state", slot.fatal ? "Fatal" : "Exited")
+          .field("uptime_s", 0)
+          .field("last_report_age_ms", 0);
+    }
+    json.field("restarts", slot.restarts).end_object();
+  }
+  for (const auto& [pid, process] : processes_) {
+    const WorkerProcess& p = *process;
+    if (p.reaped || (p.generation == generation_ && p.slot < static_cast<int>(slots_.size()) &&
+                     slots_[p.slot].pid == p.pid)) {
+      continue;
+    }
+    json.begin_object()
+        .field("slot", p.slot)
+        .field("pid", static_cast<int64_t>(p.pid))
+        .field("generation", p.generation)
+        .field("state", state_name(p.state))
+        .field("uptime_s", (t - p.started_ms) / 1000)
+        .field("last_report_age_ms", t - p.last_report_ms)
+        .field("restarts", p.restarts)
+        .end_object();
+  }
+  json.end_array().end_object();
+  return json.take();
+}
+
+std::string Supervisor::stats_json() const {
+  // Counters: everything ever reported, by live and exited workers alike.
+  // Gauges: workers that still run.
+  WorkerStats totals = retained_;
+  for (const auto& [pid, process] : processes_) {
+    totals.add_counters(process->stats);
+    if (!process->reaped) totals.add_gauges(process->stats);
+  }
+  JsonWriter json;
+  json.begin_object().field("ok", true).field("generation", generation_);
+  std::string members;
+  append_stats_json(members, totals);
+  json.key("totals").begin_object().members(members).end_object();
+  json.key("workers").begin_array();
+  for (const auto& [pid, process] : processes_) {
+    const WorkerProcess& p = *process;
+    if (p.reaped) continue;
+    members.clear();
+    append_stats_json(members, p.stats);
+    json.begin_object()
+        .field("slot", p.slot)
+        .field("pid", static_cast<int64_t>(p.pid))
+        .field("generation", p.generation)
+        .field("state", state_name(p.state))
+        .members(members)
+        .end_object();
+  }
+  json.end_array().end_object();
+  return json.take();
+}
+
+}  // namespace wsgate::supervisor

@@ -1,0 +1,87 @@
+// The control server: wsgatectl connects to the unix socket, sends one
+// command line, and gets one JSON document and a newline back.
+#pragma once
+
+#include <sys/types.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "common/unix_socket.h"
+
+namespace wsgate::supervisor {
+
+// Who may use the control socket (SEC-CTL-02): root, the daemon's own uid,
+// and processes whose primary gid is the configured group.
+struct ControlAccess {
+  uid_t own_uid = 0;
+  std::optional<gid_t> group;
+  bool allows(const PeerCredentials& peer) const;
+};
+
+inline constexpr size_t kMaxControlLine = 1024;
+inline constexpr uint64_t kControlReadTimeoutMs = 5000;
+
+class ControlServer {
+ public:
+  class Handler {
+   public:
+    // A client sent `command` (one line, trimmed). The handler answers with
+    // reply(request, json) now or later; it may also never answer if the
+    // server is closed first. Called from libuv callbacks: must not throw.
+    virtual void on_control_command(uint64_t request, std::string_view command,
+                                    const PeerCredentials& peer) noexcept = 0;
+
+   protected:
+    ~Handler() = default;
+  };
+
+  ControlServer(uv_loop_t* loop, Handler& handler, ControlAccess access);
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+  // Accepts connections on `listen_fd` (from bind_control_socket), taking
+  // ownership of it. Returns 0 or a negative libuv error (fd then closed).
+  int start(int listen_fd);
+
+  // Sends `json` and a newline to the client of `request`, then closes it.
+  // A request whose client is gone, or already answered, is ignored.
+  void reply(uint64_t request, std::string json);
+
+  // Stops accepting. Clients still sending their line are closed; clients
+  // waiting for an answer stay until reply() or fail_pending(). The
+  // server's handle is embedded: the loop must run until it has closed
+  // before this object is destroyed.
+  void close();
+
+  // Answers every client still waiting with {"ok":false,"error":error}.
+  void fail_pending(std::string_view error);
+
+ private:
+  struct Client;
+  static void on_connection(uv_stream_t* server, int status) noexcept;
+  static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf) noexcept;
+  static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
+  static void on_timeout(uv_timer_t* timer) noexcept;
+  static void on_written(uv_write_t* request, int status) noexcept;
+  static void on_client_closed(uv_handle_t* handle) noexcept;
+
+  void accept_client() noexcept;
+  void dispatch(Client& client, std::string line) noexcept;
+  void close_client(Client& client) noexcept;
+
+  uv_loop_t* loop_;
+  Handler& handler_;
+  ControlAccess access_;
+  uv_pipe_t server_{};
+  bool started_ = false;
+  bool closing_ = false;
+  uint64_t next_request_ = 1;
+  std::unordered_map<uint64_t, Client*> clients_;
+};
+
+}  // namespace wsgate::supervisor

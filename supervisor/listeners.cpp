@@ -1,0 +1,210 @@
+// The listen sockets (see listeners.h).
+#include "supervisor/listeners.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.h"
+#include "common/unix_socket.h"
+
+namespace wsgate::supervisor {
+namespace {
+
+// Two listen entries name the same socket when host, family and configured
+// port agree; "127.0.0.1:0" stays the same group across reloads.
+bool same_address(const config::ListenConfig& a, const config::ListenConfig& b) {
+  return a.host == b.host && a.port == b.port && a.ipv6 == b.ipv6;
+}
+
+void close_fd(int fd) {
+  if (close(fd) != 0) error_log().warn("close({}): {}", fd, errno_text(errno));
+}
+
+}  // namespace
+
+std::string address_text(const config::ListenConfig& listen, uint16_t port) {
+  return listen.ipv6 ? "[" + listen.host + "]:" + std::to_string(port)
+                     : listen.host + ":" + std::to_string(port);
+}
+
+ListenerSet::~ListenerSet() {
+  close_all();
+}
+
+ListenerGroup* ListenerSet::find(const config::ListenConfig& listen) {
+  for (ListenerGroup& group : groups_) {
+    if (same_address(group.listen, listen)) return &group;
+  }
+  return nullptr;
+}
+
+std::string ListenerSet::bind_one(ListenerGroup& group) {
+  const config::ListenConfig& listen = group.listen;
+  // The first socket of a port-0 address takes what the kernel picks; the
+  // others join it on that port.
+  const uint16_t port = group.fds.empty() ? listen.port : group.port;
+  const std::string where = address_text(listen, port);
+  const auto failure = [&](const std::string& call, int fd) {
+    const std::string text = call + ": " + errno_text(errno);
+    error_log().error("{}", text);
+    if (fd >= 0) close_fd(fd);
+    return text;
+  };
+
+  const int family = listen.ipv6 ? AF_INET6 : AF_INET;
+  const int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return failure("socket(" + std::string(listen.ipv6 ? "AF_INET6" : "AF_INET") + ")", -1);
+  const int on = 1;
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) {
+    return failure("setsockopt(" + where + ", SO_REUSEADDR)", fd);
+  }
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {
+    return failure("setsockopt(" + where + ", SO_REUSEPORT)", fd);
+  }
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  if (listen.ipv6) {
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0) {
+      return failure("setsockopt(" + where + ", IPV6_V6ONLY)", fd);
+    }
+    auto* address = reinterpret_cast<sockaddr_in6*>(&storage);
+    address->sin6_family = AF_INET6;
+    address->sin6_port = htons(port);
+    if (inet_pton(AF_INET6, listen.host.c_str(), &address->sin6_addr) != 1) {
+      close_fd(fd);
+      return "inet_pton(AF_INET6, " + listen.host + "): not a numeric IPv6 address";
+    }
+    length = sizeof(sockaddr_in6);
+  } else {
+    auto* address = reinterpret_cast<sockaddr_in*>(&storage);
+    address->sin_family = AF_INET;
+    address->sin_port = htons(port);
+    if (inet_pton(AF_INET, listen.host.c_str(), &address->sin_addr) != 1) {
+      close_fd(fd);
+      return "inet_pton(AF_INET, " + listen.host + "): not a numeric IPv4 address";
+    }
+    length = sizeof(sockaddr_in);
+  }
+  if (bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0) {
+    return failure("bind(" + where + ")", fd);
+  }
+  if (::listen(fd, listen.backlog) != 0) {
+    return failure("listen(" + where + ", " + std::to_string(listen.backlog) + ")", fd);
+  }
+  if (group.fds.empty()) {
+    sockaddr_storage bound{};
+    socklen_t bound_length = sizeof bound;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_length) != 0) {
+      return failure("getsockname(" + where + ")", fd);
+    }
+    group.port = listen.ipv6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+                             : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  }
+  group.fds.push_back(fd);
+  error_log().debug("listening on {} (socket {} of {}, fd {})", address_text(listen, group.port),
+                    group.fds.size(), listen.address, fd);
+  return "";
+}
+
+namespace {
+
+// Sets the backlog of every socket of `group` (listen() on a listening
+// socket only changes its backlog).
+void set_backlog(const ListenerGroup& group, int backlog) {
+  for (int fd : group.fds) {
+    if (::listen(fd, backlog) != 0) {
+      error_log().warn("listen({}, {}): {}", address_text(group.listen, group.port), backlog,
+                       errno_text(errno));
+    }
+  }
+}
+
+}  // namespace
+
+std::string ListenerSet::prepare(const config::Config& config) {
+  before_.clear();
+  for (const ListenerGroup& group : groups_) before_.push_back({group.listen, group.fds.size()});
+  for (const config::ListenConfig& listen : config.listen) {
+    ListenerGroup* group = find(listen);
+    if (group == nullptr) {
+      groups_.push_back(ListenerGroup{listen, 0, {}});
+      group = &groups_.back();
+    } else {
+      if (group->listen.backlog != listen.backlog) set_backlog(*group, listen.backlog);
+      group->listen = listen;
+    }
+    while (group->fds.size() < config.workers) {
+      if (std::string error = bind_one(*group); !error.empty()) {
+        rollback();
+        return error;
+      }
+    }
+  }
+  return "";
+}
+
+void ListenerSet::rollback() {
+  while (groups_.size() > before_.size()) {
+    for (int fd : groups_.back().fds) close_fd(fd);
+    groups_.pop_back();
+  }
+  for (size_t i = 0; i < before_.size() && i < groups_.size(); ++i) {
+    ListenerGroup& group = groups_[i];
+    while (group.fds.size() > before_[i].sockets) {
+      close_fd(group.fds.back());
+      group.fds.pop_back();
+    }
+    if (group.listen.backlog != before_[i].listen.backlog) {
+      set_backlog(group, before_[i].listen.backlog);
+    }
+    group.listen = before_[i].listen;
+  }
+  before_.clear();
+}
+
+void ListenerSet::commit(const config::Config& config) {
+  before_.clear();
+  for (auto it = groups_.begin(); it != groups_.end();) {
+    const bool kept =
+        std::any_of(config.listen.begin(), config.listen.end(),
+                    [&](const config::ListenConfig& l) { return same_address(l, it->listen); });
+    if (kept) {
+      ++it;
+      continue;
+    }
+    error_log().info("closing listener {} ({} sockets)", address_text(it->listen, it->port),
+                     it->fds.size());
+    for (int fd : it->fds) close_fd(fd);
+    it = groups_.erase(it);
+  }
+}
+
+void ListenerSet::close_all() {
+  for (ListenerGroup& group : groups_) {
+    for (int fd : group.fds) close_fd(fd);
+  }
+  groups_.clear();
+  before_.clear();
+}
+
+std::vector<int> ListenerSet::fds_for_slot(const config::Config& config, int slot) const {
+  std::vector<int> fds;
+  for (const config::ListenConfig& listen : config.listen) {
+    for (const ListenerGroup& group : groups_) {
+      if (!same_address(group.listen, listen)) continue;
+      for (size_t i = 0; i < group.fds.size(); ++i) {
+        if (i % config.workers == static_cast<size_t>(slot)) fds.push_back(group.fds[i]);
+      }
+    }
+  }
+  return fds;
+}
+
+}  // namespace wsgate::supervisor

@@ -1,0 +1,72 @@
+// The listen sockets, owned by the supervisor and shared with workers
+// through fork. One SO_REUSEPORT socket per worker slot and address; see
+// docs/DESIGN-NOTES.md "Accept balancing".
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+
+namespace wsgate::supervisor {
+
+// All sockets bound for one configured address. They share one port (the
+// one the kernel picked, for port 0) and are never re-bound while the
+// address stays configured.
+struct ListenerGroup {
+  config::ListenConfig listen;  // as last configured (address, backlog)
+  uint16_t port = 0;            // actual port
+  std::vector<int> fds;         // socket i serves worker slot i % workers
+};
+
+class ListenerSet {
+ public:
+  ListenerSet() = default;
+  ListenerSet(const ListenerSet&) = delete;
+  ListenerSet& operator=(const ListenerSet&) = delete;
+  ~ListenerSet();  // closes every socket
+
+  // Binds what `config` needs that is not bound yet: every socket of a new
+  // address, and extra sockets of a kept address when config.workers
+  // exceeds its count. Kept sockets take the new backlog. Returns "" or the
+  // error ("bind(127.0.0.1:80): Permission denied"); on error everything
+  // bound by this call is closed again. Only one prepare() may be pending.
+  std::string prepare(const config::Config& config);
+
+  // Makes the last prepare() final and closes the groups whose address
+  // `config` no longer names.
+  void commit(const config::Config& config);
+
+  // Undoes the last prepare(): closes what it bound.
+  void rollback();
+
+  // Closes every socket (graceful stop: refuse new connections at once).
+  void close_all();
+
+  // The sockets worker `slot` of `config` accepts on: for each configured
+  // address, the sockets whose index modulo config.workers is `slot`.
+  std::vector<int> fds_for_slot(const config::Config& config, int slot) const;
+
+  const std::vector<ListenerGroup>& groups() const { return groups_; }
+
+ private:
+  ListenerGroup* find(const config::ListenConfig& listen);
+  // Binds one more socket for `group`; returns "" or the error.
+  std::string bind_one(ListenerGroup& group);
+
+  std::vector<ListenerGroup> groups_;
+  // Undo record of the pending prepare(): prepare() only appends groups, so
+  // the groups before it keep their index; each one's settings and socket
+  // count before the call are kept here.
+  struct GroupBefore {
+    config::ListenConfig listen;
+    size_t sockets = 0;
+  };
+  std::vector<GroupBefore> before_;
+};
+
+// "127.0.0.1:8080" and "[::1]:8080" for a host and port.
+std::string address_text(const config::ListenConfig& listen, uint16_t port);
+
+}  // namespace wsgate::supervisor

@@ -1,0 +1,37 @@
+// wsgated: parse the command line, load the configuration, then either
+// answer -t / --print-schema / --version or run the daemon.
+#include <cstdio>
+
+#include "config/config.h"
+#include "config/schema.h"
+#include "supervisor/command_line.h"
+#include "supervisor/startup.h"
+
+int main(int argc, char** argv) {
+  using namespace wsgate;
+  const supervisor::CommandLine options = supervisor::parse_command_line(argc, argv);
+  if (options.version) {
+    std::printf("wsgated %s\n", WSGATE_VERSION);
+    return 0;
+  }
+  if (options.print_schema) {
+    std::fputs(config::render_schema_table().c_str(), stdout);
+    return 0;
+  }
+  config::ConfigPtr config;
+  try {
+    config = config::load_config(options.config_path);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    if (options.test_config) {
+      std::fprintf(stderr, "wsgated: configuration file %s test failed\n",
+                   options.config_path.c_str());
+    }
+    return 1;
+  }
+  if (options.test_config) {
+    std::printf("wsgated: configuration file %s is valid\n", config->path.c_str());
+    return 0;
+  }
+  return supervisor::run_daemon(config, options.foreground);
+}

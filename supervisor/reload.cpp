@@ -1,0 +1,170 @@
+// The reload transaction: a new config and a new generation of workers
+// replace the old ones completely, or nothing changes (rollback).
+#include <signal.h>
+
+#include "common/json.h"
+#include "supervisor/supervisor.h"
+
+namespace wsgate::supervisor {
+namespace {
+
+// Keys a reload cannot change (reloadable = false in the schema table):
+// they are acted on once, at start. Returns "" or the error naming the key.
+std::string non_reloadable_change(const config::Config& running, const config::Config& next) {
+  const auto changed = [&](std::string_view key, const std::string& was, const std::string& is) {
+    return next.path + ": " + std::string(key) + ": cannot change on reload (running with \"" +
+           was + "\", the file now says \"" + is + "\"); restart wsgated to apply it";
+  };
+  if (running.pid_file != next.pid_file)
+    return changed("pid_file", running.pid_file, next.pid_file);
+  if (running.control_socket != next.control_socket) {
+    return changed("control_socket", running.control_socket, next.control_socket);
+  }
+  if (running.user != next.user) return changed("user", running.user, next.user);
+  if (running.group != next.group) return changed("group", running.group, next.group);
+  if (running.daemon != next.daemon) {
+    return changed("daemon", running.daemon ? "true" : "false", next.daemon ? "true" : "false");
+  }
+  return "";
+}
+
+bool same_log_config(const config::LogConfig& a, const config::LogConfig& b) {
+  return a.level == b.level && a.file == b.file && a.access_log == b.access_log;
+}
+
+}  // namespace
+
+// Starts a reload for `requester` (a control request) or for SIGUSR1
+// (nullopt). The outcome is logged and, for a requester, answered when the
+// transaction ends.
+void Supervisor::request_reload(std::optional<uint64_t> requester) {
+  if (mode_ == Mode::Stopping || mode_ == Mode::GracefulStopping) {
+    error_log().warn("reload refused: wsgated is stopping");
+    reply_error(requester, "wsgated is stopping");
+    return;
+  }
+  if (mode_ == Mode::Starting) {
+    error_log().warn("reload refused: generation 1 is still starting");
+    reply_error(requester, "wsgated is still starting");
+    return;
+  }
+  if (reload_) {
+    if (requester) {
+      error_log().warn("reload refused: reload already in progress");
+      reply_error(requester, "reload already in progress");
+    } else {
+      error_log().info("reload already in progress; the SIGUSR1 reload runs after it");
+      reload_queued_ = true;
+    }
+    return;
+  }
+
+  config::ConfigPtr next;
+  try {
+    next = config::load_config(config_->path);
+  } catch (const std::exception& e) {
+    error_log().error("reload failed, generation {} keeps serving: {}", generation_, e.what());
+    reply_error(requester, e.what());
+    run_queued_reload();
+    return;
+  }
+  if (std::string error = non_reloadable_change(*config_, *next); !error.empty()) {
+    error_log().error("reload failed, generation {} keeps serving: {}", generation_, error);
+    reply_error(requester, error);
+    run_queued_reload();
+    return;
+  }
+  if (std::string error = listeners_.prepare(*next); !error.empty()) {
+    error_log().error("reload failed, generation {} keeps serving: {}", generation_, error);
+    reply_error(requester, error);
+    run_queued_reload();
+    return;
+  }
+
+  Reload reload;
+  reload.config = next;
+  reload.generation = next_generation_++;
+  reload.deadline_ms = now() + static_cast<uint64_t>(next->timeouts.worker_start.count());
+  if (requester) reload.requesters.push_back(*requester);
+  reload_ = std::move(reload);
+  error_log().info("reload: starting generation {} ({} workers) from {}", reload_->generation,
+                   next->workers, next->path);
+  for (unsigned slot = 0; slot < next->workers; ++slot) {
+    WorkerProcess* process = spawn(static_cast<int>(slot), reload_->generation, next);
+    if (process == nullptr) {
+      fail_reload("rollback: cannot fork worker slot " + std::to_string(slot));
+      return;
+    }
+    reload_->pids.push_back(process->pid);
+  }
+}
+
+// Every new worker is READY: the old generation drains, the new config and
+// generation take over, and listeners the new config dropped are closed.
+void Supervisor::commit_reload() {
+  Reload reload = std::move(*reload_);
+  reload_.reset();
+  const unsigned old_generation = generation_;
+  const config::ConfigPtr old_config = config_;
+
+  size_t draining = 0;
+  for (auto& [pid, process] : processes_) {
+    if (process->reaped || process->generation == reload.generation) continue;
+    if (process->state != WorkerState::Starting && process->state != WorkerState::Ready) continue;
+    if (process->channel != nullptr) process->channel->send(ChannelMessage::Drain);
+    transition(*process, WorkerState::Draining);
+    process->kill_at_ms =
+        now() + static_cast<uint64_t>(process->config->timeouts.drain.count()) + kDrainKillSlackMs;
+    ++draining;
+  }
+  slots_.assign(reload.config->workers, Slot{});
+  for (pid_t pid : reload.pids) {
+    const WorkerProcess* process = find(pid);
+    if (process != nullptr) slots_[process->slot].pid = pid;
+  }
+  config_ = reload.config;
+  generation_ = reload.generation;
+  listeners_.commit(*config_);
+  if (!same_log_config(old_config->log, config_->log)) {
+    if (setup_logging(config_->log, identity())) {
+      error_log().info("log settings changed by the reload");
+    } else {
+      error_log().error("applying the new log settings: {}", last_logging_error());
+    }
+  }
+  error_log().info(
+      "reload: generation {} serving with {} workers; {} workers of generation {} draining",
+      generation_, slots_.size(), draining, old_generation);
+  JsonWriter json;
+  json.begin_object().field("ok", true).field("generation", generation_).end_object();
+  const std::string answer = json.take();
+  for (uint64_t request : reload.requesters) control_->reply(request, answer);
+  run_queued_reload();
+}
+
+// The new generation failed (a worker exited, or the deadline passed): it
+// is killed, listeners bound for it are closed, the old one serves on.
+void Supervisor::fail_reload(const std::string& error) {
+  if (!reload_) return;
+  Reload reload = std::move(*reload_);
+  reload_.reset();
+  for (pid_t pid : reload.pids) {
+    WorkerProcess* process = find(pid);
+    if (process == nullptr || process->reaped) continue;
+    transition(*process, WorkerState::Stopping);
+    send_signal(*process, SIGKILL);
+  }
+  listeners_.rollback();
+  error_log().error("reload failed, generation {} keeps serving: {}", generation_, error);
+  for (uint64_t request : reload.requesters) reply_error(request, error);
+  run_queued_reload();
+}
+
+void Supervisor::run_queued_reload() {
+  if (!reload_queued_ || reload_ || mode_ != Mode::Running) return;
+  reload_queued_ = false;
+  error_log().info("running the reload requested by SIGUSR1 during the last one");
+  request_reload(std::nullopt);
+}
+
+}  // namespace wsgate::supervisor

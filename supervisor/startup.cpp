@@ -1,0 +1,106 @@
+// The start sequence of wsgated (DESIGN.md "Supervisor duties"): daemonize,
+// lock, bind, rlimit, drop privileges, supervise.
+#include "supervisor/startup.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "common/log.h"
+#include "common/unix_socket.h"
+#include "supervisor/control_socket.h"
+#include "supervisor/daemonize.h"
+#include "supervisor/listeners.h"
+#include "supervisor/lock_file.h"
+#include "supervisor/privileges.h"
+#include "supervisor/supervisor.h"
+
+namespace wsgate::supervisor {
+namespace {
+
+// Creates the directory holding `path` (one level, mode 0750) when it is
+// missing, so the default run/ next to the config works out of the box.
+std::string ensure_parent_directory(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos || slash == 0) return "";
+  const std::string dir = path.substr(0, slash);
+  struct stat info {};
+  if (stat(dir.c_str(), &info) == 0) return "";
+  if (mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) {
+    return "mkdir(" + dir + ", 0750): " + errno_text(errno);
+  }
+  error_log().info("created directory {}", dir);
+  return "";
+}
+
+}  // namespace
+
+int run_daemon(const config::ConfigPtr& config, bool foreground) {
+  const bool detach = config->daemon && !foreground;
+  ReadinessPipe readiness;
+  if (detach) readiness = daemonize();
+
+  LockFile lock;
+  bool control_bound = false;
+  // Every start failure ends here: logged, cleaned up, then told to the
+  // launcher (daemon) or printed (foreground).
+  const auto fail = [&](const std::string& error) {
+    error_log().critical("cannot start: {}", error);
+    if (control_bound) remove_control_socket(config->control_socket);
+    lock.remove();
+    if (readiness.active()) {
+      readiness.report_error(error);
+    } else {
+      std::fprintf(stderr, "wsgated: %s\n", error.c_str());
+    }
+    return 1;
+  };
+
+  if (!setup_logging(config->log, LogIdentity{"supervisor", -1, 1})) {
+    return fail(last_logging_error());
+  }
+  error_log().info("wsgated {} starting: pid {}, config {}", WSGATE_VERSION, getpid(),
+                   config->path);
+
+  for (const std::string* path : {&config->pid_file, &config->control_socket}) {
+    if (std::string error = ensure_parent_directory(*path); !error.empty()) return fail(error);
+  }
+  if (std::string error = lock.acquire(config->pid_file); !error.empty()) return fail(error);
+  if (std::string error = lock.write_pid(getpid()); !error.empty()) return fail(error);
+
+  ListenerSet listeners;
+  if (std::string error = listeners.prepare(*config); !error.empty()) return fail(error);
+  listeners.commit(*config);
+  for (const ListenerGroup& group : listeners.groups()) {
+    error_log().info("listening on {} ({} sockets)", address_text(group.listen, group.port),
+                     group.fds.size());
+  }
+
+  std::optional<gid_t> control_group;
+  if (!config->group.empty()) {
+    control_group = lookup_group(config->group);
+    if (!control_group) return fail("group " + config->group + " does not exist");
+  }
+  std::string error;
+  const int control_fd = bind_control_socket(config->control_socket, control_group, error);
+  if (control_fd < 0) return fail(error);
+  control_bound = true;
+
+  raise_nofile_limit();
+  if (std::string drop_error = drop_privileges(config->user, config->group); !drop_error.empty()) {
+    close(control_fd);
+    return fail(drop_error);
+  }
+
+  Supervisor supervisor(config, listeners, lock, readiness);
+  const int code = supervisor.run(control_fd, ControlAccess{geteuid(), control_group});
+  if (!supervisor.startup_error().empty()) {
+    control_bound = false;  // the supervisor removed its files already
+    return fail(supervisor.startup_error());
+  }
+  return code;
+}
+
+}  // namespace wsgate::supervisor

@@ -1,0 +1,115 @@
+// Forking a worker and describing how one ended (see worker_process.h).
+#include "supervisor/worker_process.h"
+
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "common/log.h"
+#include "common/unix_socket.h"
+#include "worker/worker.h"
+
+namespace wsgate::supervisor {
+
+std::string_view state_name(WorkerState state) {
+  switch (state) {
+    case WorkerState::Starting:
+      return "Starting";
+    case WorkerState::Ready:
+      return "Ready";
+    case WorkerState::Draining:
+      return "Draining";
+    case WorkerState::Stopping:
+      return "Stopping";
+    case WorkerState::Exited:
+      return "Exited";
+  }
+  return "Unknown";
+}
+
+const char* signal_name(int signum) {
+  switch (signum) {
+    case SIGCHLD:
+      return "SIGCHLD";
+    case SIGUSR1:
+      return "SIGUSR1";
+    case SIGHUP:
+      return "SIGHUP";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGINT:
+      return "SIGINT";
+    case SIGQUIT:
+      return "SIGQUIT";
+    case SIGABRT:
+      return "SIGABRT";
+    case SIGKILL:
+      return "SIGKILL";
+  }
+  return "signal";
+}
+
+std::string describe_wait_status(int status) {
+  if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) {
+    const int signal = WTERMSIG(status);
+    std::string text = "killed by signal " + std::to_string(signal);
+    if (const char* name = sigdescr_np(signal)) text += std::string(" (") + name + ")";
+    if (WCOREDUMP(status)) text += ", core dumped";
+    return text;
+  }
+  return "ended with wait status " + std::to_string(status);
+}
+
+int exit_code_of(int status) {
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int fork_worker(const config::ConfigPtr& config, int slot, unsigned generation,
+                const std::vector<int>& listen_fds, ForkResult& result) {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    const int error = errno;
+    error_log().error("socketpair(AF_UNIX, SOCK_STREAM) for worker slot {}: {}", slot,
+                      errno_text(error));
+    return -error;
+  }
+  // Whatever sits in a stdio or spdlog buffer would be written twice.
+  error_log().flush();
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    const int error = errno;
+    error_log().error("fork() for worker slot {} gen {}: {}", slot, generation, errno_text(error));
+    close(fds[0]);
+    close(fds[1]);
+    return -error;
+  }
+  if (pid == 0) {
+    // The child: never returns, never runs the supervisor's loop.
+    close(fds[0]);
+    int code = kWorkerExitError;
+    try {
+      WorkerSetup setup;
+      setup.config = config;
+      setup.slot = slot;
+      setup.generation = generation;
+      setup.channel_fd = fds[1];
+      setup.listen_fds = listen_fds;
+      code = run_worker(setup);
+    } catch (...) {
+      code = kWorkerExitError;
+    }
+    _exit(code);
+  }
+  close(fds[1]);
+  result.pid = pid;
+  result.channel_fd = fds[0];
+  return 0;
+}
+
+}  // namespace wsgate::supervisor

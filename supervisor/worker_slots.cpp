@@ -1,0 +1,186 @@
+// The worker table: forking into a slot, state transitions, reaping,
+// respawn with backoff, and readiness of a generation.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "common/unix_socket.h"
+#include "supervisor/supervisor.h"
+#include "worker/worker.h"
+
+namespace wsgate::supervisor {
+
+WorkerProcess* Supervisor::find(pid_t pid) {
+  const auto it = processes_.find(pid);
+  return it == processes_.end() ? nullptr : it->second.get();
+}
+
+WorkerProcess* Supervisor::spawn(int slot, unsigned generation, const config::ConfigPtr& config) {
+  ForkResult forked;
+  if (fork_worker(config, slot, generation, listeners_.fds_for_slot(*config, slot), forked) < 0) {
+    return nullptr;
+  }
+  auto process = std::make_unique<WorkerProcess>();
+  process->slot = slot;
+  process->generation = generation;
+  process->pid = forked.pid;
+  process->config = config;
+  process->started_ms = now();
+  process->last_report_ms = process->started_ms;
+  process->channel = WorkerChannel::open(&loop_, forked.channel_fd, forked.pid,
+                                         static_cast<WorkerChannel::Listener&>(*this));
+  WorkerProcess* raw = process.get();
+  processes_[forked.pid] = std::move(process);
+  error_log().info("worker slot {} pid {} gen {}: forked -> Starting", slot, forked.pid,
+                   generation);
+  if (raw->channel == nullptr) {
+    // Without a channel it can neither report nor be told anything.
+    raw->channel_lost_ms = now();
+    send_signal(*raw, SIGKILL);
+  }
+  return raw;
+}
+
+void Supervisor::transition(WorkerProcess& process, WorkerState state) {
+  if (process.state == state) return;
+  error_log().info("worker slot {} pid {} gen {}: {} -> {}", process.slot, process.pid,
+                   process.generation, state_name(process.state), state_name(state));
+  process.state = state;
+}
+
+// Never signals a reaped pid: the number may belong to someone else by now.
+void Supervisor::send_signal(WorkerProcess& process, int signum) {
+  if (process.reaped) return;
+  if (signum == SIGKILL) {
+    process.killed = true;
+    process.kill_at_ms = 0;
+  }
+  if (kill(process.pid, signum) != 0 && errno != ESRCH) {
+    error_log().error("kill({}, {}): {}", process.pid, signal_name(signum), errno_text(errno));
+  }
+}
+
+void Supervisor::reap_children() {
+  for (;;) {
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid == 0) return;
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      if (errno != ECHILD) error_log().error("waitpid(-1, WNOHANG): {}", errno_text(errno));
+      return;
+    }
+    WorkerProcess* process = find(pid);
+    if (process == nullptr) {
+      error_log().warn("reaped unknown child pid {}: {}", pid, describe_wait_status(status));
+      continue;
+    }
+    on_worker_exit(*process, status);
+  }
+}
+
+void Supervisor::on_worker_exit(WorkerProcess& process, int status) {
+  const WorkerState previous = process.state;
+  process.reaped = true;
+  process.wait_status = status;
+  process.reaped_ms = now();
+  process.kill_at_ms = 0;
+  const int code = exit_code_of(status);
+  // Told to go and gone: exit code 0, or our own SIGKILL (rollback, stop).
+  const bool expected = (previous == WorkerState::Draining || previous == WorkerState::Stopping) &&
+                        (code == 0 || process.killed);
+  const auto level = code == kWorkerExitFatal ? spdlog::level::critical
+                     : expected               ? spdlog::level::info
+                                              : spdlog::level::err;
+  error_log().log(level, "worker slot {} pid {} gen {} {} (was {})", process.slot, process.pid,
+                  process.generation, describe_wait_status(status), state_name(previous));
+  transition(process, WorkerState::Exited);
+  on_stats_report(process.pid);  // it will not answer a pending stats query
+
+  const pid_t pid = process.pid;
+  const int index = process.slot;
+  const bool current = process.generation == generation_ && index >= 0 &&
+                       static_cast<size_t>(index) < slots_.size() && slots_[index].pid == pid;
+  if (current) slots_[index].pid = 0;
+
+  if (reload_ && process.generation == reload_->generation) {
+    fail_reload("rollback: worker slot " + std::to_string(index) + " " +
+                describe_wait_status(status) + " before READY");
+  } else if (mode_ == Mode::Starting && current) {
+    fail_startup("worker slot " + std::to_string(index) + " " + describe_wait_status(status) +
+                 " before READY");
+  } else if (mode_ == Mode::Running && current &&
+             (previous == WorkerState::Starting || previous == WorkerState::Ready)) {
+    schedule_respawn(slots_[index], index, process);
+  }
+  // The channel may still hold its last report; it is read until EOF.
+  WorkerProcess* still = find(pid);
+  if (still != nullptr && still->channel == nullptr) finalize(pid);
+  maybe_finish();
+}
+
+// Forgets a worker that is reaped and whose channel is closed, keeping its
+// counters so totals never go down.
+void Supervisor::finalize(pid_t pid) {
+  const auto it = processes_.find(pid);
+  if (it == processes_.end()) return;
+  retained_.add_counters(it->second->stats);
+  processes_.erase(it);
+  maybe_finish();
+}
+
+void Supervisor::schedule_respawn(Slot& slot, int index, const WorkerProcess& process) {
+  if (exit_code_of(process.wait_status) == kWorkerExitFatal) {
+    slot.fatal = true;
+    error_log().critical("worker slot {} gen {} exited with the fatal code {}: not respawning it",
+                         index, process.generation, kWorkerExitFatal);
+    return;
+  }
+  const uint64_t t = now();
+  if (t - process.started_ms >= kRespawnStableMs) slot.backoff_ms = 0;
+  slot.backoff_ms = slot.backoff_ms == 0 ? kRespawnBackoffMinMs
+                                         : std::min(slot.backoff_ms * 2, kRespawnBackoffMaxMs);
+  slot.respawn_at_ms = t + slot.backoff_ms;
+  error_log().warn("worker slot {}: respawning in {} ms", index, slot.backoff_ms);
+}
+
+void Supervisor::respawn(int index) {
+  Slot& slot = slots_[index];
+  slot.respawn_at_ms = 0;
+  WorkerProcess* process = spawn(index, generation_, config_);
+  if (process == nullptr) {
+    slot.backoff_ms =
+        std::min(std::max(slot.backoff_ms * 2, kRespawnBackoffMinMs), kRespawnBackoffMaxMs);
+    slot.respawn_at_ms = now() + slot.backoff_ms;
+    error_log().error("worker slot {}: fork failed; retrying in {} ms", index, slot.backoff_ms);
+    return;
+  }
+  slot.pid = process->pid;
+  process->restarts = ++slot.restarts;
+}
+
+void Supervisor::on_worker_ready(WorkerProcess& process) {
+  if (mode_ == Mode::Starting && process.generation == generation_) {
+    const bool all_ready = std::all_of(slots_.begin(), slots_.end(), [&](const Slot& slot) {
+      const WorkerProcess* p = find(slot.pid);
+      return p != nullptr && p->state == WorkerState::Ready;
+    });
+    if (all_ready) {
+      mode_ = Mode::Running;
+      error_log().info("generation {} ready: {} workers serving", generation_, slots_.size());
+      readiness_.report_ready();
+    }
+  }
+  if (reload_ && process.generation == reload_->generation) {
+    const bool all_ready = std::all_of(reload_->pids.begin(), reload_->pids.end(), [&](pid_t pid) {
+      const WorkerProcess* p = find(pid);
+      return p != nullptr && p->state == WorkerState::Ready;
+    });
+    if (all_ready) commit_reload();
+  }
+}
+
+}  // namespace wsgate::supervisor

@@ -1,0 +1,117 @@
+"""Plain HTTP answers from the worker: health 200, a route without an
+upgrade 426, unknown paths 404, bad requests 400/405/414/431, and the
+handshake rules that need a real socket (WS-HS-10, WS-HS-11)."""
+import subprocess
+
+from wsraw import RawClient, close_frame, frame, upgrade_request
+
+
+def curl(url, *args):
+    out = subprocess.run(["curl", "-s", "-i", "--max-time", "5", *args, url],
+                         capture_output=True, text=True, timeout=10)
+    return out.stdout
+
+
+def test_health_path_answers_200(gateway):
+    gw = gateway(workers=1)
+    out = curl(f"http://127.0.0.1:{gw.port}/healthz")
+    assert out.startswith("HTTP/1.1 200")
+    assert "Connection: close" in out
+
+
+def test_route_without_upgrade_answers_426(gateway):
+    gw = gateway(workers=1)
+    out = curl(f"http://127.0.0.1:{gw.port}/echo")
+    assert out.startswith("HTTP/1.1 426")
+    assert "Upgrade: websocket" in out
+
+
+def test_WS_HS_09_unknown_path_answers_404(gateway):
+    gw = gateway(workers=1)
+    assert curl(f"http://127.0.0.1:{gw.port}/nope").startswith("HTTP/1.1 404")
+    c = RawClient(gw.port)
+    c.send(upgrade_request("/nope"))
+    status, _, _ = c.read_http_response()
+    assert status == 404
+    assert c.wait_eof()
+
+
+def test_WS_HS_06_wrong_version_answers_426_with_version_13(gateway):
+    gw = gateway(workers=1)
+    c = RawClient(gw.port)
+    c.send(upgrade_request().replace(b"Version: 13", b"Version: 12"))
+    status, headers, _ = c.read_http_response()
+    assert status == 426 and headers["sec-websocket-version"] == "13"
+
+
+def test_WS_HS_01_post_answers_405(gateway):
+    gw = gateway(workers=1)
+    c = RawClient(gw.port)
+    c.send(upgrade_request().replace(b"GET", b"POST", 1))
+    status, headers, _ = c.read_http_response()
+    assert status == 405 and headers["allow"] == "GET"
+
+
+def test_HTTP_07_long_request_line_414_and_big_head_431(gateway):
+    gw = gateway(workers=1, extra={"limits": {"max_request_line": "1KiB",
+                                              "max_header_bytes": "4KiB"}})
+    c = RawClient(gw.port)
+    c.send(b"GET /" + b"a" * 2000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert c.read_http_response()[0] == 414
+    c = RawClient(gw.port)
+    c.send(b"GET /echo HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: " + b"b" * 5000 + b"\r\n\r\n")
+    assert c.read_http_response()[0] == 431
+
+
+def test_HTTP_02_obs_fold_answers_400(gateway):
+    gw = gateway(workers=1)
+    c = RawClient(gw.port)
+    c.send(b"GET /echo HTTP/1.1\r\nHost: x\r\nFoo: bar\r\n Content-Length: 38\r\n\r\n")
+    assert c.read_http_response()[0] == 400
+
+
+def test_WS_HS_10_upgrade_with_body_answers_400(gateway):
+    gw = gateway(workers=1)
+    c = RawClient(gw.port)
+    c.send(upgrade_request(extra="Content-Length: 4\r\n") + b"abcd")
+    assert c.read_http_response()[0] == 400
+    assert c.wait_eof()
+
+
+def test_WS_HS_11_bytes_after_head_go_to_frame_parser_only_when_accepted(gateway):
+    gw = gateway(workers=1)
+    c = RawClient(gw.port)
+    # Head and first frame in one write: the frame is echoed after the 101.
+    c.send(upgrade_request() + frame(0x1, b"early"))
+    status, _ = c.read_http_head()
+    assert status == 101
+    assert c.read_frame() == (True, 0x1, b"early")
+    # Refused handshake: the tail is discarded, never parsed as frames.
+    c = RawClient(gw.port)
+    c.send(upgrade_request("/nope") + frame(0x1, b"early"))
+    status, _, body = c.read_http_response()
+    assert status == 404
+    assert c.wait_eof() and c.buffer == b""
+
+
+def test_SEC_OR_01_origin_allow_list_gives_403(gateway):
+    gw = gateway(workers=1, extra={"routes": [
+        {"path": "/echo", "relay": "echo", "origins": ["https://app.example"]}]})
+    c = RawClient(gw.port)
+    c.send(upgrade_request(extra="Origin: https://evil.example\r\n"))
+    assert c.read_http_response()[0] == 403
+    c = RawClient(gw.port)
+    c.handshake(extra="Origin: https://app.example\r\n")
+    c.send(close_frame(1000))
+    assert c.read_close()[0] == 1000
+
+
+def test_handshake_failures_are_counted_by_reason(gateway):
+    gw = gateway(workers=1)
+    for path in ("/a", "/b"):
+        c = RawClient(gw.port)
+        c.send(upgrade_request(path))
+        c.read_http_response()
+    totals = gw.wait_for(lambda: (t := gw.stats()["totals"])["handshakes_failed_not_found"] >= 2
+                         and t, 5)
+    assert totals["handshakes_failed_not_found"] == 2

@@ -1,0 +1,30 @@
+// Entry point of a worker process, called in the child right after fork().
+#pragma once
+
+#include <vector>
+
+#include "config/config.h"
+
+namespace wsgate {
+
+struct WorkerSetup {
+  config::ConfigPtr config;
+  int slot = 0;
+  unsigned generation = 0;
+  int channel_fd = -1;          // this worker's end of its socketpair
+  std::vector<int> listen_fds;  // listening sockets this worker accepts on
+};
+
+// Worker exit codes. kExitFatal tells the supervisor not to respawn.
+inline constexpr int kWorkerExitOk = 0;
+inline constexpr int kWorkerExitError = 1;
+inline constexpr int kWorkerExitFatal = 2;
+
+// Runs the worker until it is told to stop, drains, or loses its
+// supervisor (channel EOF). Closes every inherited fd it does not own
+// (everything but 0-2, the channel and the listen fds), resets signal
+// dispositions, creates its own libuv loop and loggers. Returns the exit
+// code; the caller passes it to _exit().
+int run_worker(const WorkerSetup& setup) noexcept;
+
+}  // namespace wsgate

@@ -1,0 +1,509 @@
+// The worker's event loop: accept, channel, timer lists, drain, stop, stats.
+#include "worker/worker_loop.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/log.h"
+
+namespace wsgate {
+
+namespace {
+
+constexpr uint64_t kSpreadSliceMs = 20;
+
+uint64_t ms(config::Duration d) {
+  return static_cast<uint64_t>(d.count());
+}
+
+// The tick period: a quarter of the shortest timeout in use, 10 ms..1 s, so
+// every deadline is met within 25 % of its length.
+uint64_t tick_period(const config::Config& cfg) {
+  uint64_t shortest = 1000 * 4;
+  for (config::Duration d :
+       {cfg.limits.handshake_timeout, cfg.timeouts.close, cfg.timeouts.idle,
+        cfg.timeouts.ping_interval, cfg.timeouts.pong_timeout, cfg.limits.write_queue_timeout}) {
+    if (d.count() > 0) shortest = std::min(shortest, ms(d));
+  }
+  return std::clamp<uint64_t>(shortest / 4, 10, 1000);
+}
+
+// The backlog configured for the address `fd` is bound to, else 511.
+int backlog_for(int fd, const config::Config& cfg) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 511;
+  char host[INET6_ADDRSTRLEN] = {};
+  int port = 0;
+  if (ss.ss_family == AF_INET) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+    port = ntohs(in->sin_port);
+  } else {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+    port = ntohs(in6->sin6_port);
+  }
+  for (const config::ListenConfig& l : cfg.listen) {
+    if (l.host == host && (l.port == port || l.port == 0)) return l.backlog;
+  }
+  return 511;
+}
+
+}  // namespace
+
+Worker::Worker(const WorkerSetup& setup)
+    : config_(setup.config),
+      slot_(setup.slot),
+      generation_(setup.generation),
+      channel_fd_(setup.channel_fd),
+      listen_fds_(setup.listen_fds),
+      read_buffer_(new char[kReadBufferSize]) {}
+
+int Worker::run() {
+  if (!start()) return kWorkerExitFatal;
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  int rc = uv_loop_close(&loop_);
+  if (rc != 0) error_log().warn("uv_loop_close: {}", uv_strerror(rc));
+  error_log().info("worker exiting with code {}", exit_code_);
+  return exit_code_;
+}
+
+bool Worker::start() {
+  int rc = uv_loop_init(&loop_);
+  if (rc != 0) {
+    error_log().critical("uv_loop_init: {}", uv_strerror(rc));
+    return false;
+  }
+  uv_loop_configure(&loop_, UV_METRICS_IDLE_TIME);
+  loop_.data = this;
+  start_hrtime_ = uv_hrtime();
+
+  uv_pipe_init(&loop_, &channel_, 0);
+  channel_.data = this;
+  rc = uv_pipe_open(&channel_, channel_fd_);
+  if (rc == 0)
+    rc =
+        uv_read_start(reinterpret_cast<uv_stream_t*>(&channel_), on_channel_alloc, on_channel_read);
+  if (rc != 0) {
+    error_log().critical("uv_pipe_open(channel fd {}): {}", channel_fd_, uv_strerror(rc));
+    return false;
+  }
+  channel_open_ = true;
+
+  for (int fd : listen_fds_) {
+    auto handle = std::make_unique<uv_tcp_t>();
+    uv_tcp_init(&loop_, handle.get());
+    handle->data = this;
+    rc = uv_tcp_open(handle.get(), fd);
+    if (rc == 0) {
+      rc = uv_listen(reinterpret_cast<uv_stream_t*>(handle.get()), backlog_for(fd, *config_),
+                     on_connection);
+    }
+    if (rc != 0) {
+      error_log().critical("listen on inherited fd {}: {}", fd, uv_strerror(rc));
+      return false;
+    }
+    listeners_.push_back(std::move(handle));
+  }
+
+  uv_timer_init(&loop_, &tick_timer_);
+  tick_timer_.data = this;
+  const uint64_t period = tick_period(*config_);
+  uv_timer_start(&tick_timer_, on_tick, period, period);
+  uv_timer_init(&loop_, &drain_timer_);
+  drain_timer_.data = this;
+  uv_timer_init(&loop_, &spread_timer_);
+  spread_timer_.data = this;
+  uv_timer_init(&loop_, &stats_timer_);
+  stats_timer_.data = this;
+  const uint64_t stats_period = std::max<uint64_t>(ms(config_->stats_interval), 10);
+  uv_timer_start(&stats_timer_, on_stats_timer, stats_period, stats_period);
+
+  send_to_supervisor(ChannelMessage::Ready, {});
+  error_log().info("worker ready: {} listening sockets", listeners_.size());
+  return true;
+}
+
+// ---- accepting ---------------------------------------------------------------
+
+void Worker::on_connection(uv_stream_t* server, int status) noexcept {
+  auto* self = static_cast<Worker*>(server->data);
+  try {
+    self->accept_one(server, status);
+  } catch (const std::exception& e) {
+    error_log().error("accept: {}", e.what());
+  }
+}
+
+void Worker::accept_one(uv_stream_t* server, int status) {
+  if (status < 0) {
+    // libuv already closed its reserve fd, accepted and dropped the pending
+    // connection (uv__emfile_trick) on EMFILE; say so at most once a second.
+    ++stats_.connections_shed;
+    if (now() - last_emfile_log_ >= 1000) {
+      last_emfile_log_ = now();
+      error_log().warn("accept(): {}; shedding connections", uv_strerror(status));
+    }
+    return;
+  }
+  if (all_.size() >= config_->limits.max_connections) {
+    shed(server);
+    return;
+  }
+  auto* connection = new Connection(*this);
+  ++stats_.connections_accepted;
+  int rc = connection->accept(server);
+  if (rc != 0) {
+    error_log().warn("accept: {}", uv_strerror(rc));
+    connection->abort(CloseCause::Error);
+  }
+}
+
+void Worker::shed(uv_stream_t* server) {
+  // SEC-LIM-10: over max_connections a plaintext client gets a 503 with
+  // Retry-After, written once without waiting, and the socket is closed.
+  static const char kResponse[] =
+      "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: text/plain\r\n"
+      "Content-Length: 20\r\nConnection: close\r\n\r\ntoo many connections";
+  auto* tcp = new uv_tcp_t;
+  uv_tcp_init(&loop_, tcp);
+  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(tcp)) == 0) {
+    uv_buf_t buf = uv_buf_init(const_cast<char*>(kResponse), sizeof(kResponse) - 1);
+    uv_try_write(reinterpret_cast<uv_stream_t*>(tcp), &buf, 1);
+  }
+  ++stats_.connections_shed;
+  uv_close(reinterpret_cast<uv_handle_t*>(tcp),
+           [](uv_handle_t* handle) noexcept { delete reinterpret_cast<uv_tcp_t*>(handle); });
+}
+
+void Worker::connection_closed(Connection* connection) {
+  all_.remove(connection->all_hook);
+  switch (connection->cause()) {
+    case CloseCause::Client:
+      ++stats_.closes_client;
+      break;
+    case CloseCause::Idle:
+      ++stats_.closes_idle;
+      break;
+    case CloseCause::PingTimeout:
+      ++stats_.closes_ping_timeout;
+      break;
+    case CloseCause::ProtocolError:
+      ++stats_.closes_protocol_error;
+      break;
+    case CloseCause::TooBig:
+      ++stats_.closes_too_big;
+      break;
+    case CloseCause::Policy:
+      ++stats_.closes_policy;
+      break;
+    case CloseCause::SlowConsumer:
+      ++stats_.closes_slow_consumer;
+      break;
+    case CloseCause::Drain:
+      ++stats_.closes_drain;
+      break;
+    case CloseCause::Shutdown:
+      ++stats_.closes_shutdown;
+      break;
+    case CloseCause::Error:
+      ++stats_.closes_error;
+      break;
+    case CloseCause::None:
+    case CloseCause::Http:
+    case CloseCause::HandshakeTimeout:
+      break;
+  }
+  maybe_exit();
+}
+
+// ---- channel -----------------------------------------------------------------
+
+void Worker::on_channel_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) noexcept {
+  auto* self = static_cast<Worker*>(handle->data);
+  *buf = uv_buf_init(self->channel_buffer_, sizeof(self->channel_buffer_));
+}
+
+void Worker::on_channel_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept {
+  auto* self = static_cast<Worker*>(stream->data);
+  try {
+    if (nread < 0) {
+      // The supervisor is gone (or the channel broke): stop serving.
+      error_log().warn("channel to supervisor: {}; stopping", uv_strerror(static_cast<int>(nread)));
+      self->channel_open_ = false;
+      uv_close(reinterpret_cast<uv_handle_t*>(&self->channel_), nullptr);
+      self->begin_stop();
+      return;
+    }
+    self->channel_decoder_.feed({buf->base, static_cast<size_t>(nread)});
+    ChannelMessage type;
+    std::string_view payload;
+    while (self->channel_decoder_.next(type, payload)) self->handle_channel_message(type);
+    if (self->channel_decoder_.failed()) {
+      error_log().error("corrupt message on the supervisor channel; stopping");
+      self->begin_stop();
+    }
+  } catch (const std::exception& e) {
+    error_log().error("channel: {}", e.what());
+  }
+}
+
+void Worker::handle_channel_message(ChannelMessage type) {
+  switch (type) {
+    case ChannelMessage::Drain:
+      error_log().info("drain requested");
+      begin_drain();
+      break;
+    case ChannelMessage::Stop:
+      error_log().info("stop requested");
+      begin_stop();
+      break;
+    case ChannelMessage::StatsRequest:
+      send_stats();
+      break;
+    case ChannelMessage::Reopen:
+      setup_logging(config_->log, LogIdentity{"worker", slot_, generation_});
+      error_log().info("log files reopened");
+      break;
+    default:
+      error_log().warn("unexpected channel message type {}", static_cast<int>(type));
+      break;
+  }
+}
+
+struct ChannelWrite {
+  uv_write_t req;
+  std::string bytes;
+};
+
+void Worker::send_to_supervisor(ChannelMessage type, std::string_view payload) {
+  if (!channel_open_) return;
+  auto* write = new ChannelWrite;
+  write->req.data = this;
+  channel_encode(write->bytes, type, payload);
+  uv_buf_t buf = uv_buf_init(write->bytes.data(), static_cast<unsigned>(write->bytes.size()));
+  int rc =
+      uv_write(&write->req, reinterpret_cast<uv_stream_t*>(&channel_), &buf, 1, on_channel_write);
+  if (rc != 0) {
+    error_log().error("write to supervisor channel: {}", uv_strerror(rc));
+    delete write;
+    return;
+  }
+  ++channel_writes_pending_;
+}
+
+void Worker::on_channel_write(uv_write_t* req, int status) noexcept {
+  auto* write = reinterpret_cast<ChannelWrite*>(req);
+  auto* self = static_cast<Worker*>(req->data);
+  delete write;
+  --self->channel_writes_pending_;
+  if (status < 0 && status != UV_ECANCELED) {
+    error_log().warn("write to supervisor channel: {}", uv_strerror(status));
+  }
+  self->maybe_exit();
+}
+
+void Worker::on_stats_timer(uv_timer_t* timer) noexcept {
+  static_cast<Worker*>(timer->data)->send_stats();
+}
+
+void Worker::send_stats() {
+  stats_.connections_active = all_.size();
+  uint64_t queued = 0;
+  all_.for_each([&](Connection* c) { queued += c->queued_bytes(); });
+  stats_.write_queue_bytes = queued;
+  stats_.rss_bytes = current_rss_bytes();
+  stats_.report_time_ms = uv_hrtime() / 1000000;
+  stats_.loop_total_ns = uv_hrtime() - start_hrtime_;
+  const uint64_t idle_ns = uv_metrics_idle_time(&loop_);
+  stats_.loop_busy_ns = stats_.loop_total_ns > idle_ns ? stats_.loop_total_ns - idle_ns : 0;
+  send_to_supervisor(ChannelMessage::Stats,
+                     {reinterpret_cast<const char*>(&stats_), sizeof(stats_)});
+}
+
+// ---- timers ------------------------------------------------------------------
+
+void Worker::on_tick(uv_timer_t* timer) noexcept {
+  auto* self = static_cast<Worker*>(timer->data);
+  try {
+    self->tick();
+  } catch (const std::exception& e) {
+    error_log().error("timer: {}", e.what());
+  }
+}
+
+namespace {
+
+// Pops every element at the front of `list` whose deadline (start + limit)
+// has passed and hands it to `expire`. The element is unlinked first, so
+// the loop always advances whatever `expire` does.
+template <typename Start, typename Expire>
+void expire_front(IntrusiveList<Connection>& list, ListHook<Connection> Connection::*hook,
+                  uint64_t now, uint64_t limit, Start start, Expire expire) {
+  while (Connection* c = list.front()) {
+    if (now - start(c) < limit) break;
+    list.remove(c->*hook);
+    expire(c);
+  }
+}
+
+}  // namespace
+
+void Worker::tick() {
+  const uint64_t t = now();
+  const config::Config& cfg = *config_;
+  expire_front(
+      handshaking, &Connection::phase_hook, t, ms(cfg.limits.handshake_timeout),
+      [](Connection* c) { return c->phase_since(); },
+      [](Connection* c) { c->handshake_timed_out(); });
+  expire_front(
+      closing, &Connection::phase_hook, t, ms(cfg.timeouts.close),
+      [](Connection* c) { return c->phase_since(); },
+      [](Connection* c) { c->abort(CloseCause::None); });
+  if (cfg.timeouts.idle.count() > 0) {
+    expire_front(
+        idle, &Connection::activity_hook, t, ms(cfg.timeouts.idle),
+        [](Connection* c) { return c->last_message(); },
+        [](Connection* c) { c->start_close(1001, "idle timeout", CloseCause::Idle); });
+  }
+  if (cfg.timeouts.ping_interval.count() > 0) {
+    expire_front(
+        ping_due, &Connection::keepalive_hook, t, ms(cfg.timeouts.ping_interval),
+        [](Connection* c) { return c->last_inbound(); },
+        [](Connection* c) { c->send_keepalive_ping(); });
+    expire_front(
+        pong_due, &Connection::keepalive_hook, t, ms(cfg.timeouts.pong_timeout),
+        [](Connection* c) { return c->ping_sent(); },
+        [](Connection* c) { c->abort(CloseCause::PingTimeout); });
+  }
+  expire_front(
+      backpressured, &Connection::pressure_hook, t, ms(cfg.limits.write_queue_timeout),
+      [](Connection* c) { return c->above_high_since(); },
+      [](Connection* c) {
+        c->start_close(ws::close_code::kPolicyViolation, "slow consumer", CloseCause::SlowConsumer);
+      });
+}
+
+// ---- drain and stop ------------------------------------------------------------
+
+void Worker::close_listeners() {
+  for (auto& handle : listeners_) {
+    if (uv_is_closing(reinterpret_cast<uv_handle_t*>(handle.get()))) continue;
+    uv_close(reinterpret_cast<uv_handle_t*>(handle.get()), [](uv_handle_t*) noexcept {});
+  }
+  // The handles are freed with the Worker; uv_close only needs them alive
+  // until the loop ends, which the Worker outlives.
+}
+
+void Worker::begin_drain() {
+  if (draining_ || stopping_) return;
+  draining_ = true;
+  drain_started_ = last_drain_check_ = now();
+  close_listeners();
+  const uint64_t interval = std::max<uint64_t>(ms(config_->timeouts.idle_check_interval), 10);
+  uv_timer_start(&drain_timer_, on_drain_check, interval, interval);
+  error_log().info("draining {} connections", all_.size());
+  maybe_exit();
+}
+
+void Worker::begin_stop() {
+  if (stopping_) return;
+  const bool was_draining = draining_;
+  stopping_ = true;
+  if (!was_draining) close_listeners();
+  uv_timer_stop(&drain_timer_);
+  uv_timer_stop(&spread_timer_);
+  all_.for_each(
+      [](Connection* c) { c->start_close(1001, "server shutting down", CloseCause::Shutdown); });
+  maybe_exit();
+}
+
+void Worker::on_drain_check(uv_timer_t* timer) noexcept {
+  try {
+    static_cast<Worker*>(timer->data)->drain_check();
+  } catch (const std::exception& e) {
+    error_log().error("drain: {}", e.what());
+  }
+}
+
+void Worker::drain_check() {
+  const uint64_t t = now();
+  const config::TimeoutsConfig& timeouts = config_->timeouts;
+  if (t - drain_started_ >= ms(timeouts.drain)) {
+    error_log().info("drain timeout: closing the {} remaining connections", all_.size());
+    all_.for_each(
+        [](Connection* c) { c->start_close(1001, "server reloading", CloseCause::Drain); });
+    uv_timer_stop(&drain_timer_);
+    return;
+  }
+  // Idle since the last check: no message either way and nothing in
+  // flight. The idle list is ordered by last message, so only its front is
+  // walked. Connections with requests in flight wait up to max_request_wait.
+  const bool request_wait_over = t - drain_started_ >= ms(timeouts.max_request_wait);
+  idle.for_each([&](Connection* c) {
+    if (c->last_message() >= last_drain_check_) return;
+    if (c->requests_in_flight() > 0 && !request_wait_over) return;
+    if (!c->phase_hook.linked()) drain_pending.push_back(c->phase_hook);
+  });
+  last_drain_check_ = t;
+  if (drain_pending.empty()) return;
+  // Spread the closes over the check interval so clients do not reconnect
+  // in one burst.
+  const uint64_t slices = std::max<uint64_t>(1, ms(timeouts.idle_check_interval) / kSpreadSliceMs);
+  drain_per_slice_ = (drain_pending.size() + slices - 1) / slices;
+  drain_spread();
+  if (!drain_pending.empty())
+    uv_timer_start(&spread_timer_, on_drain_spread, kSpreadSliceMs, kSpreadSliceMs);
+}
+
+void Worker::on_drain_spread(uv_timer_t* timer) noexcept {
+  try {
+    static_cast<Worker*>(timer->data)->drain_spread();
+  } catch (const std::exception& e) {
+    error_log().error("drain: {}", e.what());
+  }
+}
+
+void Worker::drain_spread() {
+  for (size_t i = 0; i < drain_per_slice_; ++i) {
+    Connection* c = drain_pending.front();
+    if (c == nullptr) break;
+    drain_pending.remove(c->phase_hook);
+    c->start_close(1001, "server reloading", CloseCause::Drain);
+  }
+  if (drain_pending.empty()) uv_timer_stop(&spread_timer_);
+}
+
+void Worker::maybe_exit() {
+  if (!(draining_ || stopping_) || !all_.empty()) return;
+  if (!exiting_) {
+    exiting_ = true;
+    error_log().info("no connections left; exiting");
+    uv_timer_stop(&tick_timer_);
+    uv_timer_stop(&drain_timer_);
+    uv_timer_stop(&spread_timer_);
+    uv_timer_stop(&stats_timer_);
+    send_stats();  // the final counters, so the supervisor's totals are exact
+  }
+  if (channel_writes_pending_ > 0) return;  // wait for the final stats to leave
+  auto close_handle = [](auto* handle) {
+    auto* h = reinterpret_cast<uv_handle_t*>(handle);
+    if (!uv_is_closing(h)) uv_close(h, nullptr);
+  };
+  close_handle(&tick_timer_);
+  close_handle(&drain_timer_);
+  close_handle(&spread_timer_);
+  close_handle(&stats_timer_);
+  if (channel_open_) {
+    channel_open_ = false;
+    close_handle(&channel_);
+  }
+}
+
+}  // namespace wsgate
