@@ -3,10 +3,12 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "common/log.h"
@@ -53,6 +55,34 @@ int backlog_for(int fd, const config::Config& cfg) {
     if (l.host == host && (l.port == port || l.port == 0)) return l.backlog;
   }
   return 511;
+}
+
+// Descriptors a worker keeps for itself: stdio, channel, listeners, the
+// loop's epoll and internal fds, log files and libuv's EMFILE reserve fd.
+constexpr rlim_t kReservedFds = 32;
+
+// SEC-LIM-10: a worker sheds load (503) before accept() could fail with
+// EMFILE, so the limit it enforces is max_connections or what
+// RLIMIT_NOFILE leaves after the reserve (one fd per connection), whichever
+// is lower.
+size_t connection_capacity(const config::Config& cfg) {
+  size_t capacity = cfg.limits.max_connections;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    error_log().warn("getrlimit(RLIMIT_NOFILE): {}", std::strerror(errno));
+    return capacity;
+  }
+  if (limit.rlim_cur == RLIM_INFINITY) return capacity;
+  const rlim_t usable =
+      limit.rlim_cur > 2 * kReservedFds ? limit.rlim_cur - kReservedFds : limit.rlim_cur / 2;
+  if (usable < capacity) {
+    error_log().warn(
+        "limits.max_connections {} exceeds what RLIMIT_NOFILE {} allows; this worker "
+        "accepts at most {} connections",
+        capacity, static_cast<uint64_t>(limit.rlim_cur), static_cast<uint64_t>(usable));
+    capacity = usable;
+  }
+  return capacity;
 }
 
 }  // namespace
@@ -112,6 +142,8 @@ bool Worker::start() {
     listeners_.push_back(std::move(handle));
   }
 
+  connection_capacity_ = connection_capacity(*config_);
+
   uv_timer_init(&loop_, &tick_timer_);
   tick_timer_.data = this;
   const uint64_t period = tick_period(*config_);
@@ -152,7 +184,7 @@ void Worker::accept_one(uv_stream_t* server, int status) {
     }
     return;
   }
-  if (all_.size() >= config_->limits.max_connections) {
+  if (all_.size() >= connection_capacity_) {
     shed(server);
     return;
   }

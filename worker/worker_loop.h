@@ -107,6 +107,7 @@ class Worker {
   uint64_t last_drain_check_ = 0;
   size_t drain_per_slice_ = 1;
   uint64_t last_emfile_log_ = 0;
+  size_t connection_capacity_ = 0;  // max_connections, lowered to fit RLIMIT_NOFILE
   unsigned channel_writes_pending_ = 0;
 
   friend class Connection;

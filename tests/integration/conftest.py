@@ -10,6 +10,7 @@ import asyncio
 import copy
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -115,12 +116,13 @@ def echo(url, messages, timeout=10.0):
 class Gateway:
     """One wsgated under test. See the `gateway` fixture."""
 
-    def __init__(self, workers=2, config=None, extra=None, daemon=False):
+    def __init__(self, workers=2, config=None, extra=None, daemon=False, nofile=None):
         self.dir = tempfile.mkdtemp(prefix="wsg-")
         self.config_path = os.path.join(self.dir, "wsgate.yaml")
         self.socket_path = os.path.join(self.dir, "wsgated.sock")
         self.pid_file = os.path.join(self.dir, "wsgated.pid")
         self.daemon = daemon
+        self.nofile = nofile  # RLIMIT_NOFILE (soft = hard) for wsgated, or None
         self.workers_count = workers
         self.process = None  # Popen of the foreground supervisor
         self.pid = None
@@ -163,13 +165,19 @@ class Gateway:
 
     # -- processes --------------------------------------------------------
 
+    def _limit_fds(self):
+        """Runs in the child before exec: applies the fd limit, if any."""
+        if self.nofile is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
+
     def start(self, wait_ready=True):
         """Starts wsgated. Foreground: Popen with --foreground. Daemon: runs
         the launcher and waits for it to exit (it exits once workers are
         READY). Then waits until status shows every worker Ready."""
         args = [WSGATED, "-c", self.config_path]
         if self.daemon:
-            self.launch = subprocess.run(args, capture_output=True, text=True, timeout=60)
+            self.launch = subprocess.run(args, capture_output=True, text=True, timeout=60,
+                                         preexec_fn=self._limit_fds)
             if self.launch.returncode != 0:
                 return self.launch
             self.pid = int(open(self.pid_file, encoding="ascii").read().strip())
@@ -177,7 +185,7 @@ class Gateway:
             with open(os.path.join(self.dir, "stderr.log"), "ab") as stderr:
                 self.process = subprocess.Popen(
                     args + ["--foreground"], stdin=subprocess.DEVNULL, stdout=stderr,
-                    stderr=stderr)
+                    stderr=stderr, preexec_fn=self._limit_fds)
             self.pid = self.process.pid
         if wait_ready:
             self.wait_ready()
@@ -332,8 +340,8 @@ def gateway(request):
         pytest.fail("set WSGATED and WSGATECTL to the built binaries (ctest does)")
     gateways = []
 
-    def factory(workers=2, config=None, extra=None, daemon=False, start=True):
-        gw = Gateway(workers=workers, config=config, extra=extra, daemon=daemon)
+    def factory(workers=2, config=None, extra=None, daemon=False, start=True, nofile=None):
+        gw = Gateway(workers=workers, config=config, extra=extra, daemon=daemon, nofile=nofile)
         gateways.append(gw)
         if start:
             gw.start()

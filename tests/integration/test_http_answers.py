@@ -94,7 +94,7 @@ def test_WS_HS_11_bytes_after_head_go_to_frame_parser_only_when_accepted(gateway
     assert c.wait_eof() and c.buffer == b""
 
 
-def test_SEC_OR_01_origin_allow_list_gives_403(gateway):
+def test_SEC_OR_01_WS_SEC_01_origin_allow_list_gives_403(gateway):
     gw = gateway(workers=1, extra={"routes": [
         {"path": "/echo", "relay": "echo", "origins": ["https://app.example"]}]})
     c = RawClient(gw.port)
@@ -115,3 +115,26 @@ def test_handshake_failures_are_counted_by_reason(gateway):
     totals = gw.wait_for(lambda: (t := gw.stats()["totals"])["handshakes_failed_not_found"] >= 2
                          and t, 5)
     assert totals["handshakes_failed_not_found"] == 2
+
+
+def test_WS_SEC_04_origin_is_a_browser_check_not_authentication(gateway):
+    # RFC 6455 §10.1: a non-browser client can send any Origin. A forged,
+    # allowed Origin gets in, which is why the Origin list is documented as
+    # protection against cross-site pages only (docs/worker-notes.md).
+    gw = gateway(workers=1, extra={"routes": [
+        {"path": "/echo", "relay": "echo", "origins": ["https://app.example"]}]})
+    c = RawClient(gw.port)
+    c.handshake(extra="Origin: https://APP.example\r\n")  # case-insensitive host
+    c.send(frame(0x1, b"forged but allowed"))
+    assert c.read_frame() == (True, 0x1, b"forged but allowed")
+
+
+def test_WS_SEC_03_invalid_handshake_gets_http_error_and_invalid_frames_a_close_code(gateway):
+    gw = gateway(workers=1)
+    c = RawClient(gw.port)
+    c.send(upgrade_request().replace(b"Sec-WebSocket-Key: ", b"Sec-WebSocket-Key: x"))
+    assert c.read_http_response()[0] == 400  # never a 101 to a partly valid request
+    c = RawClient(gw.port)
+    c.handshake()
+    c.send(frame(0x3, b"reserved opcode"))
+    assert c.read_close()[0] == 1002

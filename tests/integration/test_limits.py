@@ -53,3 +53,36 @@ def test_accept_balance_burst_spreads_evenly_over_workers(gateway):
     accepted = asyncio.run(burst(1000))
     assert sum(accepted) == 1000 and len(accepted) == 4
     assert max(accepted) <= 1.25 * (sum(accepted) / 4), accepted
+
+
+def test_SEC_PRIV_04_low_fd_limit_sheds_with_503_without_a_crash(gateway):
+    # With a hard limit of 64 fds a worker can hold 32 connections (the rest
+    # is its reserve): it answers 503 beyond that instead of running into
+    # EMFILE, stays up, and serves again once connections close.
+    gw = gateway(workers=1, nofile=64)
+    worker_pid = gw.workers()["workers"][0]["pid"]
+    assert "RLIMIT_NOFILE 64 allows" in gw.error_log()
+    held = []
+    for _ in range(32):
+        c = RawClient(gw.port)
+        c.handshake()
+        held.append(c)
+    refused = 0
+    for _ in range(20):
+        extra = RawClient(gw.port)
+        status, headers, _ = extra.read_http_response()
+        assert status == 503 and headers["retry-after"] == "1"
+        refused += 1
+        extra.close()
+    for c in held:
+        c.close()
+    totals = gw.wait_for(lambda: (t := gw.stats()["totals"])["connections_active"] == 0 and t, 5)
+    assert totals["connections_shed"] == refused
+    assert [w["pid"] for w in gw.workers()["workers"]] == [worker_pid]  # no crash, no respawn
+
+    async def echo():
+        async with websockets.connect(gw.url(), ping_interval=None) as ws:
+            await ws.send("alive")
+            return await ws.recv()
+
+    assert asyncio.run(echo()) == "alive"

@@ -44,7 +44,7 @@ def test_WS_FR_07_nothing_processed_after_a_failure(gateway):
     assert c.wait_eof()
 
 
-def test_SEC_LIM_05_frame_over_max_frame_closes_with_1009(gateway):
+def test_SEC_LIM_05_WS_SEC_02_frame_over_max_frame_closes_with_1009(gateway):
     gw = gateway(workers=1, extra={"limits": {"max_frame": "1KiB", "max_message": "4KiB"}})
     c = open_client(gw)
     c.send(frame(0x2, b"a" * 1024))

@@ -396,5 +396,23 @@ TEST(FrameParser, ResetDropsPartialMessageAndBuffer) {
             (std::vector<Event>{message(Opcode::Text, "fresh")}));
 }
 
+// WS-U8-06, the parser's half: a compressed text message is handed on with
+// compressed=true and is not UTF-8 checked (its bytes are deflate output);
+// the same bytes uncompressed fail with 1007. The inflated bytes are
+// validated by the inflater, which ships with permessage-deflate.
+TEST(FrameParser, WS_U8_06_CompressedTextIsLeftForTheInflaterToValidate) {
+  const Bytes not_utf8{0xF2, 0x48, 0xCD, 0xC9};
+  FrameParser compressed(Role::Server, {});
+  compressed.set_rsv1_allowed(true);
+  const auto events =
+      feed_chunks(compressed, frame(Opcode::Text, not_utf8, true, Role::Client, 0x40));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, Kind::Message);
+  EXPECT_TRUE(events[0].compressed);
+  FrameParser plain(Role::Server, {});
+  EXPECT_EQ(error_code(feed_chunks(plain, frame(Opcode::Text, not_utf8))),
+            close_code::kInvalidPayload);
+}
+
 }  // namespace
 }  // namespace wsgate::ws
