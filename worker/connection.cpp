@@ -419,26 +419,26 @@ void Connection::enter_state(State state) {
       if (w.config().timeouts.ping_interval.count() > 0) w.ping_due.push_back(keepalive_hook);
       break;
     case State::Closing:
-      w.handshaking.remove(phase_hook);
-      w.drain_pending.remove(phase_hook);
-      w.idle.remove(activity_hook);
-      w.ping_due.remove(keepalive_hook);
-      w.pong_due.remove(keepalive_hook);
-      w.backpressured.remove(pressure_hook);
+      leave_open_lists();
       phase_since_ = now;
       w.closing.push_back(phase_hook);
       break;
     case State::Closed:
-      w.handshaking.remove(phase_hook);
-      w.drain_pending.remove(phase_hook);
+      leave_open_lists();
       w.closing.remove(phase_hook);
-      w.idle.remove(activity_hook);
-      w.ping_due.remove(keepalive_hook);
-      w.pong_due.remove(keepalive_hook);
-      w.backpressured.remove(pressure_hook);
       break;
   }
   state_ = state;
+}
+
+void Connection::leave_open_lists() {
+  Worker& w = worker_;
+  w.handshaking.remove(phase_hook);
+  w.drain_pending.remove(phase_hook);
+  w.idle.remove(activity_hook);
+  w.ping_due.remove(keepalive_hook);
+  w.pong_due.remove(keepalive_hook);
+  w.backpressured.remove(pressure_hook);
 }
 
 // ---- output path ----------------------------------------------------------

@@ -122,6 +122,8 @@ class Connection {
   void shutdown_when_flushed();
 
   void enter_state(State state);
+  // Unlinks the connection from every list of the Handshake and Open states.
+  void leave_open_lists();
   void write_access_log() const;
 
   Worker& worker_;

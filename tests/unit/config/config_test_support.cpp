@@ -1,7 +1,6 @@
-// Helpers shared by the config unit tests: temporary config files and a
-// loader wrapper that returns error text with a stable file name. The room's
-// rules allow only .cpp files here, so each test file repeats the four
-// declarations it needs instead of including a header.
+// Helpers shared by the config unit tests (declared in config_test_support.h).
+#include "config_test_support.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 

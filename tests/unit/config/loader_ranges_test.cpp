@@ -5,13 +5,7 @@
 #include <string>
 
 #include "config/config.h"
-
-namespace wsgate::config::testing {
-std::string write_file(const std::string& name, const std::string& text);
-ConfigPtr load_text(const std::string& text);
-std::string errors_of(const std::string& text);
-extern const char* const kMinimal;
-}  // namespace wsgate::config::testing
+#include "config_test_support.h"
 
 namespace wsgate::config {
 namespace {
