@@ -59,25 +59,27 @@ void Supervisor::request_reload(std::optional<uint64_t> requester) {
     return;
   }
 
+  notifier_.reloading("reloading " + config_->path);
+  // A reload that fails before forking: nothing was started, nothing changes.
+  const auto fail_early = [&](const std::string& error) {
+    error_log().error("reload failed, generation {} keeps serving: {}", generation_, error);
+    notifier_.reloaded("reload failed: " + error);
+    reply_error(requester, error);
+    run_queued_reload();
+  };
   config::ConfigPtr next;
   try {
     next = config::load_config(config_->path);
   } catch (const std::exception& e) {
-    error_log().error("reload failed, generation {} keeps serving: {}", generation_, e.what());
-    reply_error(requester, e.what());
-    run_queued_reload();
+    fail_early(e.what());
     return;
   }
   if (std::string error = non_reloadable_change(*config_, *next); !error.empty()) {
-    error_log().error("reload failed, generation {} keeps serving: {}", generation_, error);
-    reply_error(requester, error);
-    run_queued_reload();
+    fail_early(error);
     return;
   }
   if (std::string error = listeners_.prepare(*next); !error.empty()) {
-    error_log().error("reload failed, generation {} keeps serving: {}", generation_, error);
-    reply_error(requester, error);
-    run_queued_reload();
+    fail_early(error);
     return;
   }
 
@@ -135,6 +137,7 @@ void Supervisor::commit_reload() {
   error_log().info(
       "reload: generation {} serving with {} workers; {} workers of generation {} draining",
       generation_, slots_.size(), draining, old_generation);
+  notifier_.reloaded("reload ok: generation " + std::to_string(generation_));
   JsonWriter json;
   json.begin_object().field("ok", true).field("generation", generation_).end_object();
   const std::string answer = json.take();
@@ -156,6 +159,7 @@ void Supervisor::fail_reload(const std::string& error) {
   }
   listeners_.rollback();
   error_log().error("reload failed, generation {} keeps serving: {}", generation_, error);
+  notifier_.reloaded("reload failed: " + error);
   for (uint64_t request : reload.requesters) reply_error(request, error);
   run_queued_reload();
 }

@@ -45,6 +45,7 @@ void Supervisor::stop_fast(std::string_view reason) {
     exit_code_ = 1;
   }
   error_log().warn("{}: fast stop, closing every connection", reason);
+  notifier_.stopping("fast stop: " + std::string(reason));
   mode_ = Mode::Stopping;
   reload_queued_ = false;
   abort_reload("wsgated is stopping");
@@ -71,6 +72,7 @@ void Supervisor::stop_graceful(std::string_view reason) {
     return;
   }
   error_log().warn("{}: graceful stop, draining every worker", reason);
+  notifier_.stopping("graceful stop: " + std::string(reason));
   mode_ = Mode::GracefulStopping;
   reload_queued_ = false;
   abort_reload("wsgated is stopping");

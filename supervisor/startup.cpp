@@ -15,6 +15,7 @@
 #include "supervisor/listeners.h"
 #include "supervisor/lock_file.h"
 #include "supervisor/privileges.h"
+#include "supervisor/sd_notify.h"
 #include "supervisor/supervisor.h"
 
 namespace wsgate::supervisor {
@@ -43,11 +44,13 @@ int run_daemon(const config::ConfigPtr& config, bool foreground) {
   if (detach) readiness = daemonize();
 
   LockFile lock;
+  ServiceNotifier notifier;  // read from NOTIFY_SOCKET once logging works
   bool control_bound = false;
   // Every start failure ends here: logged, cleaned up, then told to the
   // launcher (daemon) or printed (foreground).
   const auto fail = [&](const std::string& error) {
     error_log().critical("cannot start: {}", error);
+    notifier.status("startup failed: " + error);
     if (control_bound) remove_control_socket(config->control_socket);
     lock.remove();
     if (readiness.active()) {
@@ -63,6 +66,7 @@ int run_daemon(const config::ConfigPtr& config, bool foreground) {
   }
   error_log().info("wsgated {} starting: pid {}, config {}", WSGATE_VERSION, getpid(),
                    config->path);
+  notifier = ServiceNotifier::from_environment();
 
   for (const std::string* path : {&config->pid_file, &config->control_socket}) {
     if (std::string error = ensure_parent_directory(*path); !error.empty()) return fail(error);
@@ -94,7 +98,7 @@ int run_daemon(const config::ConfigPtr& config, bool foreground) {
     return fail(drop_error);
   }
 
-  Supervisor supervisor(config, listeners, lock, readiness);
+  Supervisor supervisor(config, listeners, lock, readiness, notifier);
   const int code = supervisor.run(control_fd, ControlAccess{geteuid(), control_group});
   if (!supervisor.startup_error().empty()) {
     control_bound = false;  // the supervisor removed its files already

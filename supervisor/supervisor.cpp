@@ -38,8 +38,12 @@ void guarded(const char* where, Body&& body) noexcept {
 }  // namespace
 
 Supervisor::Supervisor(config::ConfigPtr config, ListenerSet& listeners, LockFile& lock,
-                       ReadinessPipe& readiness)
-    : config_(std::move(config)), listeners_(listeners), lock_(lock), readiness_(readiness) {}
+                       ReadinessPipe& readiness, ServiceNotifier& notifier)
+    : config_(std::move(config)),
+      listeners_(listeners),
+      lock_(lock),
+      readiness_(readiness),
+      notifier_(notifier) {}
 
 Supervisor::~Supervisor() {
   if (loop_ready_) {

@@ -22,6 +22,7 @@
 #include "supervisor/daemonize.h"
 #include "supervisor/listeners.h"
 #include "supervisor/lock_file.h"
+#include "supervisor/sd_notify.h"
 #include "supervisor/worker_channel.h"
 #include "supervisor/worker_process.h"
 
@@ -48,9 +49,10 @@ inline constexpr uint64_t kTickMs = 100;
 class Supervisor final : private ControlServer::Handler, private WorkerChannel::Listener {
  public:
   // `listeners` already holds the sockets of `config`; `lock` holds the pid
-  // file; `readiness` is told OK once generation 1 is READY (or the error).
+  // file; `readiness` is told OK once generation 1 is READY (or the error);
+  // `notifier` tells the service manager of readiness, reloads and stops.
   Supervisor(config::ConfigPtr config, ListenerSet& listeners, LockFile& lock,
-             ReadinessPipe& readiness);
+             ReadinessPipe& readiness, ServiceNotifier& notifier);
   ~Supervisor();
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
@@ -142,6 +144,7 @@ class Supervisor final : private ControlServer::Handler, private WorkerChannel::
   ListenerSet& listeners_;
   LockFile& lock_;
   ReadinessPipe& readiness_;
+  ServiceNotifier& notifier_;
 
   uv_loop_t loop_{};
   bool loop_ready_ = false;

@@ -172,6 +172,8 @@ void Supervisor::on_worker_ready(WorkerProcess& process) {
       mode_ = Mode::Running;
       error_log().info("generation {} ready: {} workers serving", generation_, slots_.size());
       readiness_.report_ready();
+      notifier_.ready("generation " + std::to_string(generation_) + ": " +
+                      std::to_string(slots_.size()) + " workers serving");
     }
   }
   if (reload_ && process.generation == reload_->generation) {

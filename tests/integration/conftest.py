@@ -116,13 +116,14 @@ def echo(url, messages, timeout=10.0):
 class Gateway:
     """One wsgated under test. See the `gateway` fixture."""
 
-    def __init__(self, workers=2, config=None, extra=None, daemon=False, nofile=None):
+    def __init__(self, workers=2, config=None, extra=None, daemon=False, nofile=None, env=None):
         self.dir = tempfile.mkdtemp(prefix="wsg-")
         self.config_path = os.path.join(self.dir, "wsgate.yaml")
         self.socket_path = os.path.join(self.dir, "wsgated.sock")
         self.pid_file = os.path.join(self.dir, "wsgated.pid")
         self.daemon = daemon
         self.nofile = nofile  # RLIMIT_NOFILE (soft = hard) for wsgated, or None
+        self.env = env  # variables added to wsgated's environment, or None
         self.workers_count = workers
         self.process = None  # Popen of the foreground supervisor
         self.pid = None
@@ -175,9 +176,10 @@ class Gateway:
         the launcher and waits for it to exit (it exits once workers are
         READY). Then waits until status shows every worker Ready."""
         args = [WSGATED, "-c", self.config_path]
+        env = {**os.environ, **self.env} if self.env else None
         if self.daemon:
             self.launch = subprocess.run(args, capture_output=True, text=True, timeout=60,
-                                         preexec_fn=self._limit_fds)
+                                         preexec_fn=self._limit_fds, env=env)
             if self.launch.returncode != 0:
                 return self.launch
             self.pid = int(open(self.pid_file, encoding="ascii").read().strip())
@@ -185,7 +187,7 @@ class Gateway:
             with open(os.path.join(self.dir, "stderr.log"), "ab") as stderr:
                 self.process = subprocess.Popen(
                     args + ["--foreground"], stdin=subprocess.DEVNULL, stdout=stderr,
-                    stderr=stderr, preexec_fn=self._limit_fds)
+                    stderr=stderr, preexec_fn=self._limit_fds, env=env)
             self.pid = self.process.pid
         if wait_ready:
             self.wait_ready()
@@ -333,15 +335,17 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def gateway(request):
-    """Factory: gw = gateway(workers=2, config=None, extra=None, daemon=False)
+    """Factory: gw = gateway(workers=2, config=None, extra=None, daemon=False, env=None)
     starts wsgated and waits until every worker is Ready. Teardown kills the
     supervisor and every worker and fails the test if any survive."""
     if not WSGATED or not WSGATECTL:
         pytest.fail("set WSGATED and WSGATECTL to the built binaries (ctest does)")
     gateways = []
 
-    def factory(workers=2, config=None, extra=None, daemon=False, start=True, nofile=None):
-        gw = Gateway(workers=workers, config=config, extra=extra, daemon=daemon, nofile=nofile)
+    def factory(workers=2, config=None, extra=None, daemon=False, start=True, nofile=None,
+                env=None):
+        gw = Gateway(workers=workers, config=config, extra=extra, daemon=daemon, nofile=nofile,
+                     env=env)
         gateways.append(gw)
         if start:
             gw.start()
