@@ -87,12 +87,15 @@ def test_SEC_BP_02_slow_consumer_is_evicted_with_1008(gateway):
     # stops, and write_queue_timeout later the client is closed.
     sent = 0
     totals = None
+    pending = b""  # a non-blocking send may take part of a frame
     deadline = time.monotonic() + 20
     next_check = time.monotonic() + 0.5
     while time.monotonic() < deadline:
         try:
-            c.sock.send(chunk)
-            sent += 1
+            if not pending:
+                pending = chunk
+                sent += 1
+            pending = pending[c.sock.send(pending):]
         except BlockingIOError:
             time.sleep(0.05)
         except (ConnectionResetError, BrokenPipeError):
