@@ -138,3 +138,17 @@ def test_WS_SEC_03_invalid_handshake_gets_http_error_and_invalid_frames_a_close_
     c.handshake()
     c.send(frame(0x3, b"reserved opcode"))
     assert c.read_close()[0] == 1002
+
+
+def test_WS_HS_12_no_http2_on_plaintext_listeners(gateway):
+    # RFC 8441 is not implemented, so HTTP/2 is never negotiated. ALPN
+    # (advertise http/1.1 only) belongs to TLS listeners; on plaintext the
+    # two h2c forms are refused: the prior-knowledge preface and Upgrade: h2c.
+    gw = gateway(workers=1)
+    c = RawClient(gw.port)
+    c.send(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+    assert c.read_http_response()[0] == 400
+    c = RawClient(gw.port)
+    c.send(b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+           b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n")
+    assert c.read_http_response()[0] == 400
