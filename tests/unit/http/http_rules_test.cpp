@@ -7,26 +7,15 @@
 #include <string_view>
 
 #include "http/handshake.h"
+#include "http_test_support.h"
 
 namespace wsgate::http {
 namespace {
 
 using Status = RequestHeadParser::Status;
 
-struct Outcome {
-  Status status;
-  size_t consumed;
-  HttpError error;
-  Request request;
-};
-
-Outcome parse(std::string_view bytes) {
-  RequestHeadParser parser(HeadLimits{});
-  size_t consumed = 0;
-  const Status status =
-      parser.feed({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, consumed);
-  return {status, consumed, parser.error(), parser.request()};
-}
+using testing::Outcome;
+using testing::parse;
 
 void expect_error(std::string_view bytes, std::string_view reason) {
   const Outcome outcome = parse(bytes);

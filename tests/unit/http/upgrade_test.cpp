@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "http/handshake.h"
+#include "http_test_support.h"
 
 namespace wsgate::http {
 namespace {
@@ -29,20 +30,8 @@ std::string upgrade_head(const std::vector<std::string>& extra = {}, std::string
   return out + "\r\n";
 }
 
-struct Outcome {
-  RequestHeadParser::Status status;
-  size_t consumed;
-  HttpError error;
-  Request request;
-};
-
-Outcome parse(std::string_view bytes) {
-  RequestHeadParser parser(HeadLimits{});
-  size_t consumed = 0;
-  const auto status =
-      parser.feed({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, consumed);
-  return {status, consumed, parser.error(), parser.request()};
-}
+using testing::Outcome;
+using testing::parse;
 
 // validate_upgrade() of a head that must parse; a parse failure fails the test.
 std::optional<HttpError> judge(std::string_view bytes) {
