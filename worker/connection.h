@@ -81,7 +81,6 @@ class Connection {
   uint64_t last_inbound() const { return last_inbound_; }
   uint64_t ping_sent() const { return ping_sent_; }
   uint64_t above_high_since() const { return above_high_since_; }
-  bool paused_by_backpressure() const { return read_paused_; }
 
   // Sends a server ping (keepalive) and records when.
   void send_keepalive_ping();

@@ -36,7 +36,6 @@ class Worker {
   uv_buf_t read_buffer() { return uv_buf_init(read_buffer_.get(), kReadBufferSize); }
   // Where a connection with nothing queued corks its output until flush().
   std::string& scratch() { return scratch_; }
-  bool draining() const { return draining_ || stopping_; }
 
   // List membership, driven by Connection state changes.
   IntrusiveList<Connection> handshaking;    // by accept time
