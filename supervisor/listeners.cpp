@@ -194,13 +194,13 @@ void ListenerSet::close_all() {
   before_.clear();
 }
 
-std::vector<int> ListenerSet::fds_for_slot(const config::Config& config, int slot) const {
-  std::vector<int> fds;
-  for (const config::ListenConfig& listen : config.listen) {
+std::vector<ListenFd> ListenerSet::fds_for_slot(const config::Config& config, int slot) const {
+  std::vector<ListenFd> fds;
+  for (size_t index = 0; index < config.listen.size(); ++index) {
     for (const ListenerGroup& group : groups_) {
-      if (!same_address(group.listen, listen)) continue;
+      if (!same_address(group.listen, config.listen[index])) continue;
       for (size_t i = 0; i < group.fds.size(); ++i) {
-        if (i % config.workers == static_cast<size_t>(slot)) fds.push_back(group.fds[i]);
+        if (i % config.workers == static_cast<size_t>(slot)) fds.push_back({group.fds[i], index});
       }
     }
   }

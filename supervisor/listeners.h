@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "worker/worker.h"
 
 namespace wsgate::supervisor {
 
@@ -46,7 +47,7 @@ class ListenerSet {
 
   // The sockets worker `slot` of `config` accepts on: for each configured
   // address, the sockets whose index modulo config.workers is `slot`.
-  std::vector<int> fds_for_slot(const config::Config& config, int slot) const;
+  std::vector<ListenFd> fds_for_slot(const config::Config& config, int slot) const;
 
   const std::vector<ListenerGroup>& groups() const { return groups_; }
 

@@ -6,6 +6,7 @@
 #include "config/schema.h"
 #include "supervisor/command_line.h"
 #include "supervisor/startup.h"
+#include "tls/server_tls.h"
 
 int main(int argc, char** argv) {
   using namespace wsgate;
@@ -30,6 +31,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (options.test_config) {
+    // Every certificate/key pair is loaded and checked as startup would.
+    try {
+      tls::ServerTls::load(*config);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      std::fprintf(stderr, "wsgated: configuration file %s test failed\n",
+                   options.config_path.c_str());
+      return 1;
+    }
     std::printf("wsgated: configuration file %s is valid\n", config->path.c_str());
     return 0;
   }

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include "common/json.h"
+#include "supervisor/startup.h"
 #include "supervisor/supervisor.h"
 
 namespace wsgate::supervisor {
@@ -78,13 +79,27 @@ void Supervisor::request_reload(std::optional<uint64_t> requester) {
     fail_early(error);
     return;
   }
+  // Certificates and keys are read again; a broken one fails the reload
+  // here, before anything was started (the old generation keeps serving).
+  std::shared_ptr<const tls::ServerTls> next_tls;
+  try {
+    next_tls = tls::ServerTls::load(*next);
+  } catch (const std::exception& e) {
+    fail_early(e.what());
+    return;
+  }
   if (std::string error = listeners_.prepare(*next); !error.empty()) {
     fail_early(error);
     return;
   }
+  if (next_tls) {
+    log_tls_listeners(*next, *next_tls);
+    keep_keys_out_of_core_dumps();
+  }
 
   Reload reload;
   reload.config = next;
+  reload.tls = next_tls;
   reload.generation = next_generation_++;
   reload.deadline_ms = now() + static_cast<uint64_t>(next->timeouts.worker_start.count());
   if (requester) reload.requesters.push_back(*requester);
@@ -92,7 +107,7 @@ void Supervisor::request_reload(std::optional<uint64_t> requester) {
   error_log().info("reload: starting generation {} ({} workers) from {}", reload_->generation,
                    next->workers, next->path);
   for (unsigned slot = 0; slot < next->workers; ++slot) {
-    WorkerProcess* process = spawn(static_cast<int>(slot), reload_->generation, next);
+    WorkerProcess* process = spawn(static_cast<int>(slot), reload_->generation, next, next_tls);
     if (process == nullptr) {
       fail_reload("rollback: cannot fork worker slot " + std::to_string(slot));
       return;
@@ -125,6 +140,7 @@ void Supervisor::commit_reload() {
     if (process != nullptr) slots_[process->slot].pid = pid;
   }
   config_ = reload.config;
+  tls_ = reload.tls;
   generation_ = reload.generation;
   listeners_.commit(*config_);
   if (!same_log_config(old_config->log, config_->log)) {

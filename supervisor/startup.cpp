@@ -2,6 +2,7 @@
 // lock, bind, rlimit, drop privileges, supervise.
 #include "supervisor/startup.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "supervisor/privileges.h"
 #include "supervisor/sd_notify.h"
 #include "supervisor/supervisor.h"
+#include "tls/server_tls.h"
 
 namespace wsgate::supervisor {
 namespace {
@@ -37,6 +39,23 @@ std::string ensure_parent_directory(const std::string& path) {
 }
 
 }  // namespace
+
+void log_tls_listeners(const config::Config& config, const tls::ServerTls& server_tls) {
+  for (size_t i = 0; i < config.listen.size(); ++i) {
+    if (const tls::ListenerTls* listener = server_tls.listener(i)) {
+      error_log().info("TLS on {}: {}", config.listen[i].address, listener->summary());
+    }
+  }
+}
+
+void keep_keys_out_of_core_dumps() {
+  // SEC-PRIV-05: a core file would hold the private keys.
+  const rlimit none{0, 0};
+  if (setrlimit(RLIMIT_CORE, &none) != 0) {
+    error_log().warn("setrlimit(RLIMIT_CORE, 0): {}; core files may contain private keys",
+                     errno_text(errno));
+  }
+}
 
 int run_daemon(const config::ConfigPtr& config, bool foreground) {
   const bool detach = config->daemon && !foreground;
@@ -92,13 +111,29 @@ int run_daemon(const config::ConfigPtr& config, bool foreground) {
   if (control_fd < 0) return fail(error);
   control_bound = true;
 
+  // SEC-PRIV-01 / SEC-TLS-08: certificates and keys are read now, while
+  // the process may still be root, and never by a worker.
+  std::shared_ptr<const tls::ServerTls> server_tls;
+  std::optional<tls::TicketKeyRing> ticket_keys;
+  try {
+    server_tls = tls::ServerTls::load(*config);
+    ticket_keys = tls::TicketKeyRing::generate();
+  } catch (const std::exception& e) {
+    close(control_fd);
+    return fail(e.what());
+  }
+  if (server_tls) {
+    log_tls_listeners(*config, *server_tls);
+    keep_keys_out_of_core_dumps();
+  }
+
   raise_nofile_limit();
   if (std::string drop_error = drop_privileges(config->user, config->group); !drop_error.empty()) {
     close(control_fd);
     return fail(drop_error);
   }
 
-  Supervisor supervisor(config, listeners, lock, readiness, notifier);
+  Supervisor supervisor(config, server_tls, *ticket_keys, listeners, lock, readiness, notifier);
   const int code = supervisor.run(control_fd, ControlAccess{geteuid(), control_group});
   if (!supervisor.startup_error().empty()) {
     control_bound = false;  // the supervisor removed its files already

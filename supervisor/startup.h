@@ -4,6 +4,10 @@
 
 #include "config/config.h"
 
+namespace wsgate::tls {
+class ServerTls;
+}
+
 namespace wsgate::supervisor {
 
 // Runs wsgated on `config` until it stops; returns the process exit code.
@@ -12,5 +16,11 @@ namespace wsgate::supervisor {
 // with the daemon's error on stderr. In the foreground a start failure is
 // printed on stderr and 1 is returned.
 int run_daemon(const config::ConfigPtr& config, bool foreground);
+
+// Logs which certificates each TLS listener serves.
+void log_tls_listeners(const config::Config& config, const tls::ServerTls& server_tls);
+
+// Sets RLIMIT_CORE to 0 so no core file holds a private key (SEC-PRIV-05).
+void keep_keys_out_of_core_dumps();
 
 }  // namespace wsgate::supervisor

@@ -37,9 +37,12 @@ void guarded(const char* where, Body&& body) noexcept {
 
 }  // namespace
 
-Supervisor::Supervisor(config::ConfigPtr config, ListenerSet& listeners, LockFile& lock,
+Supervisor::Supervisor(config::ConfigPtr config, std::shared_ptr<const tls::ServerTls> server_tls,
+                       tls::TicketKeyRing ticket_keys, ListenerSet& listeners, LockFile& lock,
                        ReadinessPipe& readiness, ServiceNotifier& notifier)
     : config_(std::move(config)),
+      tls_(std::move(server_tls)),
+      ticket_keys_(std::move(ticket_keys)),
       listeners_(listeners),
       lock_(lock),
       readiness_(readiness),
@@ -80,6 +83,7 @@ int Supervisor::run(int control_fd, ControlAccess access) {
   control_ =
       std::make_unique<ControlServer>(&loop_, static_cast<ControlServer::Handler&>(*this), access);
   started_ms_ = now();
+  ticket_keys_made_ms_ = started_ms_;
 
   for (size_t i = 0; i < signals_.size(); ++i) {
     rc = uv_signal_start(&signals_[i], on_signal, kSignals[i]);
@@ -99,7 +103,7 @@ int Supervisor::run(int control_fd, ControlAccess access) {
     startup_deadline_ms_ = now() + static_cast<uint64_t>(config_->timeouts.worker_start.count());
     error_log().info("starting generation 1: {} workers", config_->workers);
     for (unsigned slot = 0; slot < config_->workers && mode_ == Mode::Starting; ++slot) {
-      WorkerProcess* process = spawn(static_cast<int>(slot), generation_, config_);
+      WorkerProcess* process = spawn(static_cast<int>(slot), generation_, config_, tls_);
       if (process == nullptr) {
         fail_startup("cannot fork worker slot " + std::to_string(slot));
         break;
@@ -221,7 +225,28 @@ void Supervisor::tick() {
       }
     }
   }
+  rotate_ticket_keys_when_due();
   check_stats_queries();
+}
+
+void Supervisor::rotate_ticket_keys_when_due() {
+  const uint64_t period = static_cast<uint64_t>(config_->ticket_key_rotation.count());
+  if (now() - ticket_keys_made_ms_ < period) return;
+  try {
+    ticket_keys_.rotate();
+  } catch (const std::exception& e) {
+    // The current key stays in use; the next tick tries again.
+    error_log().error("rotating the session ticket key: {}", e.what());
+    return;
+  }
+  ticket_keys_made_ms_ = now();
+  const std::string payload = ticket_keys_.encode();
+  size_t told = 0;
+  for (auto& [pid, process] : processes_) {
+    if (process->reaped || process->channel == nullptr) continue;
+    if (process->channel->send(ChannelMessage::TicketKeys, payload) == 0) ++told;
+  }
+  error_log().info("session ticket key rotated; {} workers told", told);
 }
 
 void Supervisor::reopen_logs(std::optional<uint64_t> requester) {

@@ -25,6 +25,8 @@
 #include "supervisor/sd_notify.h"
 #include "supervisor/worker_channel.h"
 #include "supervisor/worker_process.h"
+#include "tls/server_tls.h"
+#include "tls/ticket_keys.h"
 
 namespace wsgate::supervisor {
 
@@ -51,7 +53,10 @@ class Supervisor final : private ControlServer::Handler, private WorkerChannel::
   // `listeners` already holds the sockets of `config`; `lock` holds the pid
   // file; `readiness` is told OK once generation 1 is READY (or the error);
   // `notifier` tells the service manager of readiness, reloads and stops.
-  Supervisor(config::ConfigPtr config, ListenerSet& listeners, LockFile& lock,
+  // `server_tls` holds the contexts of the TLS listeners (null when none);
+  // `ticket_keys` is the first session ticket key, rotated from here on.
+  Supervisor(config::ConfigPtr config, std::shared_ptr<const tls::ServerTls> server_tls,
+             tls::TicketKeyRing ticket_keys, ListenerSet& listeners, LockFile& lock,
              ReadinessPipe& readiness, ServiceNotifier& notifier);
   ~Supervisor();
   Supervisor(const Supervisor&) = delete;
@@ -81,6 +86,7 @@ class Supervisor final : private ControlServer::Handler, private WorkerChannel::
   // A reload in progress: the new generation is starting.
   struct Reload {
     config::ConfigPtr config;
+    std::shared_ptr<const tls::ServerTls> tls;
     unsigned generation = 0;
     std::vector<pid_t> pids;
     uint64_t deadline_ms = 0;
@@ -102,7 +108,11 @@ class Supervisor final : private ControlServer::Handler, private WorkerChannel::
   uint64_t now() const { return uv_now(&loop_); }
   LogIdentity identity() const;
   WorkerProcess* find(pid_t pid);
-  WorkerProcess* spawn(int slot, unsigned generation, const config::ConfigPtr& config);
+  WorkerProcess* spawn(int slot, unsigned generation, const config::ConfigPtr& config,
+                       const std::shared_ptr<const tls::ServerTls>& server_tls);
+  // Replaces the ticket key every tls.ticket_key_rotation and sends the
+  // ring to every live worker.
+  void rotate_ticket_keys_when_due();
   void transition(WorkerProcess& process, WorkerState state);
   void send_signal(WorkerProcess& process, int signum);
   void reap_children();
@@ -141,6 +151,9 @@ class Supervisor final : private ControlServer::Handler, private WorkerChannel::
   std::string stats_json() const;
 
   config::ConfigPtr config_;
+  std::shared_ptr<const tls::ServerTls> tls_;  // contexts of config_'s TLS listeners
+  tls::TicketKeyRing ticket_keys_;
+  uint64_t ticket_keys_made_ms_ = 0;  // when the current ticket key was made
   ListenerSet& listeners_;
   LockFile& lock_;
   ReadinessPipe& readiness_;

@@ -69,8 +69,9 @@ int exit_code_of(int status) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-int fork_worker(const config::ConfigPtr& config, int slot, unsigned generation,
-                const std::vector<int>& listen_fds, ForkResult& result) {
+int fork_worker(const WorkerSetup& setup, ForkResult& result) {
+  const int slot = setup.slot;
+  const unsigned generation = setup.generation;
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
     const int error = errno;
@@ -94,13 +95,9 @@ int fork_worker(const config::ConfigPtr& config, int slot, unsigned generation,
     close(fds[0]);
     int code = kWorkerExitError;
     try {
-      WorkerSetup setup;
-      setup.config = config;
-      setup.slot = slot;
-      setup.generation = generation;
-      setup.channel_fd = fds[1];
-      setup.listen_fds = listen_fds;
-      code = run_worker(setup);
+      WorkerSetup child = setup;
+      child.channel_fd = fds[1];
+      code = run_worker(child);
     } catch (...) {
       code = kWorkerExitError;
     }

@@ -12,6 +12,7 @@
 #include "common/stats.h"
 #include "config/config.h"
 #include "supervisor/worker_channel.h"
+#include "worker/worker.h"
 
 namespace wsgate::supervisor {
 
@@ -54,7 +55,7 @@ std::string describe_wait_status(int status);
 // A worker's exit code, or -1 when a signal ended it.
 int exit_code_of(int status);
 
-// Forks worker `slot` of `generation` running `config` on `listen_fds`.
+// Forks the worker `setup` describes (its channel_fd is filled in here).
 // The child builds its WorkerSetup and _exit(run_worker(setup)) (it never
 // returns here). The parent gets the child's pid and its end of the
 // channel socketpair (close-on-exec, to be opened with WorkerChannel), or
@@ -63,7 +64,6 @@ struct ForkResult {
   pid_t pid = -1;
   int channel_fd = -1;
 };
-int fork_worker(const config::ConfigPtr& config, int slot, unsigned generation,
-                const std::vector<int>& listen_fds, ForkResult& result);
+int fork_worker(const WorkerSetup& setup, ForkResult& result);
 
 }  // namespace wsgate::supervisor

@@ -18,11 +18,17 @@ WorkerProcess* Supervisor::find(pid_t pid) {
   return it == processes_.end() ? nullptr : it->second.get();
 }
 
-WorkerProcess* Supervisor::spawn(int slot, unsigned generation, const config::ConfigPtr& config) {
+WorkerProcess* Supervisor::spawn(int slot, unsigned generation, const config::ConfigPtr& config,
+                                 const std::shared_ptr<const tls::ServerTls>& server_tls) {
+  WorkerSetup setup;
+  setup.config = config;
+  setup.slot = slot;
+  setup.generation = generation;
+  setup.listen_fds = listeners_.fds_for_slot(*config, slot);
+  setup.tls = server_tls;
+  setup.ticket_keys = &ticket_keys_;
   ForkResult forked;
-  if (fork_worker(config, slot, generation, listeners_.fds_for_slot(*config, slot), forked) < 0) {
-    return nullptr;
-  }
+  if (fork_worker(setup, forked) < 0) return nullptr;
   auto process = std::make_unique<WorkerProcess>();
   process->slot = slot;
   process->generation = generation;
@@ -150,7 +156,7 @@ void Supervisor::schedule_respawn(Slot& slot, int index, const WorkerProcess& pr
 void Supervisor::respawn(int index) {
   Slot& slot = slots_[index];
   slot.respawn_at_ms = 0;
-  WorkerProcess* process = spawn(index, generation_, config_);
+  WorkerProcess* process = spawn(index, generation_, config_, tls_);
   if (process == nullptr) {
     slot.backoff_ms =
         std::min(std::max(slot.backoff_ms * 2, kRespawnBackoffMinMs), kRespawnBackoffMaxMs);

@@ -95,6 +95,8 @@ std::string_view close_cause_name(CloseCause cause) {
       return "shutdown";
     case CloseCause::Error:
       return "error";
+    case CloseCause::Tls:
+      return "tls";
   }
   return "unknown";
 }
@@ -108,6 +110,10 @@ Connection::Connection(Worker& worker)
   shutdown_req_.data = this;
   phase_hook.owner = activity_hook.owner = keepalive_hook.owner = this;
   pressure_hook.owner = all_hook.owner = this;
+}
+
+void Connection::use_tls(SSL_CTX* ctx) {
+  tls_ = std::make_unique<tls::TlsSession>(ctx);
 }
 
 int Connection::accept(uv_stream_t* server) {
@@ -144,18 +150,36 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
 void Connection::handle_read(ssize_t nread, const uv_buf_t* buf) {
   if (nread == 0) return;
   if (nread < 0) {
-    // EOF or a socket error. In Closing this is the expected end.
-    if (state_ == State::Open) {
-      closed_by_client_ = true;
-      close_code_ = ws::close_code::kAbnormal;
-      abort(nread == UV_EOF ? CloseCause::Client : CloseCause::Error);
-    } else {
-      abort(cause_ != CloseCause::None ? cause_ : CloseCause::Client);
-    }
+    end_of_stream(nread);
     return;
   }
   auto* data = reinterpret_cast<uint8_t*>(buf->base);
   const size_t size = static_cast<size_t>(nread);
+  if (tls_) {
+    handle_tls_bytes(data, size);
+  } else {
+    handle_bytes(data, size);
+  }
+  flush();
+}
+
+void Connection::end_of_stream(ssize_t nread) {
+  // EOF or a socket error. In Closing this is the expected end.
+  if (tls_ && !tls_->handshake_done() && tls_->failure() == tls::HandshakeFailure::None) {
+    ++worker_.stats().tls_handshakes_failed_closed;
+    abort(CloseCause::Tls);
+    return;
+  }
+  if (state_ == State::Open) {
+    closed_by_client_ = true;
+    close_code_ = ws::close_code::kAbnormal;
+    abort(nread == UV_EOF ? CloseCause::Client : CloseCause::Error);
+  } else {
+    abort(cause_ != CloseCause::None ? cause_ : CloseCause::Client);
+  }
+}
+
+void Connection::handle_bytes(uint8_t* data, size_t size) {
   switch (state_) {
     case State::Handshake:
       handle_handshake_bytes(data, size);
@@ -175,7 +199,111 @@ void Connection::handle_read(ssize_t nread, const uv_buf_t* buf) {
     case State::Closed:
       break;
   }
-  flush();
+}
+
+// ---- TLS ----------------------------------------------------------------------
+
+void Connection::handle_tls_bytes(const uint8_t* data, size_t size) {
+  // After a fatal TLS error nothing more is decrypted; only EOF matters.
+  if (tls_->failure() != tls::HandshakeFailure::None || cause_ == CloseCause::Tls) return;
+  if (tls_started_ns_ == 0) tls_started_ns_ = uv_hrtime();
+  std::span<const uint8_t> input(data, size);
+  uint8_t* plain = worker_.plain_buffer();
+  while (state_ != State::Closed) {
+    size_t got = 0;
+    const tls::TlsSession::Result result =
+        tls_->read(input, plain, Worker::kPlainBufferSize, got, wire());
+    if (tls_->take_handshake_completed()) tls_handshake_done();
+    switch (result) {
+      case tls::TlsSession::Result::Data:
+        handle_bytes(plain, got);
+        continue;
+      case tls::TlsSession::Result::NeedMore:
+        return;
+      case tls::TlsSession::Result::Closed:
+        // close_notify: the peer will send nothing more, as with EOF.
+        end_of_stream(UV_EOF);
+        return;
+      case tls::TlsSession::Result::Error:
+        tls_failed();
+        return;
+    }
+  }
+}
+
+void Connection::tls_handshake_done() {
+  WorkerStats& stats = worker_.stats();
+  ++stats.tls_handshakes_ok;
+  ++stats.tls_connections_active;
+  if (tls_->resumed()) {
+    ++(tls_->resumed_by_ticket() ? stats.tls_resumed_ticket : stats.tls_resumed_cache);
+  }
+  ++(tls_->version() == "TLSv1.3" ? stats.tls_version_1_3 : stats.tls_version_1_2);
+  const std::string_view cipher = tls_->cipher();
+  if (cipher.find("AES128-GCM") != std::string_view::npos ||
+      cipher.find("AES_128_GCM") != std::string_view::npos) {
+    ++stats.tls_cipher_aes_128_gcm;
+  } else if (cipher.find("AES256-GCM") != std::string_view::npos ||
+             cipher.find("AES_256_GCM") != std::string_view::npos) {
+    ++stats.tls_cipher_aes_256_gcm;
+  } else if (cipher.find("CHACHA20") != std::string_view::npos) {
+    ++stats.tls_cipher_chacha20_poly1305;
+  } else {
+    ++stats.tls_cipher_other;
+  }
+  const uint64_t micros = (uv_hrtime() - tls_started_ns_) / 1000;
+  stats.tls_handshake_us_total += micros;
+  if (micros < 1000) {
+    ++stats.tls_handshake_under_1ms;
+  } else if (micros < 10000) {
+    ++stats.tls_handshake_under_10ms;
+  } else if (micros < 100000) {
+    ++stats.tls_handshake_under_100ms;
+  } else {
+    ++stats.tls_handshake_over_100ms;
+  }
+}
+
+void Connection::tls_failed() {
+  cause_ = CloseCause::Tls;
+  if (tls_->handshake_done()) {
+    // A broken record after the handshake: OpenSSL queued its alert.
+    error_log().debug("TLS error: {}", tls_->error_text());
+    close_code_ = ws::close_code::kAbnormal;
+  } else {
+    WorkerStats& stats = worker_.stats();
+    switch (tls_->failure()) {
+      case tls::HandshakeFailure::Version:
+        ++stats.tls_handshakes_failed_version;
+        break;
+      case tls::HandshakeFailure::Cipher:
+        ++stats.tls_handshakes_failed_cipher;
+        break;
+      case tls::HandshakeFailure::Alpn:
+        ++stats.tls_handshakes_failed_alpn;
+        break;
+      case tls::HandshakeFailure::NotTls:
+        ++stats.tls_handshakes_failed_not_tls;
+        break;
+      case tls::HandshakeFailure::ClientAlert:
+        ++stats.tls_handshakes_failed_client_alert;
+        break;
+      default:
+        ++stats.tls_handshakes_failed_other;
+        break;
+    }
+    error_log().debug("TLS handshake failed ({}): {}",
+                      tls::handshake_failure_name(tls_->failure()), tls_->error_text());
+    if (tls_->failure() == tls::HandshakeFailure::NotTls && tls_started_ns_ != 0 &&
+        tls_->error_text() == "http request") {
+      // A plain HTTP request on a TLS port gets a readable answer, in
+      // plain text since there is no TLS session to carry it.
+      http_status_ = 400;
+      wire() += http::make_response(400, "this port speaks TLS: use https:// or wss://");
+    }
+  }
+  if (state_ != State::Closing) enter_state(State::Closing);
+  shutdown_when_flushed();
 }
 
 void Connection::handle_handshake_bytes(uint8_t* data, size_t size) {
@@ -274,6 +402,12 @@ void Connection::refuse(int status, std::string_view reason, std::string_view ex
 }
 
 void Connection::handshake_timed_out() {
+  if (tls_ && !tls_->handshake_done()) {
+    // No TLS session to carry a 408: the socket is just closed.
+    ++worker_.stats().tls_handshakes_failed_timeout;
+    abort(CloseCause::HandshakeTimeout);
+    return;
+  }
   count_refusal(worker_.stats(), 408);
   refuse(408, "request head not received in time");
   cause_ = CloseCause::HandshakeTimeout;
@@ -400,6 +534,7 @@ void Connection::abort(CloseCause cause) {
 
 void Connection::on_close(uv_handle_t* handle) noexcept {
   auto* self = static_cast<Connection*>(handle->data);
+  if (self->tls_ && self->tls_->handshake_done()) --self->worker_.stats().tls_connections_active;
   self->write_access_log();
   self->worker_.connection_closed(self);
   delete self;
@@ -444,6 +579,10 @@ void Connection::leave_open_lists() {
 // ---- output path ----------------------------------------------------------
 
 std::string& Connection::out() {
+  return tls_ ? worker_.tls_plain() : wire();
+}
+
+std::string& Connection::wire() {
   // Order matters: once anything waits in the queue, new bytes go after it.
   if (write_in_flight_ || !queued_.empty()) return queued_;
   return worker_.scratch();
@@ -466,7 +605,24 @@ void Connection::flush() {
   std::string& scratch = worker_.scratch();
   if (state_ == State::Closed) {
     scratch.clear();
+    worker_.tls_plain().clear();
     return;
+  }
+  if (tls_) {
+    std::string& plain = worker_.tls_plain();
+    if (!plain.empty()) {
+      const bool ok = tls_->write(plain, wire());
+      plain.clear();
+      if (plain.capacity() > 4 * Worker::kReadBufferSize) std::string().swap(plain);
+      if (!ok) {
+        error_log().debug("TLS write failed: {}", tls_->error_text());
+        scratch.clear();
+        abort(CloseCause::Tls);
+        return;
+      }
+    }
+    // close_notify goes after the last record, before the FIN (clean close).
+    if (shutdown_after_flush_ && cause_ != CloseCause::Tls) tls_->shutdown(wire());
   }
   if (!scratch.empty()) {
     // Nothing is queued or in flight (out() would have chosen queued_), so
@@ -579,14 +735,23 @@ void Connection::write_access_log() const {
   // Upgraded connections keep no copy of the request line; the route says
   // which path was asked for (the query string is not logged: SEC-LOG-02).
   std::string request = request_line_ ? *request_line_ : route_ ? "GET " + route_->path : "-";
+  // TLS: version, cipher, the SNI name and how the session was resumed;
+  // "-" for plain connections and handshakes that did not finish.
+  const bool tls_done = tls_ && tls_->handshake_done();
+  const std::string_view sni = tls_ && !tls_->server_name().empty() ? tls_->server_name() : "-";
+  const std::string_view resumed = !tls_done          ? "-"
+                                   : !tls_->resumed() ? "no"
+                                   : tls_->resumed_by_ticket() ? "ticket"
+                                                               : "cache";
   access_log().info(
       "remote={}:{} request=\"{}\" status={} route={} subprotocol={} duration_ms={} "
       "messages_in={} bytes_in={} messages_out={} bytes_out={} close_code={} closed_by={} "
-      "cause={}",
+      "cause={} tls={} cipher={} sni={} resumed={}",
       host, port, request, http_status_, route, protocol, worker_.now() - accepted_at_,
       messages_in_, bytes_in_, messages_out_, bytes_out_, close_code_,
       http_status_ != 101 ? "server" : (closed_by_client_ ? "client" : "server"),
-      close_cause_name(cause_));
+      close_cause_name(cause_), tls_done ? tls_->version() : "-",
+      tls_done ? tls_->cipher() : "-", escape_for_log(sni, 255), resumed);
 }
 
 }  // namespace wsgate

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "http/handshake.h"
+#include "tls/tls_session.h"
 #include "worker/intrusive_list.h"
 #include "ws/close_handshake.h"
 #include "ws/frame_parser.h"
@@ -41,6 +42,7 @@ enum class CloseCause : uint8_t {
   Drain,
   Shutdown,
   Error,  // socket error or reset
+  Tls,    // TLS handshake failed, or a fatal TLS error
 };
 
 std::string_view close_cause_name(CloseCause cause);
@@ -58,8 +60,12 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
+  // Makes the connection speak TLS with `ctx` (SNI may switch it). Call
+  // before accept(). Throws std::bad_alloc when OpenSSL cannot allocate.
+  void use_tls(SSL_CTX* ctx);
+
   // Accepts the next connection from `server` and starts reading. Returns
-  // 0 or a libuv error; on error the caller must close() the connection.
+  // 0 or a libuv error; on error the caller must abort() the connection.
   int accept(uv_stream_t* server);
 
   // Starts the WebSocket close handshake with `code` (1000..4999,
@@ -104,6 +110,12 @@ class Connection {
   static void on_close(uv_handle_t* handle) noexcept;
 
   void handle_read(ssize_t nread, const uv_buf_t* buf);
+  void end_of_stream(ssize_t nread);
+  // Plaintext input, from the socket or from the TLS filter.
+  void handle_bytes(uint8_t* data, size_t size);
+  void handle_tls_bytes(const uint8_t* data, size_t size);
+  void tls_handshake_done();
+  void tls_failed();
   void handle_handshake_bytes(uint8_t* data, size_t size);
   void answer_request(const http::Request& request, uint8_t* tail, size_t tail_size);
   void refuse(int status, std::string_view reason, std::string_view extra_headers = {});
@@ -112,7 +124,10 @@ class Connection {
 
   // Output path. Bytes are appended to out(); flush() hands them to the
   // kernel (uv_try_write first, then one uv_write in flight at a time).
+  // With TLS, out() is the worker's plaintext scratch, encrypted by flush()
+  // into wire(); without, out() is wire().
   std::string& out();
+  std::string& wire();
   void send_frame(ws::Opcode opcode, const uint8_t* data, size_t size);
   void send_close_frame(uint16_t code, std::string_view reason);
   void flush();
@@ -154,6 +169,8 @@ class Connection {
   uint64_t bytes_out_ = 0;
   int http_status_ = 0;
 
+  std::unique_ptr<tls::TlsSession> tls_;                   // TLS listeners only
+  uint64_t tls_started_ns_ = 0;                           // first ClientHello byte (uv_hrtime)
   std::unique_ptr<http::RequestHeadParser> head_parser_;  // only during Handshake
   std::unique_ptr<std::string> request_line_;             // "GET /path", kept for refused requests
   int8_t subprotocol_ = -1;                               // index into route_->subprotocols

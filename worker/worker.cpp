@@ -59,7 +59,8 @@ void reset_signals() {
 int run_worker(const WorkerSetup& setup) noexcept {
   try {
     reset_signals();
-    std::vector<int> keep = setup.listen_fds;
+    std::vector<int> keep;
+    for (const ListenFd& listen : setup.listen_fds) keep.push_back(listen.fd);
     keep.push_back(setup.channel_fd);
     close_inherited_fds(keep);
     setup_logging(setup.config->log, LogIdentity{"worker", setup.slot, setup.generation});

@@ -1,18 +1,33 @@
 // Entry point of a worker process, called in the child right after fork().
 #pragma once
 
+#include <cstddef>
+#include <memory>
 #include <vector>
 
 #include "config/config.h"
 
 namespace wsgate {
 
+namespace tls {
+class ServerTls;
+class TicketKeyRing;
+}  // namespace tls
+
+// A listening socket and the index of its listener in config.listen.
+struct ListenFd {
+  int fd = -1;
+  size_t listener = 0;
+};
+
 struct WorkerSetup {
   config::ConfigPtr config;
   int slot = 0;
   unsigned generation = 0;
-  int channel_fd = -1;          // this worker's end of its socketpair
-  std::vector<int> listen_fds;  // listening sockets this worker accepts on
+  int channel_fd = -1;                     // this worker's end of its socketpair
+  std::vector<ListenFd> listen_fds;        // listening sockets this worker accepts on
+  std::shared_ptr<const tls::ServerTls> tls;  // contexts of TLS listeners; null: none
+  const tls::TicketKeyRing* ticket_keys = nullptr;  // copied at start; null: no TLS
 };
 
 // Worker exit codes. kExitFatal tells the supervisor not to respawn.

@@ -93,7 +93,13 @@ Worker::Worker(const WorkerSetup& setup)
       generation_(setup.generation),
       channel_fd_(setup.channel_fd),
       listen_fds_(setup.listen_fds),
-      read_buffer_(new char[kReadBufferSize]) {}
+      tls_(setup.tls),
+      read_buffer_(new char[kReadBufferSize]) {
+  if (tls_ && setup.ticket_keys != nullptr) {
+    ticket_keys_ = *setup.ticket_keys;
+    plain_buffer_.reset(new uint8_t[kPlainBufferSize]);
+  }
+}
 
 int Worker::run() {
   if (!start()) return kWorkerExitFatal;
@@ -126,13 +132,19 @@ bool Worker::start() {
   }
   channel_open_ = true;
 
-  for (int fd : listen_fds_) {
-    auto handle = std::make_unique<uv_tcp_t>();
-    uv_tcp_init(&loop_, handle.get());
-    handle->data = this;
-    rc = uv_tcp_open(handle.get(), fd);
+  // The contexts were built by the supervisor; from here on their ticket
+  // callback reads this worker's copy of the keys.
+  if (tls_) tls_->use_ticket_keys(&ticket_keys_);
+  for (const ListenFd& listen : listen_fds_) {
+    const int fd = listen.fd;
+    auto handle = std::make_unique<ListenHandle>();
+    uv_tcp_init(&loop_, &handle->tcp);
+    handle->tcp.data = handle.get();
+    handle->worker = this;
+    handle->tls = tls_ ? tls_->listener(listen.listener) : nullptr;
+    rc = uv_tcp_open(&handle->tcp, fd);
     if (rc == 0) {
-      rc = uv_listen(reinterpret_cast<uv_stream_t*>(handle.get()), backlog_for(fd, *config_),
+      rc = uv_listen(reinterpret_cast<uv_stream_t*>(&handle->tcp), backlog_for(fd, *config_),
                      on_connection);
     }
     if (rc != 0) {
@@ -165,15 +177,16 @@ bool Worker::start() {
 // ---- accepting ---------------------------------------------------------------
 
 void Worker::on_connection(uv_stream_t* server, int status) noexcept {
-  auto* self = static_cast<Worker*>(server->data);
+  auto* listener = static_cast<ListenHandle*>(server->data);
+  Worker* self = listener->worker;
   try {
-    self->accept_one(server, status);
+    self->accept_one(*listener, status);
   } catch (const std::exception& e) {
     error_log().error("accept: {}", e.what());
   }
 }
 
-void Worker::accept_one(uv_stream_t* server, int status) {
+void Worker::accept_one(ListenHandle& listener, int status) {
   if (status < 0) {
     // libuv already closed its reserve fd, accepted and dropped the pending
     // connection (uv__emfile_trick) on EMFILE; say so at most once a second.
@@ -185,27 +198,33 @@ void Worker::accept_one(uv_stream_t* server, int status) {
     return;
   }
   if (all_.size() >= connection_capacity_) {
-    shed(server);
+    shed(listener);
     return;
   }
-  auto* connection = new Connection(*this);
+  auto connection = std::make_unique<Connection>(*this);
+  if (listener.tls != nullptr) connection->use_tls(listener.tls->default_context());
   ++stats_.connections_accepted;
-  int rc = connection->accept(server);
+  // From here the close callback owns the connection.
+  Connection* accepted = connection.release();
+  int rc = accepted->accept(reinterpret_cast<uv_stream_t*>(&listener.tcp));
   if (rc != 0) {
     error_log().warn("accept: {}", uv_strerror(rc));
-    connection->abort(CloseCause::Error);
+    accepted->abort(CloseCause::Error);
   }
 }
 
-void Worker::shed(uv_stream_t* server) {
+void Worker::shed(ListenHandle& listener) {
   // SEC-LIM-10: over max_connections a plaintext client gets a 503 with
   // Retry-After, written once without waiting, and the socket is closed.
+  // A TLS client is closed without a word: answering would cost a full
+  // handshake, which is what an overloaded worker cannot afford.
+  auto* server = reinterpret_cast<uv_stream_t*>(&listener.tcp);
   static const char kResponse[] =
       "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: text/plain\r\n"
       "Content-Length: 20\r\nConnection: close\r\n\r\ntoo many connections";
   auto* tcp = new uv_tcp_t;
   uv_tcp_init(&loop_, tcp);
-  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(tcp)) == 0) {
+  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(tcp)) == 0 && listener.tls == nullptr) {
     uv_buf_t buf = uv_buf_init(const_cast<char*>(kResponse), sizeof(kResponse) - 1);
     uv_try_write(reinterpret_cast<uv_stream_t*>(tcp), &buf, 1);
   }
@@ -245,6 +264,7 @@ void Worker::connection_closed(Connection* connection) {
       ++stats_.closes_shutdown;
       break;
     case CloseCause::Error:
+    case CloseCause::Tls:  // handshake failures are counted by reason as well
       ++stats_.closes_error;
       break;
     case CloseCause::None:
@@ -276,7 +296,7 @@ void Worker::on_channel_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t*
     self->channel_decoder_.feed({buf->base, static_cast<size_t>(nread)});
     ChannelMessage type;
     std::string_view payload;
-    while (self->channel_decoder_.next(type, payload)) self->handle_channel_message(type);
+    while (self->channel_decoder_.next(type, payload)) self->handle_channel_message(type, payload);
     if (self->channel_decoder_.failed()) {
       error_log().error("corrupt message on the supervisor channel; stopping");
       self->begin_stop();
@@ -286,7 +306,7 @@ void Worker::on_channel_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t*
   }
 }
 
-void Worker::handle_channel_message(ChannelMessage type) {
+void Worker::handle_channel_message(ChannelMessage type, std::string_view payload) {
   switch (type) {
     case ChannelMessage::Drain:
       error_log().info("drain requested");
@@ -302,6 +322,16 @@ void Worker::handle_channel_message(ChannelMessage type) {
     case ChannelMessage::Reopen:
       setup_logging(config_->log, LogIdentity{"worker", slot_, generation_});
       error_log().info("log files reopened");
+      break;
+    case ChannelMessage::TicketKeys:
+      if (std::optional<tls::TicketKeyRing> ring = tls::TicketKeyRing::decode(payload)) {
+        ticket_keys_ = *ring;
+        error_log().debug("session ticket keys replaced");
+      } else {
+        error_log().error("malformed session ticket keys from the supervisor ({} bytes); "
+                          "keeping the current ones",
+                          payload.size());
+      }
       break;
     default:
       error_log().warn("unexpected channel message type {}", static_cast<int>(type));
@@ -426,8 +456,9 @@ void Worker::tick() {
 
 void Worker::close_listeners() {
   for (auto& handle : listeners_) {
-    if (uv_is_closing(reinterpret_cast<uv_handle_t*>(handle.get()))) continue;
-    uv_close(reinterpret_cast<uv_handle_t*>(handle.get()), [](uv_handle_t*) noexcept {});
+    auto* tcp = reinterpret_cast<uv_handle_t*>(&handle->tcp);
+    if (uv_is_closing(tcp)) continue;
+    uv_close(tcp, [](uv_handle_t*) noexcept {});
   }
   // The handles are freed with the Worker; uv_close only needs them alive
   // until the loop ends, which the Worker outlives.

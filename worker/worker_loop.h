@@ -12,11 +12,22 @@
 #include "common/channel.h"
 #include "common/stats.h"
 #include "config/config.h"
+#include "tls/server_tls.h"
+#include "tls/ticket_keys.h"
 #include "worker/connection.h"
 #include "worker/intrusive_list.h"
 #include "worker/worker.h"
 
 namespace wsgate {
+
+class Worker;
+
+// A listening socket of the worker and what its connections speak.
+struct ListenHandle {
+  uv_tcp_t tcp;
+  Worker* worker = nullptr;
+  const tls::ListenerTls* tls = nullptr;  // null: plain ws://
+};
 
 class Worker {
  public:
@@ -36,6 +47,10 @@ class Worker {
   uv_buf_t read_buffer() { return uv_buf_init(read_buffer_.get(), kReadBufferSize); }
   // Where a connection with nothing queued corks its output until flush().
   std::string& scratch() { return scratch_; }
+  // TLS connections: where plaintext output waits for flush() to encrypt
+  // it, and where decrypted input lands (kPlainBufferSize bytes).
+  std::string& tls_plain() { return tls_plain_; }
+  uint8_t* plain_buffer() { return plain_buffer_.get(); }
 
   // List membership, driven by Connection state changes.
   IntrusiveList<Connection> handshaking;    // by accept time
@@ -50,6 +65,7 @@ class Worker {
   void connection_closed(Connection* connection);
 
   static constexpr size_t kReadBufferSize = 64 * 1024;
+  static constexpr size_t kPlainBufferSize = 64 * 1024;
 
  private:
   static void on_connection(uv_stream_t* server, int status) noexcept;
@@ -62,9 +78,9 @@ class Worker {
   static void on_stats_timer(uv_timer_t* timer) noexcept;
 
   bool start();
-  void accept_one(uv_stream_t* server, int status);
-  void shed(uv_stream_t* server);
-  void handle_channel_message(ChannelMessage type);
+  void accept_one(ListenHandle& listener, int status);
+  void shed(ListenHandle& listener);
+  void handle_channel_message(ChannelMessage type, std::string_view payload);
   void send_to_supervisor(ChannelMessage type, std::string_view payload);
   void send_stats();
   void tick();
@@ -79,10 +95,12 @@ class Worker {
   int slot_;
   unsigned generation_;
   int channel_fd_;
-  std::vector<int> listen_fds_;
+  std::vector<ListenFd> listen_fds_;
+  std::shared_ptr<const tls::ServerTls> tls_;
+  tls::TicketKeyRing ticket_keys_;  // the contexts' ticket callback reads it in place
 
   uv_loop_t loop_;
-  std::vector<std::unique_ptr<uv_tcp_t>> listeners_;
+  std::vector<std::unique_ptr<ListenHandle>> listeners_;
   uv_pipe_t channel_;
   uv_timer_t tick_timer_;
   uv_timer_t drain_timer_;
@@ -94,6 +112,8 @@ class Worker {
 
   std::unique_ptr<char[]> read_buffer_;
   std::string scratch_;
+  std::string tls_plain_;
+  std::unique_ptr<uint8_t[]> plain_buffer_;  // allocated when a listener has TLS
   WorkerStats stats_;
   uint64_t start_hrtime_ = 0;
 

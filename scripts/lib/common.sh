@@ -4,9 +4,10 @@
 
 WSGATE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
-# Packages to build and run the gateway.
+# Packages to build and run the gateway (openssl makes scripts/run's
+# throw-away certificate).
 WSGATE_BUILD_DEPS=(build-essential cmake pkg-config libuv1-dev libssl-dev libyaml-cpp-dev
-  libspdlog-dev libgtest-dev libgmock-dev node-llhttp libcli11-dev zlib1g-dev)
+  libspdlog-dev libgtest-dev libgmock-dev node-llhttp libcli11-dev zlib1g-dev openssl)
 # Packages the tests use: real clients, fuzzing compiler, man page linter.
 WSGATE_TEST_DEPS=(python3 python3-websockets python3-pytest nodejs npm openssl curl
   clang libclang-rt-dev mandoc libbenchmark-dev procps systemd logrotate)
@@ -38,4 +39,21 @@ build_wsgate() {
   shift
   cmake -S "$WSGATE_ROOT" -B "$dir" "$@" >/dev/null
   cmake --build "$dir" -j"$(nproc)"
+}
+
+# make_dev_certificate DIR: writes DIR/localhost.crt and DIR/localhost.key, a
+# self-signed ECDSA P-256 certificate for localhost and 127.0.0.1 valid for
+# 90 days, unless a certificate there is still valid for another day. For
+# trying wss:// on this machine only: nothing trusts it.
+make_dev_certificate() {
+  local dir=$1
+  if [ -f "$dir/localhost.crt" ] && [ -f "$dir/localhost.key" ] &&
+    openssl x509 -checkend 86400 -noout -in "$dir/localhost.crt" >/dev/null 2>&1; then
+    return 0
+  fi
+  mkdir -p "$dir"
+  (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 90 \
+    -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    -keyout "$dir/localhost.key" -out "$dir/localhost.crt" 2>/dev/null)
+  echo "made a self-signed certificate for localhost in $dir (90 days)"
 }

@@ -19,6 +19,7 @@ enum class ChannelMessage : uint8_t {
   Stop = 2,          // close every connection with 1001 and exit
   StatsRequest = 3,  // send a Stats message now
   Reopen = 4,        // reopen log files
+  TicketKeys = 5,    // payload: tls::TicketKeyRing::encode(); replaces the worker's keys
   // worker -> supervisor
   Ready = 64,  // listening; payload empty
   Stats = 65,  // payload: WorkerStats (stats.h)

@@ -35,10 +35,35 @@ struct WorkerStats {
   uint64_t closes_drain = 0;
   uint64_t closes_shutdown = 0;
   uint64_t closes_error = 0;   // socket errors, resets
+  // TLS listeners: handshakes by outcome, resumptions, versions, ciphers
+  // (by AEAD) and handshake latency, from the first ClientHello byte.
+  uint64_t tls_handshakes_ok = 0;
+  uint64_t tls_handshakes_failed_version = 0;       // no common protocol version
+  uint64_t tls_handshakes_failed_cipher = 0;        // no common cipher, group or signature
+  uint64_t tls_handshakes_failed_alpn = 0;          // ALPN without http/1.1
+  uint64_t tls_handshakes_failed_not_tls = 0;       // plain HTTP or garbage on a TLS port
+  uint64_t tls_handshakes_failed_client_alert = 0;  // client refused us (untrusted certificate...)
+  uint64_t tls_handshakes_failed_timeout = 0;       // handshake_timeout passed
+  uint64_t tls_handshakes_failed_closed = 0;        // peer closed mid-handshake
+  uint64_t tls_handshakes_failed_other = 0;
+  uint64_t tls_resumed_ticket = 0;
+  uint64_t tls_resumed_cache = 0;
+  uint64_t tls_version_1_2 = 0;
+  uint64_t tls_version_1_3 = 0;
+  uint64_t tls_cipher_aes_128_gcm = 0;
+  uint64_t tls_cipher_aes_256_gcm = 0;
+  uint64_t tls_cipher_chacha20_poly1305 = 0;
+  uint64_t tls_cipher_other = 0;
+  uint64_t tls_handshake_us_total = 0;  // sum of handshake times, for the mean
+  uint64_t tls_handshake_under_1ms = 0;
+  uint64_t tls_handshake_under_10ms = 0;
+  uint64_t tls_handshake_under_100ms = 0;
+  uint64_t tls_handshake_over_100ms = 0;
   uint64_t loop_busy_ns = 0;   // event-loop time not idle
   uint64_t loop_total_ns = 0;  // event-loop time elapsed
   // gauges
   uint64_t connections_active = 0;
+  uint64_t tls_connections_active = 0;
   uint64_t write_queue_bytes = 0;
   uint64_t rss_bytes = 0;
   uint64_t report_time_ms = 0;  // worker's CLOCK_MONOTONIC, ms

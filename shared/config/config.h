@@ -14,12 +14,40 @@ namespace wsgate::config {
 
 using Duration = std::chrono::milliseconds;
 
+// One certificate of a TLS listener. Files are read by the TLS loader
+// (shared/tls), which names `certificate_origin` or `key_origin` in errors.
+struct CertificateConfig {
+  std::string certificate;         // absolute path of the PEM chain (leaf first)
+  std::string key;                 // absolute path of the PEM private key
+  std::vector<std::string> names;  // SNI names; empty = the certificate's DNS names
+  std::string certificate_origin;  // "file:line:col: listen[0].tls.certificates[1].certificate"
+  std::string key_origin;          // the same for .key
+  std::string names_origin;        // the same for .names
+};
+
+// TLS settings of one listener; `enabled()` is false for plain ws://.
+struct TlsConfig {
+  std::vector<CertificateConfig> certificates;  // the first is the default
+  bool tls12 = true;                            // from tls.protocols
+  bool tls13 = true;
+  std::string ciphers;       // TLS 1.2 cipher list, OpenSSL syntax
+  std::string ciphersuites;  // TLS 1.3 suites
+  std::string groups;        // key exchange groups
+  uint32_t session_cache_size = 20000;  // per worker; 0 = no cache
+  Duration session_timeout{3600000};
+  bool session_tickets = true;
+  bool release_buffers = true;  // SSL_MODE_RELEASE_BUFFERS
+
+  bool enabled() const { return !certificates.empty(); }
+};
+
 struct ListenConfig {
   std::string address;  // as written: "127.0.0.1:8080", "[::1]:0", "*:80"
   std::string host;     // numeric host without brackets ("0.0.0.0" for "*")
   uint16_t port = 0;    // 0 = any free port (reported by status)
   bool ipv6 = false;
   int backlog = 511;
+  TlsConfig tls;
   int line = 0;  // 1-based line in the config file, for messages
 };
 
@@ -85,6 +113,14 @@ struct Config {
   Duration stats_interval{1000};
   std::vector<RouteConfig> routes;
   std::string health_path = "/healthz";
+  Duration ticket_key_rotation{12 * 3600 * 1000};  // tls.ticket_key_rotation
+
+  bool any_tls() const {
+    for (const ListenConfig& l : listen) {
+      if (l.tls.enabled()) return true;
+    }
+    return false;
+  }
 };
 
 using ConfigPtr = std::shared_ptr<const Config>;

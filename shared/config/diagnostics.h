@@ -43,6 +43,7 @@ class Diagnostics {
   // Records one error. An unknown location is printed as 1:1.
   void add(Location where, std::string_view key, std::string_view what, std::string_view got);
 
+  const std::string& file() const { return file_; }
   bool empty() const { return errors_.empty(); }
   size_t size() const { return errors_.size(); }
 

@@ -5,6 +5,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -13,6 +15,7 @@
 #include "config/cross_checks.h"
 #include "config/document.h"
 #include "config/section_reader.h"
+#include "config/tls_settings.h"
 #include "config/values.h"
 
 namespace wsgate::config {
@@ -110,6 +113,7 @@ void read_top_level(SectionReader& r, Config& config) {
   config.log.access_log = r.path("log.access_log");
   config.stats_interval = Duration(r.number("stats_interval"));
   config.health_path = r.text("health_path");
+  config.ticket_key_rotation = Duration(r.number("tls.ticket_key_rotation"));
   if (!config.health_path.empty() && config.health_path.front() != '/') {
     r.error("health_path", "must start with / (or be \"\" to turn health checks off)",
             got_text(config.health_path));
@@ -155,7 +159,110 @@ void read_timeouts(SectionReader& r, TimeoutsConfig& timeouts) {
   timeouts.watchdog = Duration(r.number("timeouts.watchdog"));
 }
 
-ListenConfig read_listen_item(SectionReader& r, const Section& item) {
+// True for a server name a certificate may answer: DNS labels of letters,
+// digits and hyphens, optionally behind one leading "*." (a wildcard label).
+bool is_server_name(std::string_view name) {
+  if (name.starts_with("*.")) name.remove_prefix(2);
+  if (name.empty() || name.size() > 253) return false;
+  size_t label = 0;
+  for (size_t i = 0; i <= name.size(); ++i) {
+    if (i == name.size() || name[i] == '.') {
+      if (label == 0 || label > 63 || name[i - 1] == '-' || name[i - label] == '-') return false;
+      label = 0;
+      continue;
+    }
+    const char c = name[i];
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+    ++label;
+  }
+  return true;
+}
+
+std::string lower(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+CertificateConfig read_certificate_item(SectionReader& r) {
+  CertificateConfig cert;
+  cert.certificate = r.path("listen[].tls.certificates[].certificate");
+  cert.key = r.path("listen[].tls.certificates[].key");
+  for (ListElement& name : r.strings("listen[].tls.certificates[].names")) {
+    if (!is_server_name(name.text)) {
+      r.error(name, "listen[].tls.certificates[].names",
+              "must be a DNS name (letters, digits, hyphens, dots), optionally starting with *.",
+              got_text(name.text));
+    }
+    cert.names.push_back(lower(std::move(name.text)));
+  }
+  cert.certificate_origin = r.origin("listen[].tls.certificates[].certificate");
+  cert.key_origin = r.origin("listen[].tls.certificates[].key");
+  cert.names_origin = r.origin("listen[].tls.certificates[].names");
+  return cert;
+}
+
+// Reads listen[].tls. The cipher, suite and group strings are checked by
+// OpenSSL itself here, so a typo is reported at its line, not at startup.
+void read_tls(SectionReader& r, const Section& item, Diagnostics& errors, const std::string& dir,
+              TlsConfig& tls) {
+  for (const Section& cert_item : r.items("listen[].tls.certificates")) {
+    SectionReader cert_reader(cert_item, errors, dir);
+    tls.certificates.push_back(read_certificate_item(cert_reader));
+    require_all_read(cert_reader);
+  }
+  tls.tls12 = tls.tls13 = false;
+  std::vector<ListElement> protocols = r.strings("listen[].tls.protocols");
+  for (const ListElement& protocol : protocols) {
+    if (protocol.text == "TLSv1.2") {
+      tls.tls12 = true;
+    } else if (protocol.text == "TLSv1.3") {
+      tls.tls13 = true;
+    } else {
+      r.error(protocol, "listen[].tls.protocols",
+              protocol.text.starts_with("TLSv1") || protocol.text.starts_with("SSL")
+                  ? "is too old: only TLSv1.2 and TLSv1.3 are accepted"
+                  : "must be TLSv1.2 or TLSv1.3",
+              got_text(protocol.text));
+    }
+  }
+  if (protocols.empty()) {
+    r.error("listen[].tls.protocols", "must name at least one of TLSv1.2, TLSv1.3",
+            "an empty list");
+  }
+  tls.ciphers = r.text("listen[].tls.ciphers");
+  tls.ciphersuites = r.text("listen[].tls.ciphersuites");
+  tls.groups = r.text("listen[].tls.groups");
+  tls.session_cache_size = narrow<uint32_t>(r.number("listen[].tls.session_cache_size"));
+  tls.session_timeout = Duration(r.number("listen[].tls.session_timeout"));
+  tls.session_tickets = r.boolean("listen[].tls.session_tickets");
+  tls.release_buffers = r.boolean("listen[].tls.release_buffers");
+
+  const bool written = std::any_of(item.settings.begin(), item.settings.end(), [](const auto& s) {
+    return s.first.starts_with("listen[].tls.");
+  });
+  if (!tls.enabled()) {
+    if (written) {
+      r.error("listen[].tls.certificates",
+              "must list at least one certificate when other tls settings are written",
+              "nothing");
+    }
+    return;
+  }
+  for (const auto& [key, text] : {std::pair{"listen[].tls.ciphers", tls.ciphers},
+                                  std::pair{"listen[].tls.ciphersuites", tls.ciphersuites},
+                                  std::pair{"listen[].tls.groups", tls.groups}}) {
+    if (!r.ok(key)) continue;
+    if (std::string why = check_tls_setting(key, text); !why.empty()) {
+      r.error(key, why, got_text(text));
+    }
+  }
+  if (tls.tls12 && r.ok("listen[].tls.ciphers") && tls.ciphers.empty()) {
+    r.error("listen[].tls.ciphers", "must not be empty while TLSv1.2 is accepted", "\"\"");
+  }
+}
+
+ListenConfig read_listen_item(SectionReader& r, const Section& item, Diagnostics& errors,
+                              const std::string& dir) {
   ListenConfig listen;
   if (std::optional<ListenAddress> address = r.address("listen[].address")) {
     listen.address = address->text;
@@ -164,6 +271,7 @@ ListenConfig read_listen_item(SectionReader& r, const Section& item) {
     listen.ipv6 = address->ipv6;
   }
   listen.backlog = narrow<int>(r.number("listen[].backlog"));
+  read_tls(r, item, errors, dir, listen.tls);
   listen.line = item.where.line;
   return listen;
 }
@@ -230,7 +338,7 @@ ConfigPtr load_config(const std::string& path) {
   std::vector<SectionReader> listen_readers;
   for (const Section& item : reader.items("listen")) {
     SectionReader& item_reader = listen_readers.emplace_back(item, errors, config->dir);
-    config->listen.push_back(read_listen_item(item_reader, item));
+    config->listen.push_back(read_listen_item(item_reader, item, errors, config->dir));
     require_all_read(item_reader);
   }
   std::vector<SectionReader> route_readers;

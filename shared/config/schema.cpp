@@ -20,6 +20,11 @@ constexpr int64_t kGiB = 1024 * kMiB;
 
 using T = ValueType;
 
+// Mozilla's "intermediate" TLS 1.2 suites (guidelines v6.0, SEC-TLS-02).
+constexpr const char* kMozillaCiphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
 // Rows: key, type, default, min, max, enum values, reloadable, description.
 constexpr std::array kSchema{
     SchemaEntry{"daemon", T::Bool, "true", 0, 0, "", false,
@@ -52,6 +57,38 @@ constexpr std::array kSchema{
                 "port 0 picks any free port; names are not resolved."},
     SchemaEntry{"listen[].backlog", T::Int, "511", 1, 65535, "", true,
                 "Length of the kernel's queue of connections not yet accepted."},
+    SchemaEntry{"listen[].tls", T::Map, "{}", 0, 0, "", true,
+                "TLS for this listener (wss://), on when certificates are listed; without it the "
+                "listener speaks plain ws://."},
+    SchemaEntry{"listen[].tls.certificates", T::List, "[]", 0, 64, "", true,
+                "Certificate and key pairs; SNI picks one by server name (exact, then wildcard), "
+                "the first is the default."},
+    SchemaEntry{"listen[].tls.certificates[].certificate", T::Path, "", 0, 0, "", true,
+                "PEM file with the certificate, followed by its intermediate CA certificates."},
+    SchemaEntry{"listen[].tls.certificates[].key", T::Path, "", 0, 0, "", true,
+                "PEM file with the certificate's unencrypted private key (ECDSA or RSA)."},
+    SchemaEntry{"listen[].tls.certificates[].names", T::StringList, "[]", 0, 0, "", true,
+                "Server names the certificate answers, exact or *.example.com; empty takes the "
+                "certificate's DNS names."},
+    SchemaEntry{"listen[].tls.protocols", T::StringList, "[TLSv1.2, TLSv1.3]", 0, 0, "", true,
+                "TLS versions accepted: TLSv1.2, TLSv1.3 or both (older ones are never offered)."},
+    SchemaEntry{"listen[].tls.ciphers", T::String, kMozillaCiphers, 0, 0, "", true,
+                "TLS 1.2 cipher list in OpenSSL syntax (Mozilla intermediate by default)."},
+    SchemaEntry{"listen[].tls.ciphersuites", T::String,
+                "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256", 0, 0,
+                "", true, "TLS 1.3 cipher suites in OpenSSL syntax."},
+    SchemaEntry{"listen[].tls.groups", T::String, "X25519:P-256:P-384", 0, 0, "", true,
+                "Key exchange groups, most preferred first."},
+    SchemaEntry{"listen[].tls.session_cache_size", T::Int, "20000", 0, 10000000, "", true,
+                "Sessions each worker caches for resumption by session ID; 0 turns the cache off."},
+    SchemaEntry{"listen[].tls.session_timeout", T::Duration, "1h", kSecond, 7 * 24 * kHour, "",
+                true, "How long a TLS session can be resumed, from the cache or a ticket."},
+    SchemaEntry{"listen[].tls.session_tickets", T::Bool, "true", 0, 0, "", true,
+                "Issue session tickets, sealed with keys every worker shares; false also turns "
+                "TLS 1.3 resumption off."},
+    SchemaEntry{"listen[].tls.release_buffers", T::Bool, "true", 0, 0, "", true,
+                "Free the TLS buffers of idle connections (SSL_MODE_RELEASE_BUFFERS): less memory "
+                "per connection, more allocations."},
 
     SchemaEntry{"limits", T::Map, "{}", 0, 0, "", true,
                 "Per-connection and per-worker limits; sizes use 1024-based units."},
@@ -112,6 +149,11 @@ constexpr std::array kSchema{
                 "How often workers send their counters to the supervisor."},
     SchemaEntry{"health_path", T::String, "/healthz", 0, 0, "", true,
                 "Request path answered 200 by every worker for health checks; \"\" is off."},
+
+    SchemaEntry{"tls", T::Map, "{}", 0, 0, "", true, "Settings shared by every TLS listener."},
+    SchemaEntry{"tls.ticket_key_rotation", T::Duration, "12h", kSecond, 7 * 24 * kHour, "", true,
+                "How often the supervisor makes a new session ticket key; the previous key still "
+                "opens (and renews) tickets for one more period."},
 
     SchemaEntry{"routes", T::List, "[]", 0, 10000, "", true,
                 "WebSocket endpoints, matched on the exact request path."},

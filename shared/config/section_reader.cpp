@@ -47,6 +47,12 @@ std::string SectionReader::display(std::string_view key) const {
   return section_.path + "." + std::string(key.substr(section_.list->key.size() + 3));
 }
 
+std::string SectionReader::origin(std::string_view key) const {
+  const Location at = where(key);
+  return errors_.file() + ":" + std::to_string(at.known() ? at.line : 1) + ":" +
+         std::to_string(at.known() ? at.column : 1) + ": " + display(key);
+}
+
 void SectionReader::error(std::string_view key, std::string_view what, std::string_view got) {
   errors_.add(where(key), display(key), what, got);
   failed_.insert(std::string(key));
@@ -129,7 +135,11 @@ std::vector<ListElement> SectionReader::strings(std::string_view key) {
   const Setting* setting = find(key);
   if (setting == nullptr) {
     YAML::Node node = YAML::Load(std::string(entry.default_text));
-    if (!node.IsSequence() || node.size() != 0) bad_default(entry, "is not an empty list");
+    if (!node.IsSequence()) bad_default(entry, "is not a list");
+    for (const YAML::Node& element : node) {
+      if (!element.IsScalar()) bad_default(entry, "is not a list of strings");
+      elements.push_back({element.Scalar(), display(key), section_.where});
+    }
     return elements;
   }
   size_t index = 0;

@@ -50,6 +50,10 @@ class SectionReader {
   // The key path shown in messages: "listen[1].address".
   std::string display(std::string_view key) const;
 
+  // "file:line:col: display(key)", the prefix of messages that other code
+  // (the TLS loader) reports about the value of `key` later.
+  std::string origin(std::string_view key) const;
+
   // Reports an error about `key` at where(key).
   void error(std::string_view key, std::string_view what, std::string_view got);
   // Reports an error about one element of the StringList `key`, at the element.

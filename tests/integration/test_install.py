@@ -91,6 +91,12 @@ def test_config_goes_where_wsgated_looks_by_default(installed):
     for old, new in moved.items():
         assert old in sample and new in installed_text, new
         sample = sample.replace(old, new)
+    # The wss:// listener of the sample needs the certificate scripts/run
+    # makes, so the installed config leaves it out.
+    begin = sample.index("  # >>> wss listener")
+    end = sample.index("  # <<< wss listener\n") + len("  # <<< wss listener\n")
+    sample = sample[:begin] + sample[end:]
+    assert "tls/localhost" not in installed_text
     assert installed_text == sample
     with open(os.path.join(build_dir(), "CMakeCache.txt"), encoding="utf-8") as cache:
         prefix = re.search(r"^CMAKE_INSTALL_PREFIX:PATH=(.*)$", cache.read(), re.M).group(1)

@@ -85,8 +85,16 @@ TEST(SampleConfig, HasTheValuesScriptsRunExpects) {
   EXPECT_EQ(config->log.file, (run / "error.log").string());
   EXPECT_EQ(config->log.access_log, (run / "access.log").string());
   EXPECT_EQ(config->health_path, "/healthz");
-  ASSERT_EQ(config->listen.size(), 1u);
+  ASSERT_EQ(config->listen.size(), 2u);
   EXPECT_EQ(config->listen[0].address, "127.0.0.1:8080");
+  EXPECT_FALSE(config->listen[0].tls.enabled());
+  // The wss:// listener uses the certificate scripts/run makes.
+  EXPECT_EQ(config->listen[1].address, "127.0.0.1:8443");
+  ASSERT_EQ(config->listen[1].tls.certificates.size(), 1u);
+  EXPECT_EQ(config->listen[1].tls.certificates[0].certificate,
+            (sample_path().parent_path() / "tls/localhost.crt").string());
+  EXPECT_EQ(config->listen[1].tls.certificates[0].key,
+            (sample_path().parent_path() / "tls/localhost.key").string());
   ASSERT_EQ(config->routes.size(), 1u);
   EXPECT_EQ(config->routes[0].path, "/echo");
   EXPECT_EQ(config->routes[0].relay, "echo");

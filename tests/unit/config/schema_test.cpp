@@ -91,12 +91,15 @@ TEST(Schema, RangesAreOrderedAndOnlyWhereTheTypeHasOne) {
   }
 }
 
-TEST(Schema, OnlyListenAddressAndRoutePathAndListenAreRequired) {
+TEST(Schema, OnlyListsAndTheirIdentifyingKeysAreRequired) {
   std::set<std::string_view> required;
   for (const SchemaEntry& entry : schema()) {
     if (is_required(entry)) required.insert(entry.key);
   }
-  EXPECT_EQ(required, (std::set<std::string_view>{"listen", "listen[].address", "routes[].path"}));
+  EXPECT_EQ(required, (std::set<std::string_view>{"listen", "listen[].address",
+                                                  "listen[].tls.certificates[].certificate",
+                                                  "listen[].tls.certificates[].key",
+                                                  "routes[].path"}));
 }
 
 TEST(Schema, OnlyProcessIdentityKeysNeedARestart) {

@@ -1,0 +1,255 @@
+// The per-connection TLS filter (see tls_session.h).
+#include "tls/tls_session.h"
+
+#include <openssl/err.h>
+
+#include <cstring>
+#include <new>
+#include <span>
+
+#include "tls/ticket_keys.h"
+
+namespace wsgate::tls {
+namespace {
+
+// Where the BIO reads from and writes to during one call into OpenSSL.
+struct BioState {
+  std::span<const uint8_t>* input = nullptr;
+  std::string* output = nullptr;
+};
+
+int bio_write(BIO* bio, const char* data, int size) {
+  auto* state = static_cast<BioState*>(BIO_get_data(bio));
+  BIO_clear_retry_flags(bio);
+  if (state == nullptr || state->output == nullptr) return -1;
+  state->output->append(data, static_cast<size_t>(size));
+  return size;
+}
+
+int bio_read(BIO* bio, char* data, int size) {
+  auto* state = static_cast<BioState*>(BIO_get_data(bio));
+  BIO_clear_retry_flags(bio);
+  if (state == nullptr || state->input == nullptr || state->input->empty()) {
+    BIO_set_retry_read(bio);
+    return -1;
+  }
+  const size_t n = std::min(state->input->size(), static_cast<size_t>(size));
+  std::memcpy(data, state->input->data(), n);
+  *state->input = state->input->subspan(n);
+  return static_cast<int>(n);
+}
+
+long bio_ctrl(BIO* bio, int command, long, void*) {
+  auto* state = static_cast<BioState*>(BIO_get_data(bio));
+  switch (command) {
+    case BIO_CTRL_FLUSH:
+      return 1;
+    case BIO_CTRL_PENDING:
+      return state != nullptr && state->input != nullptr ? static_cast<long>(state->input->size())
+                                                           : 0;
+    default:
+      return 0;
+  }
+}
+
+int bio_create(BIO* bio) {
+  BIO_set_init(bio, 1);
+  return 1;
+}
+
+// One method table for the process, made on first use.
+BIO_METHOD* bio_method() {
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "wsgate memory");
+    if (m == nullptr) return m;
+    BIO_meth_set_write(m, bio_write);
+    BIO_meth_set_read(m, bio_read);
+    BIO_meth_set_ctrl(m, bio_ctrl);
+    BIO_meth_set_create(m, bio_create);
+    return m;
+  }();
+  return method;
+}
+
+// Points the session's BIO at `input` and `output` for one OpenSSL call and
+// detaches it afterwards, so no dangling pointer survives the call.
+class BioScope {
+ public:
+  BioScope(SSL* ssl, std::span<const uint8_t>* input, std::string* output)
+      : bio_(SSL_get_rbio(ssl)), state_{input, output} {
+    BIO_set_data(bio_, &state_);
+  }
+  ~BioScope() { BIO_set_data(bio_, nullptr); }
+  BioScope(const BioScope&) = delete;
+  BioScope& operator=(const BioScope&) = delete;
+
+ private:
+  BIO* bio_;
+  BioState state_;
+};
+
+}  // namespace
+
+std::string_view handshake_failure_name(HandshakeFailure failure) {
+  switch (failure) {
+    case HandshakeFailure::None:
+      return "none";
+    case HandshakeFailure::Version:
+      return "version";
+    case HandshakeFailure::Cipher:
+      return "cipher";
+    case HandshakeFailure::Alpn:
+      return "alpn";
+    case HandshakeFailure::NotTls:
+      return "not_tls";
+    case HandshakeFailure::ClientAlert:
+      return "client_alert";
+    case HandshakeFailure::Timeout:
+      return "timeout";
+    case HandshakeFailure::Closed:
+      return "closed";
+    case HandshakeFailure::Other:
+      return "other";
+  }
+  return "other";
+}
+
+TlsSession::TlsSession(SSL_CTX* ctx) : ssl_(SSL_new(ctx)) {
+  BIO* bio = ssl_ != nullptr ? BIO_new(bio_method()) : nullptr;
+  if (bio == nullptr) {
+    SSL_free(ssl_);
+    ERR_clear_error();
+    throw std::bad_alloc();
+  }
+  SSL_set_bio(ssl_, bio, bio);  // one BIO both ways; SSL_free frees it once
+  SSL_set_accept_state(ssl_);
+}
+
+TlsSession::~TlsSession() {
+  SSL_free(ssl_);
+}
+
+TlsSession::Result TlsSession::read(std::span<const uint8_t>& input, uint8_t* buffer,
+                                    size_t capacity, size_t& size, std::string& out) {
+  size = 0;
+  BioScope scope(ssl_, &input, &out);
+  if (!handshake_done_) {
+    const int rc = SSL_do_handshake(ssl_);
+    if (rc != 1) {
+      const int error = SSL_get_error(ssl_, rc);
+      if (error == SSL_ERROR_WANT_READ) return Result::NeedMore;
+      classify_error(error);
+      return Result::Error;
+    }
+    handshake_done_ = true;
+  }
+  // Fill the buffer with as many records as the input holds, so the frame
+  // parser sees many small frames at once rather than one record at a time.
+  while (size < capacity) {
+    size_t got = 0;
+    const int rc = SSL_read_ex(ssl_, buffer + size, capacity - size, &got);
+    if (rc == 1) {
+      size += got;
+      continue;
+    }
+    const int error = SSL_get_error(ssl_, rc);
+    if (error == SSL_ERROR_WANT_READ) break;
+    if (size > 0) break;  // hand over what was read; the error repeats next call
+    if (error == SSL_ERROR_ZERO_RETURN) return Result::Closed;
+    classify_error(error);
+    return Result::Error;
+  }
+  return size > 0 ? Result::Data : Result::NeedMore;
+}
+
+bool TlsSession::write(std::string_view plain, std::string& out) {
+  BioScope scope(ssl_, nullptr, &out);
+  while (!plain.empty()) {
+    size_t written = 0;
+    if (SSL_write_ex(ssl_, plain.data(), plain.size(), &written) != 1) {
+      error_text_ = ERR_reason_error_string(ERR_peek_last_error()) != nullptr
+                        ? ERR_reason_error_string(ERR_peek_last_error())
+                        : "SSL_write failed";
+      ERR_clear_error();
+      return false;
+    }
+    plain.remove_prefix(written);
+  }
+  return true;
+}
+
+void TlsSession::shutdown(std::string& out) {
+  if (shutdown_sent_ || !handshake_done_) return;
+  shutdown_sent_ = true;
+  BioScope scope(ssl_, nullptr, &out);
+  SSL_shutdown(ssl_);  // sends close_notify; the peer's answer is not awaited
+  ERR_clear_error();
+}
+
+bool TlsSession::take_handshake_completed() {
+  if (!handshake_done_ || handshake_reported_) return false;
+  handshake_reported_ = true;
+  return true;
+}
+
+void TlsSession::classify_error(int ssl_error) {
+  const unsigned long code = ERR_peek_last_error();
+  const int reason = ERR_GET_REASON(code);
+  const char* text = code != 0 ? ERR_reason_error_string(code) : nullptr;
+  error_text_ = text != nullptr ? text : ssl_error == SSL_ERROR_SYSCALL ? "unexpected EOF" : "TLS error";
+  ERR_clear_error();
+  if (handshake_done_) return;
+  switch (reason) {
+    case SSL_R_UNSUPPORTED_PROTOCOL:
+    case SSL_R_WRONG_VERSION_NUMBER:
+    case SSL_R_VERSION_TOO_LOW:
+    case SSL_R_VERSION_TOO_HIGH:
+      failure_ = HandshakeFailure::Version;
+      break;
+    case SSL_R_NO_SHARED_CIPHER:
+    case SSL_R_NO_SHARED_GROUPS:
+    case SSL_R_NO_SUITABLE_SIGNATURE_ALGORITHM:
+    case SSL_R_NO_SUITABLE_KEY_SHARE:
+      failure_ = HandshakeFailure::Cipher;
+      break;
+    case SSL_R_NO_APPLICATION_PROTOCOL:
+      failure_ = HandshakeFailure::Alpn;
+      break;
+    case SSL_R_HTTP_REQUEST:
+    case SSL_R_HTTPS_PROXY_REQUEST:
+    case SSL_R_PACKET_LENGTH_TOO_LONG:
+    case SSL_R_RECORD_LENGTH_MISMATCH:
+    case SSL_R_UNKNOWN_PROTOCOL:
+      failure_ = HandshakeFailure::NotTls;
+      break;
+    default:
+      // Alerts the client sent arrive as reasons 1000 + alert number.
+      failure_ = reason >= SSL_AD_REASON_OFFSET ? HandshakeFailure::ClientAlert
+                                                : HandshakeFailure::Other;
+      break;
+  }
+}
+
+std::string_view TlsSession::version() const {
+  return handshake_done_ ? SSL_get_version(ssl_) : "";
+}
+
+std::string_view TlsSession::cipher() const {
+  const char* name = handshake_done_ ? SSL_get_cipher_name(ssl_) : nullptr;
+  return name != nullptr ? name : "";
+}
+
+std::string_view TlsSession::server_name() const {
+  const char* name = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name);
+  return name != nullptr ? name : "";
+}
+
+bool TlsSession::resumed() const {
+  return handshake_done_ && SSL_session_reused(ssl_) == 1;
+}
+
+bool TlsSession::resumed_by_ticket() const {
+  return resumed() && opened_ticket(ssl_);
+}
+
+}  // namespace wsgate::tls

@@ -1,0 +1,93 @@
+// The TLS filter of one connection: OpenSSL over a memory BIO of our own.
+// Pure: ciphertext in, plaintext out and the reverse, no I/O; libuv alone
+// owns the socket (SEC-TLS-07). The BIO keeps no buffer of its own: reads
+// come straight from the caller's input span and writes are appended to
+// the caller's output string, so an idle connection holds only what
+// OpenSSL itself keeps (with SSL_MODE_RELEASE_BUFFERS, no record buffers).
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace wsgate::tls {
+
+// Why a handshake failed, for stats and logs.
+enum class HandshakeFailure : uint8_t {
+  None,
+  Version,      // no protocol version in common (TLS 1.1 and older)
+  Cipher,       // no cipher suite, group or signature algorithm in common
+  Alpn,         // ALPN offered without http/1.1 (h2 only, say)
+  NotTls,       // not a TLS ClientHello: plain HTTP to a TLS port, or garbage
+  ClientAlert,  // the client gave up with an alert (it did not trust our certificate, say)
+  Timeout,      // set by the connection: handshake_timeout passed
+  Closed,       // set by the connection: the peer closed the socket mid-handshake
+  Other,
+};
+
+std::string_view handshake_failure_name(HandshakeFailure failure);
+
+class TlsSession {
+ public:
+  // A server session on `ctx`. Throws std::bad_alloc when OpenSSL cannot
+  // allocate one.
+  explicit TlsSession(SSL_CTX* ctx);
+  TlsSession(const TlsSession&) = delete;
+  TlsSession& operator=(const TlsSession&) = delete;
+  ~TlsSession();
+
+  enum class Result : uint8_t {
+    Data,      // plaintext was written to the buffer (count in `size`)
+    NeedMore,  // every input byte is consumed; wait for the socket
+    Closed,    // the peer sent close_notify
+    Error,     // fatal; failure() says why during the handshake
+  };
+
+  // Decrypts what `input` holds into `buffer` (at most `capacity` bytes),
+  // completing the handshake first. TLS records OpenSSL must send
+  // (handshake, alerts, tickets, key updates) are appended to `out`. Call
+  // repeatedly with the same input until it returns something other than
+  // Data; input bytes OpenSSL has taken are not offered again.
+  Result read(std::span<const uint8_t>& input, uint8_t* buffer, size_t capacity, size_t& size,
+              std::string& out);
+
+  // Encrypts all of `plain`, appending records to `out`. False on a fatal
+  // TLS error (the connection must close).
+  bool write(std::string_view plain, std::string& out);
+
+  // Appends close_notify to `out` (once; later calls do nothing).
+  void shutdown(std::string& out);
+
+  bool handshake_done() const { return handshake_done_; }
+  // True exactly once, on the first read() call after the handshake
+  // completed, so the caller can count it.
+  bool take_handshake_completed();
+  HandshakeFailure failure() const { return failure_; }
+  // OpenSSL's reason for the failure ("unsupported protocol").
+  const std::string& error_text() const { return error_text_; }
+
+  // After the handshake: "TLSv1.3", "TLS_AES_128_GCM_SHA256", the SNI name
+  // ("" when none), and how the session resumed.
+  std::string_view version() const;
+  std::string_view cipher() const;
+  std::string_view server_name() const;
+  bool resumed() const;
+  bool resumed_by_ticket() const;
+
+ private:
+  void classify_error(int ssl_error);
+
+  SSL* ssl_ = nullptr;
+  bool handshake_done_ = false;
+  bool handshake_reported_ = false;
+  bool shutdown_sent_ = false;
+  HandshakeFailure failure_ = HandshakeFailure::None;
+  std::string error_text_;
+};
+
+}  // namespace wsgate::tls
