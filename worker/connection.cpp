@@ -106,8 +106,6 @@ Connection::Connection(Worker& worker)
       control_bucket_(worker.config().limits.control_frames_per_second,
                       worker.config().limits.control_frames_burst) {
   tcp_.data = this;
-  write_req_.data = this;
-  shutdown_req_.data = this;
   phase_hook.owner = activity_hook.owner = keepalive_hook.owner = this;
   pressure_hook.owner = all_hook.owner = this;
 }
@@ -646,15 +644,21 @@ void Connection::flush() {
   if (shutdown_after_flush_ && !shutdown_sent_ && !write_in_flight_ && queued_.empty() &&
       state_ != State::Closed) {
     shutdown_sent_ = true;
-    int rc = uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_), on_shutdown);
+    shutdown_req_ = std::make_unique<uv_shutdown_t>();
+    shutdown_req_->data = this;
+    int rc = uv_shutdown(shutdown_req_.get(), reinterpret_cast<uv_stream_t*>(&tcp_), on_shutdown);
     if (rc != 0) abort(CloseCause::Error);
   }
 }
 
 void Connection::start_write() {
   inflight_.swap(queued_);
+  if (!write_req_) {
+    write_req_ = std::make_unique<uv_write_t>();
+    write_req_->data = this;
+  }
   uv_buf_t buf = uv_buf_init(inflight_.data(), static_cast<unsigned>(inflight_.size()));
-  int rc = uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, on_write);
+  int rc = uv_write(write_req_.get(), reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, on_write);
   if (rc != 0) {
     error_log().debug("uv_write: {}", uv_strerror(rc));
     abort(CloseCause::Error);
@@ -673,6 +677,8 @@ void Connection::on_write(uv_write_t* req, int status) noexcept {
     return;
   }
   self->flush();
+  // Caught up: the request is not needed until the kernel pushes back again.
+  if (!self->write_in_flight_) self->write_req_.reset();
 }
 
 void Connection::after_queue_change() {

@@ -142,8 +142,10 @@ class Connection {
 
   Worker& worker_;
   uv_tcp_t tcp_;
-  uv_write_t write_req_;
-  uv_shutdown_t shutdown_req_;
+  // Requests exist only while in use (a write in flight, the FIN), so an
+  // idle connection does not carry their 270 bytes.
+  std::unique_ptr<uv_write_t> write_req_;
+  std::unique_ptr<uv_shutdown_t> shutdown_req_;
   State state_ = State::Handshake;
   bool write_in_flight_ = false;
   bool read_paused_ = false;

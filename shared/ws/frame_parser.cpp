@@ -43,6 +43,10 @@ size_t FrameParser::parse(std::span<uint8_t> input, FrameEvent& event) {
   // what makes buffered_bytes() 0 between messages; it costs one allocation
   // per message that did not arrive whole, which had to allocate anyway.
   if (message_delivered_) release_message();
+  if (control_delivered_) {
+    control_.reset();
+    control_delivered_ = false;
+  }
   if (state_ == State::Failed) return input.size();
   return std::min(parse_frames(input, event), input.size());
 }
@@ -129,8 +133,11 @@ size_t FrameParser::parse_frames(std::span<uint8_t> input, FrameEvent& event) {
     const size_t take = static_cast<size_t>(std::min<uint64_t>(remaining, available));
     if (control) {
       // At most 125 bytes (checked with the header), collected in control_.
-      std::memcpy(control_ + frame_received_, in + pos, take);
-      if (masked_) mask_payload({control_ + frame_received_, take}, mask_, frame_received_);
+      if (!control_) control_ = std::make_unique_for_overwrite<uint8_t[]>(kMaxControlPayload);
+      std::memcpy(control_.get() + frame_received_, in + pos, take);
+      if (masked_) {
+        mask_payload({control_.get() + frame_received_, take}, mask_, frame_received_);
+      }
     } else {
       const size_t old_size = message_.size();
       append_to_message(in + pos, take);
@@ -148,7 +155,8 @@ size_t FrameParser::parse_frames(std::span<uint8_t> input, FrameEvent& event) {
 
     state_ = State::Header;
     if (control) {
-      const std::span<uint8_t> payload{control_, static_cast<size_t>(frame_received_)};
+      const std::span<uint8_t> payload{control_.get(), static_cast<size_t>(frame_received_)};
+      control_delivered_ = true;
       return deliver_control(payload, event) ? pos : kConsumeAll;
     }
     if (!fin_) continue;  // more fragments follow; no event for this frame

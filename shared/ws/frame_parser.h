@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -67,7 +68,9 @@ class FrameParser {
   // True while a fragmented message is in progress (FIN=0 seen).
   bool in_message() const { return message_opcode_ != Opcode::Continuation; }
   // Heap bytes held for partial frames and messages (0 when idle).
-  size_t buffered_bytes() const { return message_.capacity(); }
+  size_t buffered_bytes() const {
+    return message_.capacity() + (control_ ? kMaxControlPayload : 0);
+  }
 
   // Drops any partial frame and message; frees the message buffer.
   void reset();
@@ -113,8 +116,11 @@ class FrameParser {
   bool message_compressed_ = false;
   bool validate_utf8_ = false;  // Text and not compressed
 
-  // A control frame split across reads (at most 125 bytes).
-  uint8_t control_[kMaxControlPayload] = {};
+  // A control frame split across reads (at most 125 bytes), allocated
+  // only then and freed by the next parse(), like message_: most control
+  // frames arrive whole, and an idle connection should not carry 125 bytes.
+  std::unique_ptr<uint8_t[]> control_;
+  bool control_delivered_ = false;
 };
 
 }  // namespace wsgate::ws
