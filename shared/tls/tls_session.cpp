@@ -201,7 +201,6 @@ void TlsSession::classify_error(int ssl_error) {
   if (handshake_done_) return;
   switch (reason) {
     case SSL_R_UNSUPPORTED_PROTOCOL:
-    case SSL_R_WRONG_VERSION_NUMBER:
     case SSL_R_VERSION_TOO_LOW:
     case SSL_R_VERSION_TOO_HIGH:
       failure_ = HandshakeFailure::Version;
@@ -215,6 +214,9 @@ void TlsSession::classify_error(int ssl_error) {
     case SSL_R_NO_APPLICATION_PROTOCOL:
       failure_ = HandshakeFailure::Alpn;
       break;
+    // A record header OpenSSL cannot read at all: not TLS (garbage, SSH...).
+    // Real TLS 1.0/1.1 clients arrive as SSL_R_UNSUPPORTED_PROTOCOL.
+    case SSL_R_WRONG_VERSION_NUMBER:
     case SSL_R_HTTP_REQUEST:
     case SSL_R_HTTPS_PROXY_REQUEST:
     case SSL_R_PACKET_LENGTH_TOO_LONG:

@@ -2,7 +2,10 @@
 // in argv[2], sends argv[3] text and argv[3] binary messages of varied
 // sizes, verifies every echo in order, closes with 1000 and exits 0.
 // Prints one JSON line with what it saw; exits 1 on any mismatch.
+// For wss:// URLs, WSGATE_CA names a PEM file of the only CA to trust (the
+// host name is still checked against the URL's host).
 'use strict';
+const fs = require('fs');
 const WebSocket = require('ws');
 
 const url = process.argv[2];
@@ -14,7 +17,9 @@ for (let i = 0; i < count; i++) {
   expected.push(Buffer.alloc((i * 977) % 70000, i % 256));
 }
 
-const ws = new WebSocket(url, protocols);
+const options = {};
+if (process.env.WSGATE_CA) options.ca = fs.readFileSync(process.env.WSGATE_CA);
+const ws = new WebSocket(url, protocols, options);
 const timer = setTimeout(() => fail('timed out'), 20000);
 let received = 0;
 

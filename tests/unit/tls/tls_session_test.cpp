@@ -236,6 +236,20 @@ TEST_F(TlsSessionTest, PlainHttpIsRecognisedAsNotTls) {
   EXPECT_EQ(session.error_text(), "http request");
 }
 
+TEST_F(TlsSessionTest, BytesThatAreNoTlsRecordAreNotTls) {
+  auto server = load(tls_config({ecdsa_}));
+  for (const std::string& garbage : {std::string(64, '\0'), std::string("SSH-2.0-OpenSSH_9.2\r\n")}) {
+    TlsSession session(server->listener(0)->default_context());
+    std::span<const uint8_t> input(reinterpret_cast<const uint8_t*>(garbage.data()),
+                                   garbage.size());
+    std::vector<uint8_t> buffer(1024);
+    size_t got = 0;
+    std::string out;
+    EXPECT_EQ(session.read(input, buffer.data(), buffer.size(), got, out), Result::Error);
+    EXPECT_EQ(session.failure(), HandshakeFailure::NotTls);
+  }
+}
+
 TEST_F(TlsSessionTest, SniPicksExactThenWildcardElseTheFirstCertificate) {
   auto server = load(tls_config({ecdsa_, rsa_}));
   const struct {
