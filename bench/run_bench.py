@@ -1,0 +1,1441 @@
+#!/usr/bin/python3
+"""End-to-end benchmarks of wsgated beside a raw TCP echo (the floor), Node
+`ws`, Python `websockets` and websocketd+cat, measured in the same run.
+scripts/bench installs the peers, builds Release and runs this; it can also
+be run by hand once everything is built.
+
+Method (../shared/BENCHMARKING.md): every server and the load generator run
+in a private network namespace when possible (root: unshare -n, lo up), the
+server pinned to CPU 0 and the generator to CPU 1, the server in its own
+cgroup so its CPU time per message can be read (cgroup v1 cpuacct or v2
+cpu.stat). Each scenario runs a few times (full: 3 runs, 2 s warm-up, 10 s
+measured; --quick: 1 short run); tables give medians and min-max. The
+generated section of BENCHMARKS.md (between <!-- bench:begin --> and
+<!-- bench:end -->) is rewritten with the tables, the exact command of every
+figure and the machine. Every process started here is stopped on exit, also
+on failure and Ctrl-C.
+
+usage: bench/run_bench.py [--quick] [--only SCENARIO[,SCENARIO...]] [--build DIR]
+                          [--generator PATH] [--wsbench PATH] [--tcp-echo PATH]
+                          [--no-write] [--no-netns] [--runs N] [--list]
+"""
+import argparse
+import ctypes
+import datetime
+import json
+import math
+import os
+import re
+import resource
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PEERS = os.path.join(ROOT, "bench", "peers")
+BEGIN = "<!-- bench:begin -->"
+END = "<!-- bench:end -->"
+HOST = "127.0.0.1"
+SERVER_CPU = 0
+GENERATOR_CPU = 1
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- processes
+
+STARTED = []  # every Popen we started, each in its own session
+TMPDIRS = []
+CGROUPS = []
+
+
+def spawn(argv, **kw):
+    proc = subprocess.Popen(argv, start_new_session=True, **kw)
+    STARTED.append(proc)
+    return proc
+
+
+def parent_of(pid):
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def tree_pids(root):
+    """root and every live descendant of it."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            ppid = parent_of(entry)
+            if ppid is not None:
+                children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        if os.path.exists(f"/proc/{pid}"):
+            found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def stop_process(proc, sig=signal.SIGTERM, timeout=10.0):
+    """Signals proc's process group and every descendant, waits, then
+    SIGKILLs whatever is left."""
+    if proc is None:
+        return
+    pids = tree_pids(proc.pid) if proc.poll() is None else []
+    for target in [("pg", proc.pid)] + [("p", p) for p in pids]:
+        try:
+            if target[0] == "pg":
+                os.killpg(target[1], sig)
+            else:
+                os.kill(target[1], sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        pass
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{p}") and not zombie(p)
+                                              for p in pids):
+        time.sleep(0.05)
+    for target in [("pg", proc.pid)] + [("p", p) for p in pids]:
+        try:
+            if target[0] == "pg":
+                os.killpg(target[1], signal.SIGKILL)
+            else:
+                os.kill(target[1], signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def zombie(pid):
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def cleanup_all():
+    for proc in reversed(STARTED):
+        if proc.poll() is None:
+            stop_process(proc, timeout=5)
+    for group in CGROUPS:
+        remove_cgroup(group)
+    for path in TMPDIRS:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def on_signal(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with socket.create_connection((HOST, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+# -------------------------------------------------------------- environment
+
+def enter_netns():
+    """Moves this process into a new network namespace with lo up. Returns
+    a description of the network used."""
+    if os.geteuid() != 0:
+        return "plain loopback (not root, so no private network namespace)"
+    ip = shutil.which("ip")
+    if not ip:
+        return "plain loopback (no ip(8) to bring lo up in a namespace)"
+    libc = ctypes.CDLL(None, use_errno=True)
+    clone_newnet = 0x40000000
+    if libc.unshare(clone_newnet) != 0:
+        return f"plain loopback (unshare(CLONE_NEWNET): {os.strerror(ctypes.get_errno())})"
+    if subprocess.run([ip, "link", "set", "lo", "up"]).returncode != 0:
+        raise SystemExit("ip link set lo up failed in the new network namespace")
+    # Per-namespace settings: more ports per source address, deep accept queues.
+    for key, value in (("net/ipv4/ip_local_port_range", "1024 65535"),
+                       ("net/core/somaxconn", "65535"),
+                       ("net/ipv4/tcp_max_syn_backlog", "65535")):
+        try:
+            with open(f"/proc/sys/{key}", "w") as f:
+                f.write(value)
+        except OSError:
+            pass
+    return "private network namespace (unshare -n, lo up, only 127.0.0.1)"
+
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard
+    if os.geteuid() == 0:
+        try:
+            want = max(hard, int(open("/proc/sys/fs/nr_open").read()))
+        except (OSError, ValueError):
+            pass
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def pinning():
+    try:
+        cpus = os.sched_getaffinity(0)
+    except AttributeError:
+        cpus = set()
+    if shutil.which("taskset") and {SERVER_CPU, GENERATOR_CPU} <= cpus:
+        return True
+    return False
+
+
+class Cgroups:
+    """Per-server CPU accounting: cgroup v1 cpuacct (cpuacct.usage, ns) or
+    cgroup v2 (cpu.stat, usage_usec). None when neither is writable."""
+
+    def __init__(self):
+        self.kind = None
+        self.base = None
+        candidates = [("v1 cpuacct", "/sys/fs/cgroup/cpuacct", "cpuacct.usage"),
+                      ("v1 cpuacct", "/sys/fs/cgroup/cpu,cpuacct", "cpuacct.usage"),
+                      ("v2", "/sys/fs/cgroup", "cpu.stat"),
+                      ("v2", "/sys/fs/cgroup/unified", "cpu.stat")]
+        for kind, base, counter in candidates:
+            if not os.path.exists(os.path.join(base, "cgroup.procs")):
+                continue
+            if kind == "v2" and not os.path.exists(os.path.join(base, "cgroup.controllers")):
+                continue
+            probe = os.path.join(base, f"wsgate-bench-probe-{os.getpid()}")
+            try:
+                os.mkdir(probe)
+            except OSError:
+                continue
+            ok = os.path.exists(os.path.join(probe, counter))
+            os.rmdir(probe)
+            if ok:
+                self.kind, self.base, self.counter = kind, base, counter
+                break
+
+    def describe(self):
+        if not self.kind:
+            return "none (no writable cgroup with a CPU counter)"
+        return f"cgroup {self.kind} ({self.base}/<server>/{self.counter})"
+
+    def create(self, name):
+        if not self.kind:
+            return None
+        path = os.path.join(self.base, f"wsgate-bench-{os.getpid()}-{name}")
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            pass
+        except OSError:
+            return None
+        CGROUPS.append(path)
+        return path
+
+    def counter_path(self, group):
+        return os.path.join(group, self.counter) if group else None
+
+
+def remove_cgroup(path):
+    for _ in range(50):
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.1)
+
+
+def join_cgroup(group):
+    """preexec_fn: puts the child (before exec) into group."""
+    def apply():
+        if group:
+            with open(os.path.join(group, "cgroup.procs"), "w") as f:
+                f.write(str(os.getpid()))
+    return apply
+
+
+def read_cpu_ns(path):
+    """Total CPU of a cgroup in ns from cpuacct.usage or cpu.stat."""
+    try:
+        text = open(path).read()
+    except (OSError, TypeError):
+        return None
+    if path.endswith("cpu.stat"):
+        m = re.search(r"^usage_usec (\d+)", text, re.M)
+        return int(m.group(1)) * 1000 if m else None
+    return int(text.split()[0])
+
+
+def pss_kib(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            pass
+    return total
+
+
+def fd_count(pids):
+    total = 0
+    for pid in pids:
+        try:
+            total += len(os.listdir(f"/proc/{pid}/fd"))
+        except OSError:
+            pass
+    return total
+
+
+# ------------------------------------------------------------------ servers
+
+class Server:
+    """One echo server under test, pinned to the server CPU, in its own cgroup."""
+    name = ""
+    label = ""
+    raw = False        # raw TCP (no WebSocket)
+    binary_ok = True   # can echo binary messages
+    idle_cap = None    # most idle connections it is asked to hold, with why
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.proc = None
+        self.port = None
+        self.group = None
+        self.argv = []
+        self.dir = tempfile.mkdtemp(prefix=f"wsgate-bench-{self.name}-")
+        TMPDIRS.append(self.dir)
+
+    @property
+    def cpu_counter(self):
+        return self.ctx.cgroups.counter_path(self.group)
+
+    def prefix(self):
+        return ["taskset", "-c", str(SERVER_CPU)] if self.ctx.pin else []
+
+    def launch(self, argv, env=None):
+        self.group = self.group or self.ctx.cgroups.create(self.name)
+        self.argv = self.prefix() + argv
+        out = open(os.path.join(self.dir, "output.log"), "ab")
+        self.proc = spawn(self.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                          preexec_fn=join_cgroup(self.group), env=env)
+        out.close()
+
+    def output(self):
+        try:
+            return open(os.path.join(self.dir, "output.log"), errors="replace").read()[-3000:]
+        except OSError:
+            return ""
+
+    def start(self):
+        raise NotImplementedError
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, fast=False):
+        stop_process(self.proc, signal.SIGKILL if fast else signal.SIGTERM)
+        self.proc = None
+
+    def pids(self):
+        return tree_pids(self.proc.pid) if self.alive() else []
+
+    def target(self):
+        return {"raw": self.raw, "host": HOST, "port": self.port, "path": "/"}
+
+    def command(self):
+        return shlex.join(self.argv)
+
+
+class WsgateServer(Server):
+    label = "wsgate"
+
+    def __init__(self, ctx, workers=1, extra=None, name="wsgate", label=None):
+        self.name = name
+        Server.__init__(self, ctx)
+        self.workers = workers
+        self.label = label or (f"wsgate ({workers} workers)" if workers > 1 else "wsgate")
+        self.config = os.path.join(self.dir, "wsgate.json")
+        config = {
+            "daemon": False, "workers": workers,
+            "pid_file": os.path.join(self.dir, "wsgated.pid"),
+            "control_socket": os.path.join(self.dir, "wsgated.sock"),
+            "log": {"level": "warn", "file": os.path.join(self.dir, "error.log"),
+                    "access_log": "off"},
+            "listen": [{"address": f"{HOST}:0", "backlog": 65535}],
+            "limits": {"max_connections": 200000},
+            "timeouts": {"idle": 0, "ping_interval": 0, "worker_start": "30s", "stop": "5s"},
+            "routes": [{"path": "/echo", "relay": "echo"}],
+        }
+        for key, value in (extra or {}).items():
+            if isinstance(value, dict):
+                config.setdefault(key, {}).update(value)
+            else:
+                config[key] = value
+        self.config_doc = config
+        with open(self.config, "w") as f:
+            json.dump(config, f, indent=1)
+
+    def ctl(self, *args, timeout=30):
+        return subprocess.run([self.ctx.wsgatectl, "-c", self.config, "--json", *args],
+                              capture_output=True, text=True, timeout=timeout)
+
+    def start(self):
+        self.launch([self.ctx.wsgated, "--foreground", "-c", self.config])
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise RuntimeError(f"wsgated exited: {self.output()} {self.error_log()}")
+            try:
+                status = json.loads(self.ctl("status", timeout=5).stdout)
+                if status.get("workers_ready") == status.get("workers") and status["listeners"]:
+                    self.port = status["listeners"][0]["port"]
+                    return
+            except (ValueError, KeyError, subprocess.TimeoutExpired):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("wsgated: workers not ready within 20 s")
+
+    def error_log(self):
+        try:
+            return open(os.path.join(self.dir, "error.log"), errors="replace").read()[-3000:]
+        except OSError:
+            return ""
+
+    def stop(self, fast=False):
+        if self.alive():
+            stop_process(self.proc, signal.SIGKILL if fast else signal.SIGTERM, timeout=10)
+        # Workers are forks carrying -c CONFIG: make sure none outlives us.
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    args = open(f"/proc/{entry}/cmdline", "rb").read().split(b"\0")
+                except OSError:
+                    continue
+                if self.config.encode() in args:
+                    try:
+                        os.kill(int(entry), signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+        self.proc = None
+
+    def target(self):
+        return {"raw": False, "host": HOST, "port": self.port, "path": "/echo"}
+
+    def command(self):
+        return (shlex.join(self.argv).replace(self.dir + "/", "") + "   # wsgate.json: "
+                + json.dumps(self.config_doc, separators=(",", ":")).replace(self.dir + "/", ""))
+
+
+class TcpEchoServer(Server):
+    name = "tcp"
+    label = "raw TCP echo"
+    raw = True
+
+    def start(self):
+        self.port = free_port()
+        self.launch([self.ctx.tcp_echo, str(self.port), HOST])
+        if not wait_port(self.port, self.proc):
+            raise RuntimeError(f"tcp echo did not listen: {self.output()}")
+
+
+class NodeServer(Server):
+    name = "node"
+    label = "node ws"
+
+    def start(self):
+        self.port = free_port()
+        self.launch(["node", os.path.join(PEERS, "node_ws_echo.js"), str(self.port), HOST])
+        if not wait_port(self.port, self.proc):
+            raise RuntimeError(f"node ws echo did not listen: {self.output()}")
+
+
+class PythonServer(Server):
+    name = "python"
+    label = "python websockets"
+
+    def start(self):
+        self.port = free_port()
+        self.launch(["/usr/bin/python3", os.path.join(PEERS, "python_websockets_echo.py"),
+                     str(self.port), HOST])
+        if not wait_port(self.port, self.proc):
+            raise RuntimeError(f"python websockets echo did not listen: {self.output()}")
+
+
+class WebsocketdServer(Server):
+    name = "websocketd"
+    label = "websocketd + cat"
+    binary_ok = False  # line mode: cat echoes lines; binary payloads contain newlines
+
+    def start(self):
+        self.port = free_port()
+        self.launch(["websocketd", f"--port={self.port}", f"--address={HOST}", "--binary=false",
+                     "--loglevel=fatal", "cat"])
+        if not wait_port(self.port, self.proc):
+            raise RuntimeError(f"websocketd did not listen: {self.output()}")
+
+
+# ---------------------------------------------------------------- generator
+
+class Generator:
+    """wsgate-loadgen (the project's generator) or wsbench (the neutral one
+    in ../shared/tools, for cross-checks and before wsgate-loadgen exists).
+    Every method returns (argv, result-dict-or-None, failure-reason)."""
+
+    def __init__(self, path, kind, pin):
+        self.path = path
+        self.kind = kind
+        self.pin = pin
+
+    def prefix(self):
+        return ["taskset", "-c", str(GENERATOR_CPU)] if self.pin else []
+
+    def describe(self):
+        return f"{self.kind} ({os.path.relpath(self.path, ROOT) if self.path.startswith(ROOT) else self.path})"
+
+    def lacks(self, feature):
+        """Why this generator cannot do feature, or None."""
+        if self.kind == "wsbench" and feature in ("connect", "reconnect", "sources"):
+            return f"n/a: wsbench has no {feature} mode; needs wsgate-loadgen"
+        if self.kind == "wsbench" and feature == "raw-connect":
+            return "n/a: wsbench has no connect mode"
+        if self.kind == "loadgen" and feature in ("raw-idle", "raw-connect"):
+            return "n/a: wsgate-loadgen runs only echo mode over raw TCP"
+        return None
+
+    # argv builders ------------------------------------------------------
+    def _target_args(self, t):
+        if self.kind == "loadgen":
+            if t["raw"]:
+                return ["--raw", f"{t['host']}:{t['port']}"]
+            return ["--url", f"ws://{t['host']}:{t['port']}{t['path']}"]
+        args = ["-H", t["host"], "-p", str(t["port"])]
+        return args + (["-m", "tcp"] if t["raw"] else ["-u", t["path"]])
+
+    def echo_argv(self, t, conns, size, depth, binary, warmup, duration, cpu_counter,
+                  reconnect=False):
+        if self.kind == "loadgen":
+            argv = [self.path] + self._target_args(t) + [
+                "--mode", "echo", "-c", str(conns), "-s", str(size), "-q", str(depth),
+                "-w", fmt_s(warmup), "-d", fmt_s(duration), "--json"]
+            if binary:
+                argv.append("--binary")
+            if reconnect:
+                argv.append("--reconnect")
+            if cpu_counter:
+                argv += ["--cpu-counter", cpu_counter]
+            if conns > 200:
+                argv += ["--connect-concurrency", "200"]
+        else:
+            argv = [self.path] + self._target_args(t) + [
+                "-c", str(conns), "-s", str(size), "-q", str(depth), "-w", fmt_s(warmup),
+                "-d", fmt_s(duration), "-k", "200"]
+            if binary:
+                argv.append("-b")
+            if cpu_counter and cpu_counter.endswith("cpuacct.usage"):
+                argv += ["-C", cpu_counter]
+        return self.prefix() + argv
+
+    def connect_argv(self, t, conns, warmup, duration, cpu_counter):
+        argv = [self.path] + self._target_args(t) + [
+            "--mode", "connect", "-c", str(conns), "--connect-concurrency", str(conns),
+            "-w", fmt_s(warmup), "-d", fmt_s(duration), "--json"]
+        if cpu_counter:
+            argv += ["--cpu-counter", cpu_counter]
+        return self.prefix() + argv
+
+    def idle_argv(self, t, conns, hold, sources):
+        if self.kind == "loadgen":
+            argv = [self.path] + self._target_args(t) + [
+                "--mode", "idle", "-c", str(conns), "-d", fmt_s(hold),
+                "--connect-concurrency", "500", "--json"]
+            if sources > 1:
+                argv += ["--sources", str(sources)]
+        else:
+            argv = [self.path] + self._target_args(t) + [
+                "-i", "-c", str(conns), "-d", fmt_s(hold), "-k", "500"]
+        return self.prefix() + argv
+
+    # running ------------------------------------------------------------
+    def run(self, argv, timeout):
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None, f"generator timed out after {timeout:.0f} s"
+        return self.parse(done.returncode, done.stdout, done.stderr)
+
+    def parse(self, rc, stdout, stderr):
+        """Normalizes the generator's report: msgs_per_s, bytes_per_s, p50,
+        p99, cpu_us_per_msg, handshakes_per_s, handshakes_failed, lost,
+        errors, reconnects, open_at_end, closes. Returns (dict, failure)."""
+        if self.kind == "loadgen":
+            doc = None
+            for line in reversed(stdout.strip().splitlines()):
+                line = line.strip()
+                if line.startswith("{"):
+                    try:
+                        doc = json.loads(line)
+                        break
+                    except ValueError:
+                        pass
+            if doc is None:
+                try:
+                    doc = json.loads(stdout)
+                except ValueError:
+                    return None, f"exit {rc}, no JSON: {tail(stderr or stdout)}"
+            lat = doc.get("latency_us") or {}
+            errors = doc.get("errors") or {}
+            r = {
+                "msgs_per_s": doc.get("msgs_per_s"), "bytes_per_s": doc.get("bytes_per_s"),
+                "p50": lat.get("p50"), "p99": lat.get("p99"), "max": lat.get("max"),
+                "cpu_us_per_msg": doc.get("server_cpu_us_per_msg"),
+                "handshakes": doc.get("handshakes"),
+                "handshakes_per_s": doc.get("handshakes_per_s"),
+                "handshakes_failed": doc.get("handshakes_failed") or 0,
+                "lost": doc.get("lost") or 0,
+                "errors": sum(v for v in errors.values() if isinstance(v, (int, float))),
+                "error_kinds": errors,
+                "reconnects": doc.get("reconnects"), "open_at_end": doc.get("open_at_end"),
+                "closes": doc.get("closes") or {}, "crossed_close": doc.get("crossed_close"),
+                "messages": doc.get("messages"), "connections": doc.get("connections"),
+            }
+            if r["cpu_us_per_msg"] is not None and r["cpu_us_per_msg"] <= 0:  # 0: no counter
+                r["cpu_us_per_msg"] = None
+            if rc != 0:
+                return r, (f"exit {rc}: errors={errors} lost={r['lost']} "
+                           f"handshakes_failed={r['handshakes_failed']} {tail(stderr, 200)}")
+            return r, None
+        m = re.search(r"^RESULT (.*)$", stdout, re.M)
+        if not m:
+            idle = re.search(r"^IDLE (.*)$", stdout, re.M)
+            if idle:
+                kv = dict(p.split("=", 1) for p in idle.group(1).split())
+                return {"open_at_end": int(kv["alive"])}, None
+            return None, f"exit {rc}, no RESULT line: {tail(stderr or stdout)}"
+        kv = dict(p.split("=", 1) for p in m.group(1).split())
+        num = lambda k: float(kv[k].rstrip("%"))  # noqa: E731
+        r = {
+            "msgs_per_s": num("rate"), "bytes_per_s": num("rate") * num("size"),
+            "p50": num("p50_us"), "p99": num("p99_us"), "max": num("max_us"),
+            "cpu_us_per_msg": num("srv_us_per_msg") if num("srv_us_per_msg") >= 0 else None,
+            "errors": num("bad") + num("closed") + num("proto"),
+            "error_kinds": {k: kv[k] for k in ("bad", "closed", "proto")},
+            "lost": num("conns") - num("alive"), "handshakes_failed": 0,
+            "open_at_end": int(num("alive")), "messages": int(num("msgs")),
+        }
+        if rc != 0 or r["errors"] or r["lost"]:
+            return r, f"exit {rc}: bad={kv['bad']} closed={kv['closed']} proto={kv['proto']} alive={kv['alive']}/{kv['conns']}"
+        return r, None
+
+
+def fmt_s(seconds):
+    return f"{seconds:g}"
+
+
+def tail(text, n=300):
+    text = (text or "").strip().replace("\n", " | ")
+    return text[-n:]
+
+
+# ---------------------------------------------------------------- scenarios
+
+ECHO_SERVERS = ["wsgate", "tcp", "node", "python", "websocketd"]
+
+SCENARIOS = [
+    {"id": "echo32-c100", "kind": "echo", "conns": 100, "size": 32, "depth": 1,
+     "title": "Echo, 32 B text, 100 connections, ping-pong (1 in flight)",
+     "target": ("msgs_per_s", 0.97, "msg/s ≥ 0.97 × raw TCP echo")},
+    {"id": "echo32-c100-q16", "kind": "echo", "conns": 100, "size": 32, "depth": 16,
+     "title": "Echo, 32 B text, 100 connections, 16 in flight per connection",
+     "target": ("msgs_per_s", 0.95, "msg/s ≥ 0.95 × raw TCP echo")},
+    {"id": "echo32-c1000", "kind": "echo", "conns": 1000, "size": 32, "depth": 1,
+     "title": "Echo, 32 B text, 1000 connections, ping-pong",
+     "target": ("msgs_per_s", 0.97, "msg/s ≥ 0.97 × raw TCP echo")},
+    {"id": "echo64k-c10", "kind": "echo", "conns": 10, "size": 65536, "depth": 1, "binary": True,
+     "title": "Echo, 64 KiB binary, 10 connections, ping-pong",
+     "target": ("bytes_per_s", 0.9, "MB/s ≥ 0.9 × raw TCP echo")},
+    {"id": "idle", "kind": "idle",
+     "title": "Idle connections: server memory per connection"},
+    {"id": "handshakes", "kind": "connect",
+     "title": "Handshakes per second, 1 worker"},
+    {"id": "reload", "kind": "reload",
+     "title": "Reload every 2 s under 1000 connections"},
+    {"id": "workers", "kind": "echo", "conns": 100, "size": 32, "depth": 16,
+     "servers": ["wsgate", "wsgate-2w"],
+     "title": "1 vs 2 workers (32 B text, 100 connections, 16 in flight)"},
+]
+
+
+class Context:
+    pass
+
+
+def median_range(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None, None, None
+    return statistics.median(values), min(values), max(values)
+
+
+def human(v, unit=""):
+    if v is None:
+        return "–"
+    a = abs(v)
+    if a >= 1e6:
+        return f"{v / 1e6:.2f} M{unit}"
+    if a >= 1e4:
+        return f"{v / 1e3:.0f} k{unit}"
+    if a >= 1e3:
+        return f"{v / 1e3:.1f} k{unit}"
+    if a >= 100:
+        return f"{v:.0f}{unit}"
+    if a >= 10:
+        return f"{v:.1f}{unit}"
+    return f"{v:.2f}{unit}"
+
+
+def cell(values, scale=1.0, unit="", fmt=human):
+    med, lo, hi = median_range([None if v is None else v * scale for v in values])
+    if med is None:
+        return "–"
+    if len([v for v in values if v is not None]) == 1:
+        return fmt(med, unit)
+    return f"{fmt(med, unit)} ({fmt(lo)}–{fmt(hi)})"
+
+
+def mb(v, unit=""):
+    return "–" if v is None else f"{v:.0f}{unit}" if v >= 100 else f"{v:.1f}{unit}"
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.quick = args.quick
+        self.runs = args.runs or (1 if self.quick else 3)
+        self.warmup = 0.2 if self.quick else 2.0
+        self.duration = 0.8 if self.quick else 10.0
+        self.idle_n = args.idle_connections or (5000 if self.quick else 50000)
+        self.reload_s = 6.0 if self.quick else 30.0
+        self.results = {}  # (scenario, server) -> list of (result, failure)
+        self.commands = {}  # scenario -> list of (label, server cmd, generator cmd)
+        self.notes = {}    # scenario -> list of notes
+        self.extra = {}    # scenario -> dict
+        self.servers = {}
+
+    # servers --------------------------------------------------------------
+    def server(self, name):
+        if name in self.servers and self.servers[name].alive():
+            return self.servers[name]
+        ctx = self.ctx
+        if name == "wsgate":
+            srv = WsgateServer(ctx)
+        elif name == "wsgate-2w":
+            srv = WsgateServer(ctx, workers=2, name="wsgate-2w")
+        elif name == "tcp":
+            srv = TcpEchoServer(ctx)
+        elif name == "node":
+            srv = NodeServer(ctx)
+        elif name == "python":
+            srv = PythonServer(ctx)
+        elif name == "websocketd":
+            srv = WebsocketdServer(ctx)
+        else:
+            raise KeyError(name)
+        if name in self.servers:
+            log(f"  {name} died; restarting. Last output: {tail(self.servers[name].output())}")
+            self.servers[name].stop()
+        srv.start()
+        self.servers[name] = srv
+        return srv
+
+    def stop_server(self, name, fast=False):
+        srv = self.servers.pop(name, None)
+        if srv:
+            t = time.monotonic()
+            srv.stop(fast)
+            if time.monotonic() - t > 2:
+                log(f"  stopping {name} took {time.monotonic() - t:.1f} s")
+
+    def record(self, scenario, name, result, failure, server_cmd, gen_cmd):
+        server_cmd = server_cmd.replace(ROOT + "/", "")
+        gen_cmd = gen_cmd.replace(ROOT + "/", "")
+        if failure:
+            failure = " ".join(failure.replace("|", "/").split())
+        self.results.setdefault((scenario, name), []).append((result, failure))
+        cmds = self.commands.setdefault(scenario, [])
+        entry = (name, server_cmd, gen_cmd)
+        if not any(c[0] == name for c in cmds):
+            cmds.append(entry)
+
+    def note(self, scenario, text):
+        notes = self.notes.setdefault(scenario, [])
+        if text not in notes:
+            notes.append(text)
+
+    # scenario kinds ---------------------------------------------------
+    def run_echo(self, sc, run):
+        for name in sc.get("servers", ECHO_SERVERS):
+            if name.split("-")[0] not in self.enabled_servers:
+                continue
+            try:
+                srv = self.server(name)
+            except Exception as error:  # noqa: BLE001 - report and go on
+                self.record(sc["id"], name, None, f"server did not start: {error}", "", "")
+                continue
+            if sc.get("binary") and not srv.binary_ok:
+                self.record(sc["id"], name, None,
+                            "n/a: websocketd runs cat line by line; binary 64 KiB payloads "
+                            "contain newlines and would be split", srv.command(), "")
+                continue
+            argv = self.gen.echo_argv(srv.target(), sc["conns"], sc["size"], sc["depth"],
+                                      sc.get("binary", False), self.warmup, self.duration,
+                                      srv.cpu_counter)
+            timeout = self.warmup + self.duration + 60 + sc["conns"] / 50
+            t = time.monotonic()
+            result, failure = self.gen.run(argv, timeout)
+            took = time.monotonic() - t
+            self.record(sc["id"], name, result, failure, srv.command(), shlex.join(argv))
+            log(f"  [{sc['id']} run {run + 1}] {srv.label:18s} " + (
+                f"{human(result['msgs_per_s'])} msg/s  p99 {human(result['p99'])} µs  "
+                f"cpu {human(result['cpu_us_per_msg'])} µs/msg"
+                if result and result.get("msgs_per_s") is not None else "")
+                + (f"  FAILED: {failure}" if failure else "") + f"  [{took:.1f} s]")
+
+    def run_idle(self, sc, run):
+        n_full = self.idle_n
+        fd_cap = self.ctx.nofile - 100  # server and generator each hold one fd per connection
+        if n_full > fd_cap:
+            self.note(sc["id"], f"Asked for {n_full} connections, held {fd_cap}: the RLIMIT_NOFILE "
+                                f"hard limit here is {self.ctx.nofile} and could not be raised "
+                                "(raising it needs root with CAP_SYS_RESOURCE).")
+            n_full = fd_cap
+        for name in ECHO_SERVERS:
+            if name not in self.enabled_servers:
+                continue
+            n = n_full
+            if name == "websocketd":
+                cap = 500 if self.quick else 2000
+                if n > cap:
+                    n = cap
+                    self.note(sc["id"], f"websocketd holds {cap} connections, not {n_full}: it "
+                                        "forks one cat per connection (pid_max "
+                                        f"{open('/proc/sys/kernel/pid_max').read().strip()}, "
+                                        "~150 KB each).")
+            if name == "tcp" and self.gen.lacks("raw-idle"):
+                self.record(sc["id"], name, None, self.gen.lacks("raw-idle"), "", "")
+                continue
+            sources = max(1, math.ceil(n / 20000))
+            if sources > 1 and self.gen.lacks("sources"):
+                self.record(sc["id"], name, None, self.gen.lacks("sources"), "", "")
+                continue
+            # A fresh server: baseline memory without history of other scenarios.
+            self.stop_server(name)
+            try:
+                srv = self.server(name)
+            except Exception as error:  # noqa: BLE001
+                self.record(sc["id"], name, None, f"server did not start: {error}", "", "")
+                continue
+            time.sleep(0.3)
+            pids = srv.pids()
+            base_pss, base_fds = pss_kib(pids), fd_count(pids)
+            hold = 600
+            argv = self.gen.idle_argv(srv.target(), n, hold, sources)
+            out = tempfile.TemporaryFile(mode="w+")
+            gen = spawn(argv, stdout=out, stderr=subprocess.STDOUT)
+            t0 = time.monotonic()
+            limit = 30 + n / 400
+            failure = None
+            opened = 0
+            while True:
+                time.sleep(0.25)
+                pids = srv.pids()
+                opened = fd_count(pids) - base_fds
+                if opened >= n:
+                    break
+                if gen.poll() is not None:
+                    out.seek(0)
+                    failure = f"generator exited {gen.returncode} with {opened} of {n} open: {tail(out.read())}"
+                    break
+                if not srv.alive():
+                    failure = f"server died with {opened} of {n} open: {tail(srv.output())}"
+                    break
+                if time.monotonic() - t0 > limit:
+                    failure = f"only {opened} of {n} connections accepted within {limit:.0f} s"
+                    break
+            connect_s = time.monotonic() - t0
+            after = None
+            if failure is None:
+                # Let handshakes finish and memory settle.
+                prev = pss_kib(pids)
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:
+                    time.sleep(0.4)
+                    pids = srv.pids()
+                    cur = pss_kib(pids)
+                    if abs(cur - prev) <= max(64, prev * 0.002):
+                        break
+                    prev = cur
+                after = pss_kib(srv.pids())
+            stop_process(gen, signal.SIGINT, timeout=10)
+            out.close()
+            result = None
+            if after is not None:
+                result = {"per_conn": (after - base_pss) * 1024.0 / n, "n": n,
+                          "base_kib": base_pss, "after_kib": after, "procs": len(pids),
+                          "connect_s": connect_s}
+            self.record(sc["id"], name, result, failure, srv.command(), shlex.join(argv))
+            log(f"  [idle run {run + 1}] {srv.label:18s} " + (
+                f"{n} conns: PSS {base_pss} -> {after} KiB = {result['per_conn']:.0f} B/conn "
+                f"over {len(pids)} processes (open in {connect_s:.1f} s)" if result else "")
+                + (f" FAILED: {failure}" if failure else ""))
+            self.stop_server(name, fast=True)
+
+    def run_connect(self, sc, run):
+        why = self.gen.lacks("connect")
+        for name in ["wsgate", "node", "python", "websocketd", "tcp"]:
+            if name not in self.enabled_servers:
+                continue
+            why_here = why or (self.gen.lacks("raw-connect") if name == "tcp" else None)
+            if why_here:
+                self.record(sc["id"], name, None, why_here, "", "")
+                continue
+            try:
+                srv = self.server(name)
+            except Exception as error:  # noqa: BLE001
+                self.record(sc["id"], name, None, f"server did not start: {error}", "", "")
+                continue
+            argv = self.gen.connect_argv(srv.target(), 50, self.warmup, self.duration,
+                                         srv.cpu_counter)
+            result, failure = self.gen.run(argv, self.warmup + self.duration + 60)
+            self.record(sc["id"], name, result, failure, srv.command(), shlex.join(argv))
+            log(f"  [handshakes run {run + 1}] {srv.label:18s} " + (
+                f"{human(result.get('handshakes_per_s'))} conn/s failed {result.get('handshakes_failed')}"
+                if result else "") + (f"  FAILED: {failure}" if failure else ""))
+
+    def run_reload(self, sc, run):
+        if "wsgate" not in self.enabled_servers:
+            return
+        why = self.gen.lacks("reconnect")
+        if why:
+            self.record(sc["id"], "wsgate", None, why, "", "")
+            return
+        name = "wsgate-reload"
+        srv = WsgateServer(self.ctx, workers=1, name=name, label="wsgate",
+                           extra={"timeouts": {"drain": "1s", "idle_check_interval": "100ms"}})
+        try:
+            srv.start()
+        except Exception as error:  # noqa: BLE001
+            srv.stop()
+            self.record(sc["id"], "wsgate", None, f"server did not start: {error}", "", "")
+            return
+        self.servers[name] = srv
+        warmup = 0.5 if self.quick else 2.0
+        argv = self.gen.echo_argv(srv.target(), 1000, 32, 1, False, warmup, self.reload_s,
+                                  srv.cpu_counter, reconnect=True)
+        out = tempfile.TemporaryFile(mode="w+")
+        err = tempfile.TemporaryFile(mode="w+")
+        base_fds = fd_count(srv.pids())
+        gen = spawn(argv, stdout=out, stderr=err)
+        reload_cmd = [self.ctx.wsgatectl, "-c", srv.config, "reload"]
+        # Wait for the connections and the warm-up, then reload every 2 s.
+        start = None
+        deadline = time.monotonic() + 60
+        while start is None and time.monotonic() < deadline and gen.poll() is None:
+            time.sleep(0.1)
+            if fd_count(srv.pids()) - base_fds >= 1000:
+                start = time.monotonic() + warmup
+        reloads, reload_failures = 0, []
+        if start is not None:
+            k = 0
+            while gen.poll() is None:
+                due = start + 1.0 + 2.0 * k
+                if due > start + self.reload_s - 0.5:
+                    break
+                time.sleep(max(0.0, due - time.monotonic()))
+                if gen.poll() is not None:
+                    break
+                answer = subprocess.run(reload_cmd, capture_output=True, text=True, timeout=60)
+                reloads += 1
+                if answer.returncode != 0:
+                    reload_failures.append(tail(answer.stderr or answer.stdout, 120))
+                k += 1
+        try:
+            gen.wait(self.reload_s + warmup + 120)
+        except subprocess.TimeoutExpired:
+            pass
+        stop_process(gen)
+        out.seek(0)
+        err.seek(0)
+        result, failure = self.gen.parse(gen.returncode, out.read(), err.read())
+        out.close()
+        err.close()
+        if result is not None:
+            result["reloads"] = reloads
+            result["reload_failures"] = len(reload_failures)
+        if reload_failures:
+            failure = (failure + "; " if failure else "") + f"reload failed: {reload_failures[0]}"
+        if start is None and not failure:
+            failure = "connections never opened"
+        self.record(sc["id"], "wsgate", result, failure,
+                    srv.command() + f"   # then every 2 s: {shlex.join(reload_cmd)}",
+                    shlex.join(argv))
+        log(f"  [reload run {run + 1}] {reloads} reloads; " + (
+            f"failed handshakes {result.get('handshakes_failed')}, lost {result.get('lost')}, "
+            f"reconnects {result.get('reconnects')}, p99 {human(result.get('p99'))} µs"
+            if result else "") + (f"  FAILED: {failure}" if failure else ""))
+        self.stop_server(name)
+
+    # --------------------------------------------------------------------
+    def run(self):
+        chosen = [sc for sc in SCENARIOS if not self.args.only or sc["id"] in self.args.only]
+        self.chosen = chosen
+        self.t0 = time.monotonic()
+        for run in range(self.runs):
+            for sc in chosen:
+                log(f"== {sc['id']} (run {run + 1}/{self.runs})")
+                t = time.monotonic()
+                getattr(self, "run_" + sc["kind"])(sc, run)
+                log(f"   {sc['id']}: {time.monotonic() - t:.1f} s")
+        for name in list(self.servers):
+            self.stop_server(name)
+        self.elapsed = time.monotonic() - self.t0
+
+    # report -------------------------------------------------------------
+    def values(self, sc_id, name, key):
+        return [r.get(key) if r else None for r, _ in self.results.get((sc_id, name), [])]
+
+    def failures(self, sc_id, name):
+        return [f for _, f in self.results.get((sc_id, name), []) if f]
+
+    def label(self, name):
+        return {"wsgate": "**wsgate**", "wsgate-2w": "**wsgate, 2 workers**", "tcp": "raw TCP echo",
+                "node": "node ws", "python": "python websockets",
+                "websocketd": "websocketd + cat"}.get(name, name)
+
+    def row_failure(self, sc_id, name):
+        runs = self.results.get((sc_id, name), [])
+        fails = self.failures(sc_id, name)
+        if runs and all(r is None for r, _ in runs):
+            text = fails[0]
+            return text if text.startswith("n/a") else "failed: " + text
+        return None
+
+    def flag(self, sc_id, name):
+        runs = self.results.get((sc_id, name), [])
+        bad = [f for (r, f) in runs if f and r is not None]
+        if bad:
+            return f" ⚠ {len(bad)}/{len(runs)} runs had errors"
+        return ""
+
+    def report(self):
+        lines = []
+        targets = []
+        sections = []
+        for sc in self.chosen:
+            sid = sc["id"]
+            body = []
+            if sc["kind"] == "echo":
+                size_mb = sc["size"] >= 1024
+                names = sc.get("servers", ECHO_SERVERS)
+                head = ["server", "MB/s (payload, each way)" if size_mb else "msg/s", "p99 µs",
+                        "server µs/msg" if not size_mb else "server µs/msg (64 KiB)"]
+                if sc.get("target"):
+                    head.append("÷ raw TCP")
+                if sid == "workers":
+                    head.append("÷ 1 worker")
+                body.append("| " + " | ".join(head) + " |")
+                body.append("|" + " --- |" * len(head))
+                key = "bytes_per_s" if size_mb else "msgs_per_s"
+                ref_name = "wsgate" if sid == "workers" else "tcp"
+                ref = median_range(self.values(sid, ref_name, key))[0]
+                for name in names:
+                    if (sid, name) not in self.results:
+                        continue
+                    fail = self.row_failure(sid, name)
+                    if fail:
+                        body.append(f"| {self.label(name)} | {fail} |" + " |" * (len(head) - 2))
+                        continue
+                    vals = self.values(sid, name, key)
+                    main = cell(vals, 1e-6, "", mb) if size_mb else cell(vals)
+                    med = median_range(vals)[0]
+                    row = [self.label(name), main + self.flag(sid, name),
+                           cell(self.values(sid, name, "p99")),
+                           cell(self.values(sid, name, "cpu_us_per_msg"))]
+                    if len(head) > 4:
+                        row.append(f"{med / ref:.2f}" if ref and med else "–")
+                    body.append("| " + " | ".join(row) + " |")
+                if sc.get("target"):
+                    key_t, factor, text = sc["target"]
+                    w = median_range(self.values(sid, "wsgate", key_t))[0]
+                    t = median_range(self.values(sid, "tcp", key_t))[0]
+                    if w and t:
+                        met = w >= factor * t
+                        wp = median_range(self.values(sid, "wsgate", "p99"))[0]
+                        tp = median_range(self.values(sid, "tcp", "p99"))[0]
+                        p99 = (f"; p99 {human(wp)} µs (raw TCP {human(tp)} µs)"
+                               if wp is not None and tp is not None and key_t == "msgs_per_s" else "")
+                        targets.append((sc["title"], text, f"{w / t:.2f} × raw TCP{p99}",
+                                        "met" if met else "**missed**"))
+                    else:
+                        targets.append((sc["title"], text, "–", "not measured"))
+                if sid == "workers":
+                    one = median_range(self.values(sid, "wsgate", "msgs_per_s"))[0]
+                    two = median_range(self.values(sid, "wsgate-2w", "msgs_per_s"))[0]
+                    targets.append((sc["title"], "msg/s ratio: report",
+                                    f"{two / one:.2f}" if one and two else "–", "reported"))
+                    self.note(sid, "Both configurations run on CPU 0 (the generator has CPU 1), "
+                                   "so the second worker shares the first one's core: the ratio "
+                                   "shows the cost of more workers than cores, not scaling.")
+            elif sc["kind"] == "idle":
+                body.append("| server | connections | user-space bytes/conn (PSS) | processes | PSS before → after |")
+                body.append("| --- | --- | --- | --- | --- |")
+                for name in ECHO_SERVERS:
+                    if (sid, name) not in self.results:
+                        continue
+                    fail = self.row_failure(sid, name)
+                    if fail:
+                        body.append(f"| {self.label(name)} | {fail} | | | |")
+                        continue
+                    runs = [r for r, _ in self.results[(sid, name)] if r]
+                    last = runs[-1]
+                    body.append(f"| {self.label(name)} | {last['n']} | "
+                                f"{cell(self.values(sid, name, 'per_conn'), fmt=lambda v, u='': f'{v:.0f}')}"
+                                f"{self.flag(sid, name)} | {last['procs']} | "
+                                f"{last['base_kib']} → {last['after_kib']} KiB |")
+                w = median_range(self.values(sid, "wsgate", "per_conn"))[0]
+                held = [r["n"] for r, _ in self.results.get((sid, "wsgate"), []) if r]
+                targets.append((f"{held[0] if held else self.idle_n} idle connections", "≤ 1 KiB per connection (PSS, user space)",
+                                f"{w:.0f} B" if w is not None else "–",
+                                "not measured" if w is None else ("met" if w <= 1024 else "**missed**")))
+                self.note(sid, "Sum of PSS (/proc/PID/smaps_rollup) over the server's processes "
+                               "(wsgate: supervisor + worker; websocketd: itself + its cat "
+                               "processes) with the connections open, minus the same sum "
+                               "before, divided by the number of connections. Kernel socket "
+                               "memory is not included.")
+            elif sc["kind"] == "connect":
+                body.append("| server | handshakes/s | failed | server µs/handshake |")
+                body.append("| --- | --- | --- | --- |")
+                for name in ["wsgate", "node", "python", "websocketd", "tcp"]:
+                    if (sid, name) not in self.results:
+                        continue
+                    fail = self.row_failure(sid, name)
+                    if fail:
+                        body.append(f"| {self.label(name)} | {fail} | | |")
+                        continue
+                    failed = [r.get("handshakes_failed") for r, _ in self.results[(sid, name)] if r]
+                    body.append(f"| {self.label(name)} | {cell(self.values(sid, name, 'handshakes_per_s'))}"
+                                f"{self.flag(sid, name)} | {sum(x or 0 for x in failed)} | "
+                                f"{cell(self.values(sid, name, 'cpu_us_per_msg'))} |")
+                w = median_range(self.values(sid, "wsgate", "handshakes_per_s"))[0]
+                nd = median_range(self.values(sid, "node", "handshakes_per_s"))[0]
+                targets.append((sc["title"], "report; ≥ node ws",
+                                f"{human(w)}/s, {w / nd:.2f} × node" if w and nd else "–",
+                                "not measured" if not (w and nd) else
+                                ("met" if w >= nd else "**missed**")))
+                if any(r for r, _ in self.results.get((sid, "tcp"), [])):
+                    self.note(sid, "raw TCP: a plain TCP connect and close, the floor for the "
+                                   "kernel's part.")
+            elif sc["kind"] == "reload":
+                body.append("| run | reloads (failed) | failed handshakes | lost echoes | errors | "
+                            "reconnects | closes | msg/s | p99 µs | steady p99 µs |")
+                body.append("|" + " --- |" * 10)
+                steady = median_range(self.values("echo32-c1000", "wsgate", "p99"))[0]
+                runs = self.results.get((sid, "wsgate"), [])
+                fail = self.row_failure(sid, "wsgate")
+                if fail:
+                    body.append(f"| – | {fail} |" + " |" * 8)
+                ok_all = bool(runs) and not fail
+                p99s = []
+                for i, (r, f) in enumerate(runs):
+                    if r is None:
+                        continue
+                    p99s.append(r.get("p99"))
+                    body.append(f"| {i + 1} | {r.get('reloads')} ({r.get('reload_failures')}) | "
+                                f"{r.get('handshakes_failed')} | {r.get('lost')} | "
+                                f"{int(r.get('errors') or 0)} | {r.get('reconnects')} | "
+                                f"{json.dumps(r.get('closes'))} | {human(r.get('msgs_per_s'))} | "
+                                f"{human(r.get('p99'))} | {human(steady)} |"
+                                + (f" ⚠ {f}" if f else ""))
+                    if f or r.get("handshakes_failed") or r.get("lost") or r.get("reload_failures"):
+                        ok_all = False
+                p99 = median_range(p99s)[0]
+                if steady is None:
+                    self.note(sid, "Steady p99 comes from the echo32-c1000 scenario of the same "
+                                   "run; it was not run, so the p99 bound is not checked.")
+                met_p99 = p99 is not None and steady is not None and p99 <= 3 * steady
+                if not runs:
+                    verdict = "not measured"
+                elif fail:
+                    verdict = "not measured"
+                else:
+                    verdict = "met" if ok_all and (met_p99 or steady is None) else "**missed**"
+                fh = sum((r or {}).get("handshakes_failed") or 0 for r, _ in runs)
+                lo = sum((r or {}).get("lost") or 0 for r, _ in runs)
+                targets.append((sc["title"], "0 failed handshakes, 0 lost, p99 ≤ 3 × steady",
+                                f"{fh}, {lo}, " + (f"{p99 / steady:.1f} ×" if p99 and steady else "–"),
+                                verdict))
+                self.note(sid, f"wsgate with 1 worker, timeouts.drain 1s and idle_check_interval "
+                               f"100ms, so each old generation closes its busy connections with 1001 "
+                               f"one second after the reload; the generator reconnects (--reconnect) "
+                               f"and re-sends messages that crossed the Close. The p99 covers the "
+                               f"whole measured window ({fmt_s(self.reload_s)} s, a reload every 2 s); "
+                               f"steady p99 is wsgate's median in the 1000-connection echo above.")
+            sections.append((sc, body))
+
+        build = os.path.abspath(self.args.build)
+        cmdline = ("" if build == os.path.join(ROOT, "build", "release") else
+                   f"BUILD_DIR={os.path.relpath(build, ROOT)} ")
+        cmdline += "scripts/bench" + (" --quick" if self.quick else "") + (
+            f" --only {','.join(self.args.only)}" if self.args.only else "")
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        lines.append(BEGIN)
+        lines.append("<!-- Generated by scripts/bench (bench/run_bench.py); edits between these "
+                     "markers are overwritten. -->")
+        lines.append("")
+        lines.append("## End to end: wsgate beside raw TCP, node ws, python websockets, websocketd (issue 5)")
+        lines.append("")
+        if self.quick:
+            lines.append(f"**QUICK RUN, {now}: development figures, not final.** `{cmdline}`: "
+                         f"{self.runs} run, {fmt_s(self.warmup)} s warm-up, {fmt_s(self.duration)} s "
+                         f"measured per figure, {self.idle_n} idle connections, reload test "
+                         f"{fmt_s(self.reload_s)} s. Run `scripts/bench` (full) for figures to quote.")
+        else:
+            lines.append(f"Full run, {now}: `{cmdline}`: median of {self.runs} runs (min–max in "
+                         f"brackets), {fmt_s(self.warmup)} s warm-up, {fmt_s(self.duration)} s "
+                         f"measured per figure.")
+        lines.append("")
+        lines.append(f"Machine: {self.ctx.machine}.")
+        lines.append("")
+        lines.append(f"Method (`../shared/BENCHMARKING.md`): {self.ctx.netns}; "
+                     + ("server on CPU 0 (`taskset -c 0`, all its processes), generator on CPU 1 "
+                        "(`taskset -c 1`)" if self.ctx.pin else "no CPU pinning (fewer than 2 CPUs or no taskset)")
+                     + f"; server CPU per message from {self.ctx.cgroups.describe()}"
+                     + f"; load generator {self.gen.describe()}, closed loop, every echo checked. "
+                     f"Whole run took {self.elapsed:.0f} s. Servers: wsgate 1 worker (unless said), "
+                     "access log off, log level warn, pings and idle timeout off; node ws and "
+                     "python websockets without permessage-deflate; websocketd in line mode "
+                     "running cat.")
+        lines.append("")
+        lines.append("### Targets")
+        lines.append("")
+        lines.append("| scenario | target | wsgate | verdict |")
+        lines.append("| --- | --- | --- | --- |")
+        for t in targets:
+            lines.append("| " + " | ".join(t) + " |")
+        lines.append("")
+        lines.append(("Verdicts of a quick run come from one short run on a shared machine: "
+                      "read them as hints. " if self.quick else "")
+                     + "Ratios are of medians measured in the same run; differences under ~5 % "
+                     "(100 connections) or ~10 % (1000) are noise on this class of machine.")
+        lines.append("")
+        for sc, body in sections:
+            lines.append(f"### {sc['title']}")
+            lines.append("")
+            lines.extend(body)
+            lines.append("")
+            for n in self.notes.get(sc["id"], []):
+                lines.append(n)
+                lines.append("")
+            cmds = self.commands.get(sc["id"], [])
+            if cmds:
+                lines.append("Commands (ports were picked at run time):")
+                lines.append("")
+                lines.append("```sh")
+                for name, server_cmd, gen_cmd in cmds:
+                    lines.append(f"# {name}")
+                    if server_cmd:
+                        lines.append(server_cmd)
+                    if gen_cmd:
+                        lines.append(gen_cmd)
+                lines.append("```")
+                lines.append("")
+        lines.append(END)
+        return "\n".join(lines) + "\n"
+
+
+def write_benchmarks(section):
+    path = os.path.join(ROOT, "BENCHMARKS.md")
+    text = open(path, encoding="utf-8").read() if os.path.exists(path) else "# wsgate benchmarks\n"
+    if BEGIN in text and END in text:
+        before = text[:text.index(BEGIN)]
+        after = text[text.index(END) + len(END):].lstrip("\n")
+        text = before + section + ("\n" + after if after else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+    return path
+
+
+def first_line(argv):
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+        return (out.stdout or out.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return "?"
+
+
+def machine_description(gen):
+    model, cores = "?", os.cpu_count()
+    for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
+        if line.startswith("Model name:"):
+            model = line.split(":", 1)[1].strip()
+    mem = "?"
+    for line in open("/proc/meminfo"):
+        if line.startswith("MemTotal:"):
+            mem = f"{int(line.split()[1]) / 1024 / 1024:.0f} GiB"
+    try:
+        debian = "Debian " + open("/etc/debian_version").read().strip()
+    except OSError:
+        debian = "?"
+    try:
+        ws_version = json.load(open(os.path.join(PEERS, "node_modules", "ws", "package.json")))["version"]
+    except (OSError, ValueError, KeyError):
+        ws_version = "?"
+    libuv = first_line(["pkg-config", "--modversion", "libuv"])
+    websockets_v = first_line(["/usr/bin/python3", "-c",
+                               "import websockets; print(websockets.__version__)"])
+    python_v = first_line(["/usr/bin/python3", "--version"]).replace("Python ", "")
+    websocketd_v = "websocketd " + (first_line(["dpkg-query", "-W", "-f=${Version}", "websocketd"])
+                                    if shutil.which("websocketd") else "not installed")
+    gxx = first_line(["g++", "--version"])
+    gxx = re.sub(r"^g\+\+ \(.*?\) ", "g++ ", gxx)
+    return (f"{cores} CPU \"{model}\", {mem}, Linux {os.uname().release}, {debian}, {gxx} "
+            f"(Release), {' '.join(first_line(['openssl', 'version']).split()[:2])}, libuv {libuv}, "
+            f"node {first_line(['node', '--version'])} with ws {ws_version}, "
+            f"python {python_v} with websockets {websockets_v}, {websocketd_v}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="1 short run per figure (development)")
+    ap.add_argument("--only", type=lambda s: [x for x in s.split(",") if x],
+                    help="comma-separated scenario ids (see --list)")
+    ap.add_argument("--servers", type=lambda s: [x for x in s.split(",") if x],
+                    help="comma-separated subset of: " + ",".join(ECHO_SERVERS))
+    ap.add_argument("--build", default=os.path.join(ROOT, "build", "release"))
+    ap.add_argument("--generator", help="wsgate-loadgen binary (default BUILD/bench/wsgate-loadgen)")
+    ap.add_argument("--wsbench", help="use this wsbench binary (../shared/tools/wsbench.c) instead")
+    ap.add_argument("--tcp-echo", help="raw TCP echo server (default BUILD/bench/wsgate-tcp-echo)")
+    ap.add_argument("--runs", type=int, help="override the number of runs")
+    ap.add_argument("--idle-connections", type=int, help="override the idle scenario's N")
+    ap.add_argument("--no-write", action="store_true", help="print, do not touch BENCHMARKS.md")
+    ap.add_argument("--no-netns", action="store_true", help="stay in the current network namespace")
+    ap.add_argument("--list", action="store_true", help="list scenarios and exit")
+    args = ap.parse_args()
+    if args.list:
+        for sc in SCENARIOS:
+            print(f"{sc['id']:18s} {sc['title']}")
+        return 0
+    known = {sc["id"] for sc in SCENARIOS}
+    for sid in args.only or []:
+        if sid not in known:
+            ap.error(f"unknown scenario {sid}; known: {', '.join(sorted(known))}")
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    build = os.path.abspath(args.build)
+    ctx = Context()
+    ctx.wsgated = os.path.join(build, "supervisor", "wsgated")
+    ctx.wsgatectl = os.path.join(build, "ctl", "wsgatectl")
+    for exe in (ctx.wsgated, ctx.wsgatectl):
+        if not os.access(exe, os.X_OK):
+            raise SystemExit(f"run_bench: {exe} is missing; build first (scripts/bench does)")
+    if args.wsbench:
+        gen_path, kind = os.path.abspath(args.wsbench), "wsbench"
+    else:
+        gen_path, kind = args.generator or os.path.join(build, "bench", "wsgate-loadgen"), "loadgen"
+    if not os.access(gen_path, os.X_OK):
+        raise SystemExit(f"run_bench: load generator {gen_path} is missing "
+                         "(build with -DWSGATE_BENCH=ON, or pass --wsbench PATH)")
+    ctx.tcp_echo = args.tcp_echo or os.path.join(build, "bench", "wsgate-tcp-echo")
+    enabled = args.servers or list(ECHO_SERVERS)
+    if not os.access(ctx.tcp_echo, os.X_OK):
+        log(f"run_bench: no raw TCP echo server at {ctx.tcp_echo}: raw TCP figures skipped")
+        enabled = [s for s in enabled if s != "tcp"]
+    if not shutil.which("websocketd") and "websocketd" in enabled:
+        log("run_bench: websocketd is not installed: its figures are skipped")
+        enabled = [s for s in enabled if s != "websocketd"]
+    if not os.path.isdir(os.path.join(PEERS, "node_modules", "ws")) and "node" in enabled:
+        log("run_bench: bench/peers/node_modules is missing (npm ci): node figures skipped")
+        enabled = [s for s in enabled if s != "node"]
+
+    ctx.nofile = raise_nofile()
+    ctx.netns = ("plain loopback (--no-netns)" if args.no_netns else enter_netns())
+    ctx.pin = pinning()
+    ctx.cgroups = Cgroups()
+    bench = Bench(args)
+    bench.ctx = ctx
+    bench.gen = Generator(gen_path, kind, ctx.pin)
+    bench.enabled_servers = enabled
+    ctx.machine = machine_description(bench.gen)
+    log(f"network: {ctx.netns}")
+    log(f"pinning: {'server CPU 0, generator CPU 1' if ctx.pin else 'none'}; "
+        f"server CPU counter: {ctx.cgroups.describe()}; RLIMIT_NOFILE {ctx.nofile}")
+    log(f"generator: {bench.gen.describe()}; servers: {', '.join(enabled)}")
+    try:
+        bench.run()
+    finally:
+        cleanup_all()
+    section = bench.report()
+    print(section)
+    results = os.path.join(build, "bench-results.json")
+    try:
+        with open(results, "w") as f:
+            json.dump({f"{k[0]}/{k[1]}": v for k, v in bench.results.items()}, f, indent=1,
+                      default=str)
+    except OSError:
+        pass
+    if not args.no_write:
+        log(f"wrote {write_benchmarks(section)} (generated section)")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        cleanup_all()
+        sys.exit(130)
+    finally:
+        cleanup_all()
