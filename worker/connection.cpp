@@ -587,10 +587,7 @@ std::string& Connection::wire() {
 }
 
 void Connection::send_frame(ws::Opcode opcode, const uint8_t* data, size_t size) {
-  const ws::FrameHeader header = ws::make_frame_header(ws::Role::Server, opcode, true, size);
-  std::string& buffer = out();
-  buffer.append(reinterpret_cast<const char*>(header.bytes), header.size);
-  if (size > 0) buffer.append(reinterpret_cast<const char*>(data), size);
+  ws::append_server_frame(out(), opcode, data, size);
 }
 
 void Connection::send_close_frame(uint16_t code, std::string_view reason) {

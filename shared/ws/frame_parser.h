@@ -67,10 +67,10 @@ class FrameParser {
   bool failed() const { return state_ == State::Failed; }
   // True while a fragmented message is in progress (FIN=0 seen).
   bool in_message() const { return message_opcode_ != Opcode::Continuation; }
-  // Heap bytes held for partial frames and messages (0 when idle).
-  size_t buffered_bytes() const {
-    return message_.capacity() + (control_ ? kMaxControlPayload : 0);
-  }
+  // Heap bytes held for partial data frames and messages (0 when idle). A
+  // control frame split across reads holds 125 more bytes until the next
+  // parse(); that bound does not depend on the input, so it is not counted.
+  size_t buffered_bytes() const { return message_.capacity(); }
 
   // Drops any partial frame and message; frees the message buffer.
   void reset();
@@ -85,6 +85,7 @@ class FrameParser {
   bool finish_header(const uint8_t* header, FrameEvent& event);
   bool deliver_control(std::span<uint8_t> payload, FrameEvent& event);
   void deliver_message(std::span<const uint8_t> payload, FrameEvent& event);
+  size_t parse_small_frame(uint8_t* in, size_t n, FrameEvent& event);
   void append_to_message(const uint8_t* bytes, size_t count);
   void release_message();
 

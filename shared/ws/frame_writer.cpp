@@ -42,12 +42,14 @@ FrameHeader make_frame_header(Role role, Opcode opcode, bool fin, uint64_t paylo
 }
 
 void mask_payload(std::span<uint8_t> data, const uint8_t mask[4], size_t offset) {
-  // key[i] is the key byte for data[i] whatever i is modulo 8, because the
-  // 4-byte key repeats twice in a word.
-  uint8_t key[8];
-  for (size_t i = 0; i < 8; ++i) key[i] = mask[(offset + i) & 3];
-  uint64_t key_word;
-  std::memcpy(&key_word, key, sizeof key_word);
+  // The key rotated to start at `offset`, repeated twice in a word, so byte
+  // i of key_word is the key byte for data[i] whatever i is modulo 8. The
+  // rotation assumes little-endian byte order (checked in frame_writer.h).
+  uint32_t key32;
+  std::memcpy(&key32, mask, sizeof key32);
+  const unsigned shift = static_cast<unsigned>(offset & 3) * 8;
+  if (shift != 0) key32 = (key32 >> shift) | (key32 << (32 - shift));
+  const uint64_t key_word = key32 | (static_cast<uint64_t>(key32) << 32);
 
   uint8_t* p = data.data();
   const size_t n = data.size();
@@ -67,7 +69,31 @@ void mask_payload(std::span<uint8_t> data, const uint8_t mask[4], size_t offset)
     w ^= key_word;
     std::memcpy(p + i, &w, sizeof w);
   }
-  for (; i < n; ++i) p[i] ^= key[i & 7];
+  // Fewer than 8 bytes left, starting at a multiple of 8: key byte 0 on.
+  for (uint64_t key = key_word; i < n; ++i, key >>= 8) p[i] ^= static_cast<uint8_t>(key);
+}
+
+void append_server_frame(std::string& out, Opcode opcode, const uint8_t* data, size_t size) {
+  // The common case of make_frame_header(Role::Server, opcode, true, size),
+  // written straight into `out`: this runs once per message sent.
+  char header[10];
+  size_t header_size = 2;
+  header[0] = static_cast<char>(0x80 | static_cast<uint8_t>(opcode));
+  if (size < 126) {
+    header[1] = static_cast<char>(size);
+  } else if (size <= 0xFFFF) {
+    header[1] = 126;
+    header[2] = static_cast<char>(size >> 8);
+    header[3] = static_cast<char>(size);
+    header_size = 4;
+  } else {
+    header[1] = 127;
+    for (int i = 0; i < 8; ++i) header[2 + i] = static_cast<char>(static_cast<uint64_t>(size) >> (56 - 8 * i));
+    header_size = 10;
+  }
+  out.reserve(out.size() + header_size + size);
+  out.append(header, header_size);
+  out.append(reinterpret_cast<const char*>(data), size);
 }
 
 ClosePayload make_close_payload(uint16_t code, std::string_view reason) {

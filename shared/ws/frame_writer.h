@@ -4,7 +4,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <bit>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "ws/protocol.h"
@@ -27,6 +29,13 @@ FrameHeader make_frame_header(Role role, Opcode opcode, bool fin, uint64_t paylo
 // XORs `data` with the 4-byte key starting at key offset `offset % 4`, a
 // word at a time. Used to mask (client role) and unmask (parser).
 void mask_payload(std::span<uint8_t> data, const uint8_t mask[4], size_t offset = 0);
+static_assert(std::endian::native == std::endian::little,
+              "mask_payload's key rotation assumes a little-endian machine");
+
+// Appends one unmasked frame with FIN set, header then payload, to `out`:
+// what a server sends for each message (same bytes as make_frame_header
+// with Role::Server and fin, followed by the payload).
+void append_server_frame(std::string& out, Opcode opcode, const uint8_t* data, size_t size);
 
 // A Close payload: 2-byte code plus UTF-8 reason, at most 125 bytes.
 struct ClosePayload {

@@ -143,3 +143,27 @@ TEST(FrameWriter, RoundTripsBetweenClientAndServerRoles) {
 
 }  // namespace
 }  // namespace wsgate::ws
+
+namespace wsgate::ws {
+namespace {
+
+TEST(FrameWriter, WS_FR_05_AppendServerFrameMatchesHeaderPlusPayload) {
+  for (Opcode opcode : {Opcode::Text, Opcode::Binary, Opcode::Ping, Opcode::Close}) {
+    for (size_t size : {size_t{0}, size_t{1}, size_t{125}, size_t{126}, size_t{65535},
+                        size_t{65536}, size_t{70000}}) {
+      SCOPED_TRACE(size);
+      std::vector<uint8_t> payload(size);
+      for (size_t i = 0; i < size; ++i) payload[i] = static_cast<uint8_t>(i * 7);
+      const FrameHeader header = make_frame_header(Role::Server, opcode, true, size);
+      std::string expected = "prefix";
+      expected.append(reinterpret_cast<const char*>(header.bytes), header.size);
+      expected.append(reinterpret_cast<const char*>(payload.data()), size);
+      std::string out = "prefix";
+      append_server_frame(out, opcode, payload.data(), size);
+      EXPECT_EQ(out, expected);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace wsgate::ws
