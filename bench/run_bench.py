@@ -9,7 +9,15 @@ in a private network namespace when possible (root: unshare -n, lo up), the
 server pinned to CPU 0 and the generator to CPU 1, the server in its own
 cgroup so its CPU time per message can be read (cgroup v1 cpuacct or v2
 cpu.stat). Each scenario runs a few times (full: 3 runs, 2 s warm-up, 10 s
-measured; --quick: 1 short run); tables give medians and min-max. The
+measured; --quick: 1 run, 0.2 s warm-up, 0.5 s measured, 250 instead of
+1000 connections, 1000 idle (500 TLS), so that it takes under a minute on a
+2-core box); tables give medians and min-max.
+
+TLS (issue 4): full and resumed wss:// handshakes per second next to the
+bound `openssl speed` gives on the server's core in the same run (one ECDSA
+P-256 sign + two X25519 ops per full handshake), wss:// echo as a ratio of
+ws:// echo on the same wsgated, and memory per idle wss:// connection with
+release_buffers on and off (plain ws:// beside it). The
 generated section of BENCHMARKS.md (between <!-- bench:begin --> and
 <!-- bench:end -->) is rewritten with the tables, the exact command of every
 figure and the machine. Every process started here is stopped on exit, also
@@ -386,10 +394,14 @@ class Server:
 class WsgateServer(Server):
     label = "wsgate"
 
-    def __init__(self, ctx, workers=1, extra=None, name="wsgate", label=None):
+    def __init__(self, ctx, workers=1, extra=None, name="wsgate", label=None, tls=None):
+        """tls: None, or {"release_buffers": bool}: a second listener, wss://
+        with the run's ECDSA P-256 certificate (ctx.certificate) and X25519."""
         self.name = name
         Server.__init__(self, ctx)
         self.workers = workers
+        self.tls = tls
+        self.tls_port = None
         self.label = label or (f"wsgate ({workers} workers)" if workers > 1 else "wsgate")
         self.config = os.path.join(self.dir, "wsgate.json")
         config = {
@@ -403,6 +415,14 @@ class WsgateServer(Server):
             "timeouts": {"idle": 0, "ping_interval": 0, "worker_start": "30s", "stop": "5s"},
             "routes": [{"path": "/echo", "relay": "echo"}],
         }
+        if tls is not None:
+            cert, key = ctx.certificate
+            config["listen"].append({
+                # Port 0 twice is "the same address" to the config check.
+                "address": f"{HOST}:{free_port()}", "backlog": 65535,
+                "tls": {"certificates": [{"certificate": cert, "key": key, "names": ["localhost"]}],
+                        "groups": "X25519",
+                        "release_buffers": bool(tls.get("release_buffers", True))}})
         for key, value in (extra or {}).items():
             if isinstance(value, dict):
                 config.setdefault(key, {}).update(value)
@@ -426,6 +446,8 @@ class WsgateServer(Server):
                 status = json.loads(self.ctl("status", timeout=5).stdout)
                 if status.get("workers_ready") == status.get("workers") and status["listeners"]:
                     self.port = status["listeners"][0]["port"]
+                    if self.tls is not None:
+                        self.tls_port = status["listeners"][1]["port"]
                     return
             except (ValueError, KeyError, subprocess.TimeoutExpired):
                 pass
@@ -458,9 +480,18 @@ class WsgateServer(Server):
     def target(self):
         return {"raw": False, "host": HOST, "port": self.port, "path": "/echo"}
 
+    def tls_target(self):
+        cert = self.ctx.certificate[0]
+        return {"raw": False, "tls": True, "host": HOST, "port": self.tls_port, "path": "/echo",
+                "ca": cert, "servername": "localhost"}
+
     def command(self):
-        return (shlex.join(self.argv).replace(self.dir + "/", "") + "   # wsgate.json: "
-                + json.dumps(self.config_doc, separators=(",", ":")).replace(self.dir + "/", ""))
+        text = (shlex.join(self.argv) + "   # wsgate.json: "
+                + json.dumps(self.config_doc, separators=(",", ":")))
+        text = text.replace(self.dir + "/", "")
+        if self.tls is not None:
+            text = text.replace(os.path.dirname(self.ctx.certificate[0]) + "/", "")
+        return text
 
 
 class TcpEchoServer(Server):
@@ -535,6 +566,8 @@ class Generator:
             return f"n/a: wsbench has no {feature} mode; needs wsgate-loadgen"
         if self.kind == "wsbench" and feature == "raw-connect":
             return "n/a: wsbench has no connect mode"
+        if self.kind == "wsbench" and feature == "tls":
+            return "n/a: wsbench has no wss://; needs wsgate-loadgen"
         if self.kind == "loadgen" and feature in ("raw-idle", "raw-connect"):
             return "n/a: wsgate-loadgen runs only echo mode over raw TCP"
         return None
@@ -544,6 +577,9 @@ class Generator:
         if self.kind == "loadgen":
             if t["raw"]:
                 return ["--raw", f"{t['host']}:{t['port']}"]
+            if t.get("tls"):
+                return ["--url", f"wss://{t['host']}:{t['port']}{t['path']}", "--ca", t["ca"],
+                        "--servername", t["servername"]]
             return ["--url", f"ws://{t['host']}:{t['port']}{t['path']}"]
         args = ["-H", t["host"], "-p", str(t["port"])]
         return args + (["-m", "tcp"] if t["raw"] else ["-u", t["path"]])
@@ -572,10 +608,12 @@ class Generator:
                 argv += ["-C", cpu_counter]
         return self.prefix() + argv
 
-    def connect_argv(self, t, conns, warmup, duration, cpu_counter):
+    def connect_argv(self, t, conns, warmup, duration, cpu_counter, resume=False):
         argv = [self.path] + self._target_args(t) + [
             "--mode", "connect", "-c", str(conns), "--connect-concurrency", str(conns),
             "-w", fmt_s(warmup), "-d", fmt_s(duration), "--json"]
+        if resume:
+            argv.append("--resume")
         if cpu_counter:
             argv += ["--cpu-counter", cpu_counter]
         return self.prefix() + argv
@@ -634,6 +672,8 @@ class Generator:
                 "reconnects": doc.get("reconnects"), "open_at_end": doc.get("open_at_end"),
                 "closes": doc.get("closes") or {}, "crossed_close": doc.get("crossed_close"),
                 "messages": doc.get("messages"), "connections": doc.get("connections"),
+                "resumed": doc.get("resumed"), "connect_s": doc.get("connect_s"),
+                "interrupted": doc.get("interrupted"),
             }
             if r["cpu_us_per_msg"] is not None and r["cpu_us_per_msg"] <= 0:  # 0: no counter
                 r["cpu_us_per_msg"] = None
@@ -684,8 +724,8 @@ SCENARIOS = [
     {"id": "echo32-c100-q16", "kind": "echo", "conns": 100, "size": 32, "depth": 16,
      "title": "Echo, 32 B text, 100 connections, 16 in flight per connection",
      "target": ("msgs_per_s", 0.95, "msg/s ≥ 0.95 × raw TCP echo")},
-    {"id": "echo32-c1000", "kind": "echo", "conns": 1000, "size": 32, "depth": 1,
-     "title": "Echo, 32 B text, 1000 connections, ping-pong",
+    {"id": "echo32-c1000", "kind": "echo", "conns": 1000, "quick_conns": 250, "size": 32, "depth": 1,
+     "title": "Echo, 32 B text, {conns} connections, ping-pong",
      "target": ("msgs_per_s", 0.97, "msg/s ≥ 0.97 × raw TCP echo")},
     {"id": "echo64k-c10", "kind": "echo", "conns": 10, "size": 65536, "depth": 1, "binary": True,
      "title": "Echo, 64 KiB binary, 10 connections, ping-pong",
@@ -695,15 +735,74 @@ SCENARIOS = [
     {"id": "handshakes", "kind": "connect",
      "title": "Handshakes per second, 1 worker"},
     {"id": "reload", "kind": "reload",
-     "title": "Reload every 2 s under 1000 connections"},
+     "title": "Reload every 2 s under {conns} connections"},
     {"id": "workers", "kind": "echo", "conns": 100, "size": 32, "depth": 16,
      "servers": ["wsgate", "wsgate-2w"],
      "title": "1 vs 2 workers (32 B text, 100 connections, 16 in flight)"},
+    {"id": "tls-handshakes", "kind": "tls_handshakes",
+     "title": "TLS handshakes per second (wss://, ECDSA P-256, X25519) against the openssl speed bound"},
+    {"id": "tls-echo", "kind": "tls_echo",
+     "title": "wss:// echo as a ratio of ws:// echo (same wsgated, two listeners)"},
+    {"id": "tls-idle", "kind": "tls_idle",
+     "title": "Idle wss:// connections: memory per connection, release_buffers on and off"},
+]
+
+# wss echo workloads of the tls-echo scenario: (key, conns, size, depth, binary, label).
+TLS_ECHO = [
+    ("32b-c100-q1", 100, 32, 1, False, "32 B text, 100 conns, depth 1"),
+    ("32b-c100-q16", 100, 32, 16, False, "32 B text, 100 conns, depth 16"),
+    ("64k-c10-q1", 10, 65536, 1, True, "64 KiB binary, 10 conns, depth 1"),
 ]
 
 
 class Context:
-    pass
+    certificate = None
+
+    def ensure_certificate(self):
+        """(cert, key): a throwaway self-signed ECDSA P-256 certificate for
+        localhost and 127.0.0.1 in a temp dir, made once per run."""
+        if self.certificate is None:
+            directory = tempfile.mkdtemp(prefix="wsgate-bench-tls-")
+            TMPDIRS.append(directory)
+            cert = os.path.join(directory, "bench.crt")
+            key = os.path.join(directory, "bench.key")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
+                            "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                            "-keyout", key, "-out", cert], check=True, capture_output=True,
+                           timeout=30)
+            self.certificate = (cert, key)
+        return self.certificate
+
+
+CERT_COMMAND = ("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
+                "-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 "
+                "-keyout bench.key -out bench.crt")
+
+
+def openssl_speed(seconds, pin):
+    """The server-side bound of a TLS 1.3 full handshake with an ECDSA P-256
+    certificate and X25519 on one core: one ECDSA sign plus one X25519 keygen
+    and one derive, each of the latter costed as one `openssl speed` X25519
+    op: bound = 1 / (1/sign_per_s + 2/ecdh_per_s). Run on the server's CPU."""
+    argv = (["taskset", "-c", str(SERVER_CPU)] if pin else []) + [
+        "openssl", "speed", "-seconds", str(seconds), "ecdsap256", "ecdhx25519"]
+    r = {"command": shlex.join(argv)}
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=8 * seconds + 30)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        r["failure"] = f"openssl speed: {error}"
+        return r
+    sign = re.search(r"ecdsa \(nistp256\)\s+\S+s\s+\S+s\s+([\d.]+)\s+([\d.]+)", out.stdout)
+    ecdh = re.search(r"ecdh \(X25519\)\s+\S+s\s+([\d.]+)", out.stdout)
+    if not sign or not ecdh:
+        r["failure"] = f"openssl speed: unexpected output: {tail(out.stdout + out.stderr)}"
+        return r
+    r["sign_per_s"] = float(sign.group(1))
+    r["verify_per_s"] = float(sign.group(2))
+    r["ecdh_per_s"] = float(ecdh.group(1))
+    r["bound"] = 1.0 / (1.0 / r["sign_per_s"] + 2.0 / r["ecdh_per_s"])
+    return r
 
 
 def median_range(values):
@@ -748,15 +847,29 @@ class Bench:
         self.args = args
         self.quick = args.quick
         self.runs = args.runs or (1 if self.quick else 3)
+        # --quick must finish in under a minute on a 2-core box (build aside):
+        # short windows, fewer connections where a slow peer takes seconds
+        # just to open them.
         self.warmup = 0.2 if self.quick else 2.0
-        self.duration = 0.8 if self.quick else 10.0
-        self.idle_n = args.idle_connections or (5000 if self.quick else 50000)
-        self.reload_s = 6.0 if self.quick else 30.0
+        self.duration = 0.5 if self.quick else 10.0
+        self.idle_n = args.idle_connections or (1000 if self.quick else 50000)
+        self.reload_s = 4.0 if self.quick else 30.0
+        self.reload_conns = 250 if self.quick else 1000
+        self.tls_idle_n = args.idle_connections or (500 if self.quick else 2000)
+        self.speed_seconds = 1 if self.quick else 2
         self.results = {}  # (scenario, server) -> list of (result, failure)
         self.commands = {}  # scenario -> list of (label, server cmd, generator cmd)
         self.notes = {}    # scenario -> list of notes
         self.extra = {}    # scenario -> dict
         self.servers = {}
+
+    def conns(self, sc):
+        if sc["kind"] == "reload":
+            return self.reload_conns
+        return sc.get("quick_conns", sc.get("conns")) if self.quick else sc.get("conns")
+
+    def title(self, sc):
+        return sc["title"].replace("{conns}", str(self.conns(sc)))
 
     # servers --------------------------------------------------------------
     def server(self, name):
@@ -823,10 +936,10 @@ class Bench:
                             "n/a: websocketd runs cat line by line; binary 64 KiB payloads "
                             "contain newlines and would be split", srv.command(), "")
                 continue
-            argv = self.gen.echo_argv(srv.target(), sc["conns"], sc["size"], sc["depth"],
+            argv = self.gen.echo_argv(srv.target(), self.conns(sc), sc["size"], sc["depth"],
                                       sc.get("binary", False), self.warmup, self.duration,
                                       srv.cpu_counter)
-            timeout = self.warmup + self.duration + 60 + sc["conns"] / 50
+            timeout = self.warmup + self.duration + 60 + self.conns(sc) / 50
             t = time.monotonic()
             result, failure = self.gen.run(argv, timeout)
             took = time.monotonic() - t
@@ -835,7 +948,9 @@ class Bench:
                 f"{human(result['msgs_per_s'])} msg/s  p99 {human(result['p99'])} µs  "
                 f"cpu {human(result['cpu_us_per_msg'])} µs/msg"
                 if result and result.get("msgs_per_s") is not None else "")
-                + (f"  FAILED: {failure}" if failure else "") + f"  [{took:.1f} s]")
+                + (f"  FAILED: {failure}" if failure else "")
+                + (f"  [{took:.1f} s, connect {result.get('connect_s') or 0:.1f} s]"
+                   if result else f"  [{took:.1f} s]"))
 
     def run_idle(self, sc, run):
         n_full = self.idle_n
@@ -850,7 +965,7 @@ class Bench:
                 continue
             n = n_full
             if name == "websocketd":
-                cap = 500 if self.quick else 2000
+                cap = 200 if self.quick else 2000
                 if n > cap:
                     n = cap
                     self.note(sc["id"], f"websocketd holds {cap} connections, not {n_full}: it "
@@ -871,60 +986,78 @@ class Bench:
             except Exception as error:  # noqa: BLE001
                 self.record(sc["id"], name, None, f"server did not start: {error}", "", "")
                 continue
-            time.sleep(0.3)
-            pids = srv.pids()
-            base_pss, base_fds = pss_kib(pids), fd_count(pids)
-            hold = 600
-            argv = self.gen.idle_argv(srv.target(), n, hold, sources)
-            out = tempfile.TemporaryFile(mode="w+")
-            gen = spawn(argv, stdout=out, stderr=subprocess.STDOUT)
-            t0 = time.monotonic()
-            limit = 30 + n / 400
-            failure = None
-            opened = 0
-            while True:
-                time.sleep(0.25)
-                pids = srv.pids()
-                opened = fd_count(pids) - base_fds
-                if opened >= n:
-                    break
-                if gen.poll() is not None:
-                    out.seek(0)
-                    failure = f"generator exited {gen.returncode} with {opened} of {n} open: {tail(out.read())}"
-                    break
-                if not srv.alive():
-                    failure = f"server died with {opened} of {n} open: {tail(srv.output())}"
-                    break
-                if time.monotonic() - t0 > limit:
-                    failure = f"only {opened} of {n} connections accepted within {limit:.0f} s"
-                    break
-            connect_s = time.monotonic() - t0
-            after = None
-            if failure is None:
-                # Let handshakes finish and memory settle.
-                prev = pss_kib(pids)
-                deadline = time.monotonic() + 10
-                while time.monotonic() < deadline:
-                    time.sleep(0.4)
-                    pids = srv.pids()
-                    cur = pss_kib(pids)
-                    if abs(cur - prev) <= max(64, prev * 0.002):
-                        break
-                    prev = cur
-                after = pss_kib(srv.pids())
-            stop_process(gen, signal.SIGINT, timeout=10)
-            out.close()
-            result = None
-            if after is not None:
-                result = {"per_conn": (after - base_pss) * 1024.0 / n, "n": n,
-                          "base_kib": base_pss, "after_kib": after, "procs": len(pids),
-                          "connect_s": connect_s}
+            result, failure, argv = self.idle_once(srv, srv.target(), n, sources)
             self.record(sc["id"], name, result, failure, srv.command(), shlex.join(argv))
-            log(f"  [idle run {run + 1}] {srv.label:18s} " + (
-                f"{n} conns: PSS {base_pss} -> {after} KiB = {result['per_conn']:.0f} B/conn "
-                f"over {len(pids)} processes (open in {connect_s:.1f} s)" if result else "")
-                + (f" FAILED: {failure}" if failure else ""))
+            self.log_idle(f"idle run {run + 1}", srv.label, n, result, failure)
             self.stop_server(name, fast=True)
+
+    def log_idle(self, what, label, n, result, failure):
+        log(f"  [{what}] {label:18s} " + (
+            f"{n} conns: PSS {result['base_kib']} -> {result['after_kib']} KiB = "
+            f"{result['per_conn']:.0f} B/conn over {result['procs']} processes "
+            f"(open in {result['connect_s']:.1f} s)" if result else "")
+            + (f" FAILED: {failure}" if failure else ""))
+
+    def idle_once(self, srv, target, n, sources):
+        """Holds n idle connections to target on a fresh srv: PSS summed over
+        its processes before and after, per connection. Returns (result,
+        failure, generator argv)."""
+        # Baseline: once the server's PSS holds still (workers finish starting).
+        base_pss, deadline = None, time.monotonic() + 3
+        while time.monotonic() < deadline:
+            time.sleep(0.15)
+            cur = pss_kib(srv.pids())
+            if base_pss is not None and abs(cur - base_pss) <= 16:
+                break
+            base_pss = cur
+        pids = srv.pids()
+        base_pss, base_fds = pss_kib(pids), fd_count(pids)
+        hold = 600
+        argv = self.gen.idle_argv(target, n, hold, sources)
+        out = tempfile.TemporaryFile(mode="w+")
+        gen = spawn(argv, stdout=out, stderr=subprocess.STDOUT)
+        t0 = time.monotonic()
+        limit = 30 + n / 400
+        failure = None
+        opened = 0
+        while True:
+            time.sleep(0.1)
+            pids = srv.pids()
+            opened = fd_count(pids) - base_fds
+            if opened >= n:
+                break
+            if gen.poll() is not None:
+                out.seek(0)
+                failure = f"generator exited {gen.returncode} with {opened} of {n} open: {tail(out.read())}"
+                break
+            if not srv.alive():
+                failure = f"server died with {opened} of {n} open: {tail(srv.output())}"
+                break
+            if time.monotonic() - t0 > limit:
+                failure = f"only {opened} of {n} connections accepted within {limit:.0f} s"
+                break
+        connect_s = time.monotonic() - t0
+        after = None
+        if failure is None:
+            # Let handshakes finish and memory settle.
+            prev = pss_kib(pids)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                time.sleep(0.3)
+                pids = srv.pids()
+                cur = pss_kib(pids)
+                if abs(cur - prev) <= max(64, prev * 0.002):
+                    break
+                prev = cur
+            after = pss_kib(srv.pids())
+        stop_process(gen, signal.SIGINT, timeout=10)
+        out.close()
+        result = None
+        if after is not None:
+            result = {"per_conn": (after - base_pss) * 1024.0 / n, "n": n,
+                      "base_kib": base_pss, "after_kib": after, "procs": len(pids),
+                      "connect_s": connect_s}
+        return result, failure, argv
 
     def run_connect(self, sc, run):
         why = self.gen.lacks("connect")
@@ -965,9 +1098,9 @@ class Bench:
             self.record(sc["id"], "wsgate", None, f"server did not start: {error}", "", "")
             return
         self.servers[name] = srv
-        warmup = 0.5 if self.quick else 2.0
-        argv = self.gen.echo_argv(srv.target(), 1000, 32, 1, False, warmup, self.reload_s,
-                                  srv.cpu_counter, reconnect=True)
+        warmup = 0.2 if self.quick else 2.0
+        argv = self.gen.echo_argv(srv.target(), self.reload_conns, 32, 1, False, warmup,
+                                  self.reload_s, srv.cpu_counter, reconnect=True)
         out = tempfile.TemporaryFile(mode="w+")
         err = tempfile.TemporaryFile(mode="w+")
         base_fds = fd_count(srv.pids())
@@ -978,7 +1111,7 @@ class Bench:
         deadline = time.monotonic() + 60
         while start is None and time.monotonic() < deadline and gen.poll() is None:
             time.sleep(0.1)
-            if fd_count(srv.pids()) - base_fds >= 1000:
+            if fd_count(srv.pids()) - base_fds >= self.reload_conns:
                 start = time.monotonic() + warmup
         reloads, reload_failures = 0, []
         if start is not None:
@@ -1021,10 +1154,102 @@ class Bench:
             if result else "") + (f"  FAILED: {failure}" if failure else ""))
         self.stop_server(name)
 
+    # TLS ------------------------------------------------------------------
+    def tls_server(self, key, workers=1, release_buffers=True):
+        """A fresh wsgated with a plain and a wss:// listener (registered as
+        self.servers[key]; the caller stops it)."""
+        self.stop_server(key)
+        self.ctx.ensure_certificate()
+        srv = WsgateServer(self.ctx, workers=workers, name=key,
+                           label=f"wsgate ({workers} worker{'s' if workers > 1 else ''}, wss)",
+                           tls={"release_buffers": release_buffers})
+        self.servers[key] = srv
+        srv.start()
+        return srv
+
+    def tls_unavailable(self, sc):
+        why = self.gen.lacks("tls")
+        if "wsgate" not in self.enabled_servers:
+            return "wsgate not among --servers"
+        if why:
+            self.record(sc["id"], "wsgate", None, why, "", "")
+            return why
+        return None
+
+    def run_tls_handshakes(self, sc, run):
+        if self.tls_unavailable(sc):
+            return
+        speed = openssl_speed(self.speed_seconds, self.ctx.pin)
+        self.results.setdefault((sc["id"], "speed"), []).append((speed, speed.get("failure")))
+        log(f"  [tls-handshakes run {run + 1}] openssl speed: "
+            f"{human(speed.get('sign_per_s'))} ECDSA P-256 sign/s, "
+            f"{human(speed.get('ecdh_per_s'))} X25519 op/s -> bound {human(speed.get('bound'))} "
+            f"handshakes/s on one core" + (f" FAILED: {speed['failure']}" if speed.get("failure") else ""))
+        for key, workers, resume in (("tls-full-1w", 1, False), ("tls-full-2w", 2, False),
+                                     ("tls-resumed-1w", 1, True)):
+            try:
+                srv = self.tls_server("wsgate-tls", workers=workers)
+            except Exception as error:  # noqa: BLE001
+                self.record(sc["id"], key, None, f"server did not start: {error}", "", "")
+                self.stop_server("wsgate-tls", fast=True)
+                continue
+            argv = self.gen.connect_argv(srv.tls_target(), 50, self.warmup, self.duration,
+                                         srv.cpu_counter, resume=resume)
+            result, failure = self.gen.run(argv, self.warmup + self.duration + 60)
+            self.record(sc["id"], key, result, failure, srv.command(), shlex.join(argv))
+            log(f"  [tls-handshakes run {run + 1}] {key:16s} " + (
+                f"{human(result.get('handshakes_per_s'))} handshakes/s, resumed "
+                f"{result.get('resumed')}/{result.get('handshakes')}, failed "
+                f"{result.get('handshakes_failed')}, server {human(result.get('cpu_us_per_msg'))} "
+                f"µs/handshake" if result else "") + (f"  FAILED: {failure}" if failure else ""))
+            self.stop_server("wsgate-tls")
+
+    def run_tls_echo(self, sc, run):
+        if self.tls_unavailable(sc):
+            return
+        try:
+            srv = self.tls_server("wsgate-tls")
+        except Exception as error:  # noqa: BLE001
+            self.record(sc["id"], "ws", None, f"server did not start: {error}", "", "")
+            self.stop_server("wsgate-tls", fast=True)
+            return
+        for key, conns, size, depth, binary, _ in TLS_ECHO:
+            for scheme, target in (("ws", srv.target()), ("wss", srv.tls_target())):
+                argv = self.gen.echo_argv(target, conns, size, depth, binary, self.warmup,
+                                          self.duration, srv.cpu_counter)
+                result, failure = self.gen.run(argv, self.warmup + self.duration + 60)
+                self.record(sc["id"], f"{scheme}/{key}", result, failure, srv.command(),
+                            shlex.join(argv))
+                log(f"  [tls-echo run {run + 1}] {scheme:3s} {key:13s} " + (
+                    f"{human(result['msgs_per_s'])} msg/s ({mb(result['bytes_per_s'] / 1e6)} MB/s) "
+                    f"p99 {human(result['p99'])} µs cpu {human(result['cpu_us_per_msg'])} µs/msg"
+                    if result and result.get("msgs_per_s") is not None else "")
+                    + (f"  FAILED: {failure}" if failure else ""))
+        self.stop_server("wsgate-tls")
+
+    def run_tls_idle(self, sc, run):
+        if self.tls_unavailable(sc):
+            return
+        n = min(self.tls_idle_n, self.ctx.nofile - 100)
+        for key, release, tls in (("wss-release", True, True), ("wss-keep", False, True),
+                                  ("ws", True, False)):
+            try:
+                srv = self.tls_server("wsgate-tls", release_buffers=release)
+            except Exception as error:  # noqa: BLE001
+                self.record(sc["id"], key, None, f"server did not start: {error}", "", "")
+                self.stop_server("wsgate-tls", fast=True)
+                continue
+            target = srv.tls_target() if tls else srv.target()
+            result, failure, argv = self.idle_once(srv, target, n, 1)
+            self.record(sc["id"], key, result, failure, srv.command(), shlex.join(argv))
+            self.log_idle(f"tls-idle run {run + 1}", key, n, result, failure)
+            self.stop_server("wsgate-tls", fast=True)
+
     # --------------------------------------------------------------------
     def run(self):
         chosen = [sc for sc in SCENARIOS if not self.args.only or sc["id"] in self.args.only]
         self.chosen = chosen
+        self.load_start = loadavg()
         self.t0 = time.monotonic()
         for run in range(self.runs):
             for sc in chosen:
@@ -1035,6 +1260,7 @@ class Bench:
         for name in list(self.servers):
             self.stop_server(name)
         self.elapsed = time.monotonic() - self.t0
+        self.load_end = loadavg()
 
     # report -------------------------------------------------------------
     def values(self, sc_id, name, key):
@@ -1062,6 +1288,138 @@ class Bench:
         if bad:
             return f" ⚠ {len(bad)}/{len(runs)} runs had errors"
         return ""
+
+    def report_tls_handshakes(self, sc, body, targets):
+        sid = sc["id"]
+        speeds = [r for r, _ in self.results.get((sid, "speed"), []) if r and r.get("bound")]
+        bound = median_range([r["bound"] for r in speeds])[0]
+        bound_us = 1e6 / bound if bound else None
+        if speeds:
+            body.append(f"Bound from `{speeds[-1]['command']}` in this run (server's CPU): "
+                        f"{cell([r['sign_per_s'] for r in speeds])} ECDSA P-256 signs/s, "
+                        f"{cell([r['ecdh_per_s'] for r in speeds])} X25519 ops/s → "
+                        f"**bound {cell([r['bound'] for r in speeds])} full handshakes/s on one core** "
+                        f"({bound_us:.0f} µs of crypto per handshake). (Client side, for scale: "
+                        f"{cell([r['verify_per_s'] for r in speeds])} ECDSA verifies/s.)")
+        else:
+            fails = self.failures(sid, "speed")
+            body.append(f"Bound: not measured ({fails[0] if fails else 'openssl speed did not run'}).")
+        body.append("")
+        body.append("| handshake | handshakes/s | ÷ bound | server µs/handshake | bound µs ÷ server µs "
+                    "| resumed | failed |")
+        body.append("| --- | --- | --- | --- | --- | --- | --- |")
+        rows = (("tls-full-1w", "full, 1 worker"), ("tls-full-2w", "full, 2 workers"),
+                ("tls-resumed-1w", "resumed (--resume), 1 worker"))
+        for key, label in rows:
+            if (sid, key) not in self.results:
+                continue
+            fail = self.row_failure(sid, key)
+            if fail:
+                body.append(f"| {label} | {fail} | | | | | |")
+                continue
+            hs = median_range(self.values(sid, key, "handshakes_per_s"))[0]
+            cpu = median_range(self.values(sid, key, "cpu_us_per_msg"))[0]
+            runs = [r for r, _ in self.results[(sid, key)] if r]
+            resumed = sum(r.get("resumed") or 0 for r in runs)
+            total = sum(r.get("handshakes") or 0 for r in runs)
+            failed = sum(r.get("handshakes_failed") or 0 for r in runs)
+            body.append(f"| {label} | {cell(self.values(sid, key, 'handshakes_per_s'))}"
+                        f"{self.flag(sid, key)} | "
+                        f"{f'{hs / bound:.2f}' if hs and bound else '–'} | "
+                        f"{cell(self.values(sid, key, 'cpu_us_per_msg'))} | "
+                        f"{f'{bound_us / cpu:.2f}' if bound_us and cpu else '–'} | "
+                        f"{resumed} of {total} | {failed} |")
+            targets.append((f"TLS {label}", "report; ratio to the openssl speed bound",
+                            (f"{human(hs)}/s, {hs / bound:.2f} × bound" if hs and bound else
+                             f"{human(hs)}/s" if hs else "–")
+                            + (f"; {human(cpu)} µs server CPU each" if cpu else ""),
+                            "reported" if hs else "not measured"))
+        self.note(sid, "**Bound's definition**: a TLS 1.3 full handshake costs the server one ECDSA "
+                       "P-256 signature (CertificateVerify) plus one X25519 key generation and one "
+                       "X25519 derivation; each X25519 step is costed as one `openssl speed` X25519 "
+                       "op, so bound = 1 / (1/signs_per_s + 2/x25519_ops_per_s) handshakes/s on one "
+                       "core. It leaves out hashing, record encryption, session tickets, the "
+                       "WebSocket upgrade and the kernel's TCP work, so no real server reaches it.")
+        self.note(sid, "Certificate: self-signed ECDSA P-256 made for this run with "
+                       f"`{CERT_COMMAND}` in a temp dir; wsgated's wss listener has groups X25519 "
+                       "and default session tickets (two TLS 1.3 tickets per full handshake). "
+                       "Connect mode, 50 slots: TCP connect → TLS → upgrade → Close 1000 → close. "
+                       "Without `--resume` every handshake is full; with it every connect offers "
+                       "the first connection's session.")
+        self.note(sid, "Read the server CPU column, not handshakes/s: the generator has one core "
+                       "and must verify the server's ECDSA signature and do its own X25519 on every "
+                       "full handshake (more crypto than the server's), so it saturates before "
+                       "wsgated does. \"bound µs ÷ server µs\" is the fraction of the bound the server "
+                       "would reach with its core busy; the 2-worker row shares the same CPU 0 "
+                       "(both workers pinned there), so it shows the cost of a second worker, not "
+                       "scaling.")
+
+    def report_tls_echo(self, sc, body, targets):
+        sid = sc["id"]
+        body.append("| workload | ws:// msg/s | wss:// msg/s | **wss ÷ ws** | ws server µs/msg | "
+                    "wss server µs/msg | ws p99 µs | wss p99 µs |")
+        body.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        for key, _, size, _, _, label in TLS_ECHO:
+            ws_key, wss_key = f"ws/{key}", f"wss/{key}"
+            if (sid, ws_key) not in self.results:
+                continue
+            fail = self.row_failure(sid, ws_key) or self.row_failure(sid, wss_key)
+            if fail:
+                body.append(f"| {label} | {fail} | | | | | | |")
+                continue
+            unit_key = "bytes_per_s" if size >= 1024 else "msgs_per_s"
+
+            def main(k):
+                vals = self.values(sid, k, unit_key)
+                return (cell(vals, 1e-6, " MB/s", mb) if size >= 1024 else cell(vals)) + self.flag(sid, k)
+            a = median_range(self.values(sid, ws_key, "msgs_per_s"))[0]
+            b = median_range(self.values(sid, wss_key, "msgs_per_s"))[0]
+            ratio = f"{b / a:.2f}" if a and b else "–"
+            body.append(f"| {label} | {main(ws_key)} | {main(wss_key)} | {ratio} | "
+                        f"{cell(self.values(sid, ws_key, 'cpu_us_per_msg'))} | "
+                        f"{cell(self.values(sid, wss_key, 'cpu_us_per_msg'))} | "
+                        f"{cell(self.values(sid, ws_key, 'p99'))} | "
+                        f"{cell(self.values(sid, wss_key, 'p99'))} |")
+            targets.append((f"wss ÷ ws echo, {label}", "report", ratio if a and b else "–",
+                            "reported" if a and b else "not measured"))
+        self.note(sid, "One wsgated (1 worker) with a plain and a wss:// listener (ECDSA P-256, "
+                       "X25519, TLS 1.3 with AES-128-GCM as negotiated by default); each workload "
+                       "runs against the plain port, then the TLS port. The generator encrypts and "
+                       "decrypts on its one core too, so the server µs/msg ratio is the cleaner "
+                       "cost of TLS.")
+
+    def report_tls_idle(self, sc, body, targets):
+        sid = sc["id"]
+        body.append("| listener | connections | user-space bytes/conn (PSS) | processes | "
+                    "PSS before → after |")
+        body.append("| --- | --- | --- | --- | --- |")
+        labels = {"wss-release": "wss://, release_buffers: true",
+                  "wss-keep": "wss://, release_buffers: false",
+                  "ws": "ws:// (same config, plain listener)"}
+        for key, label in labels.items():
+            if (sid, key) not in self.results:
+                continue
+            fail = self.row_failure(sid, key)
+            if fail:
+                body.append(f"| {label} | {fail} | | | |")
+                continue
+            runs = [r for r, _ in self.results[(sid, key)] if r]
+            last = runs[-1]
+            body.append(f"| {label} | {last['n']} | "
+                        f"{cell(self.values(sid, key, 'per_conn'), fmt=lambda v, u='': f'{v:.0f}')}"
+                        f"{self.flag(sid, key)} | {last['procs']} | "
+                        f"{last['base_kib']} → {last['after_kib']} KiB |")
+            if key != "ws":
+                w = median_range(self.values(sid, key, "per_conn"))[0]
+                targets.append((f"idle {label}", "report (PSS per connection)",
+                                f"{w:.0f} B" if w is not None else "–",
+                                "reported" if w is not None else "not measured"))
+        self.note(sid, "A fresh wsgated (1 worker, plain + wss listener) per row; N idle "
+                       "connections opened (TLS 1.3 full handshake and upgrade each) and held; sum "
+                       "of PSS over the supervisor and worker with them open minus before, ÷ N. "
+                       "Kernel socket memory is not included. With release_buffers OpenSSL frees "
+                       "each idle connection's read and write record buffers "
+                       "(SSL_MODE_RELEASE_BUFFERS).")
 
     def report(self):
         lines = []
@@ -1110,14 +1468,14 @@ class Bench:
                         tp = median_range(self.values(sid, "tcp", "p99"))[0]
                         p99 = (f"; p99 {human(wp)} µs (raw TCP {human(tp)} µs)"
                                if wp is not None and tp is not None and key_t == "msgs_per_s" else "")
-                        targets.append((sc["title"], text, f"{w / t:.2f} × raw TCP{p99}",
+                        targets.append((self.title(sc), text, f"{w / t:.2f} × raw TCP{p99}",
                                         "met" if met else "**missed**"))
                     else:
-                        targets.append((sc["title"], text, "–", "not measured"))
+                        targets.append((self.title(sc), text, "–", "not measured"))
                 if sid == "workers":
                     one = median_range(self.values(sid, "wsgate", "msgs_per_s"))[0]
                     two = median_range(self.values(sid, "wsgate-2w", "msgs_per_s"))[0]
-                    targets.append((sc["title"], "msg/s ratio: report",
+                    targets.append((self.title(sc), "msg/s ratio: report",
                                     f"{two / one:.2f}" if one and two else "–", "reported"))
                     self.note(sid, "Both configurations run on CPU 0 (the generator has CPU 1), "
                                    "so the second worker shares the first one's core: the ratio "
@@ -1164,7 +1522,7 @@ class Bench:
                                 f"{cell(self.values(sid, name, 'cpu_us_per_msg'))} |")
                 w = median_range(self.values(sid, "wsgate", "handshakes_per_s"))[0]
                 nd = median_range(self.values(sid, "node", "handshakes_per_s"))[0]
-                targets.append((sc["title"], "report; ≥ node ws",
+                targets.append((self.title(sc), "report; ≥ node ws",
                                 f"{human(w)}/s, {w / nd:.2f} × node" if w and nd else "–",
                                 "not measured" if not (w and nd) else
                                 ("met" if w >= nd else "**missed**")))
@@ -1207,7 +1565,7 @@ class Bench:
                     verdict = "met" if ok_all and (met_p99 or steady is None) else "**missed**"
                 fh = sum((r or {}).get("handshakes_failed") or 0 for r, _ in runs)
                 lo = sum((r or {}).get("lost") or 0 for r, _ in runs)
-                targets.append((sc["title"], "0 failed handshakes, 0 lost, p99 ≤ 3 × steady",
+                targets.append((self.title(sc), "0 failed handshakes, 0 lost, p99 ≤ 3 × steady",
                                 f"{fh}, {lo}, " + (f"{p99 / steady:.1f} ×" if p99 and steady else "–"),
                                 verdict))
                 self.note(sid, f"wsgate with 1 worker, timeouts.drain 1s and idle_check_interval "
@@ -1215,7 +1573,14 @@ class Bench:
                                f"one second after the reload; the generator reconnects (--reconnect) "
                                f"and re-sends messages that crossed the Close. The p99 covers the "
                                f"whole measured window ({fmt_s(self.reload_s)} s, a reload every 2 s); "
-                               f"steady p99 is wsgate's median in the 1000-connection echo above.")
+                               f"steady p99 is wsgate's median in the "
+                               f"{self.conns(SCENARIOS[2])}-connection echo above.")
+            elif sc["kind"] == "tls_handshakes":
+                self.report_tls_handshakes(sc, body, targets)
+            elif sc["kind"] == "tls_echo":
+                self.report_tls_echo(sc, body, targets)
+            elif sc["kind"] == "tls_idle":
+                self.report_tls_idle(sc, body, targets)
             sections.append((sc, body))
 
         build = os.path.abspath(self.args.build)
@@ -1228,13 +1593,17 @@ class Bench:
         lines.append("<!-- Generated by scripts/bench (bench/run_bench.py); edits between these "
                      "markers are overwritten. -->")
         lines.append("")
-        lines.append("## End to end: wsgate beside raw TCP, node ws, python websockets, websocketd (issue 5)")
+        lines.append("## End to end: wsgate beside raw TCP, node ws, python websockets, websocketd "
+                     "(issue 5); TLS (issue 4)")
         lines.append("")
         if self.quick:
             lines.append(f"**QUICK RUN, {now}: development figures, not final.** `{cmdline}`: "
                          f"{self.runs} run, {fmt_s(self.warmup)} s warm-up, {fmt_s(self.duration)} s "
-                         f"measured per figure, {self.idle_n} idle connections, reload test "
-                         f"{fmt_s(self.reload_s)} s. Run `scripts/bench` (full) for figures to quote.")
+                         f"measured per figure, {self.idle_n} idle connections ({self.tls_idle_n} "
+                         f"for TLS), {self.conns(SCENARIOS[2])} connections instead of 1000 in the "
+                         f"1000-connection scenarios, reload test {fmt_s(self.reload_s)} s, "
+                         f"`openssl speed -seconds {self.speed_seconds}`. Run `scripts/bench` (full) "
+                         f"for figures to quote.")
         else:
             lines.append(f"Full run, {now}: `{cmdline}`: median of {self.runs} runs (min–max in "
                          f"brackets), {fmt_s(self.warmup)} s warm-up, {fmt_s(self.duration)} s "
@@ -1247,7 +1616,10 @@ class Bench:
                         "(`taskset -c 1`)" if self.ctx.pin else "no CPU pinning (fewer than 2 CPUs or no taskset)")
                      + f"; server CPU per message from {self.ctx.cgroups.describe()}"
                      + f"; load generator {self.gen.describe()}, closed loop, every echo checked. "
-                     f"Whole run took {self.elapsed:.0f} s. Servers: wsgate 1 worker (unless said), "
+                     f"Whole run took {self.elapsed:.0f} s; 1-minute load average {self.load_start} "
+                     f"at its start and {self.load_end} at its end (this box is shared: anything "
+                     f"above ~2 means other work competed for both CPUs and every figure, µs/msg "
+                     f"included, is pessimistic). Servers: wsgate 1 worker (unless said), "
                      "access log off, log level warn, pings and idle timeout off; node ws and "
                      "python websockets without permessage-deflate; websocketd in line mode "
                      "running cat.")
@@ -1265,7 +1637,7 @@ class Bench:
                      "(100 connections) or ~10 % (1000) are noise on this class of machine.")
         lines.append("")
         for sc, body in sections:
-            lines.append(f"### {sc['title']}")
+            lines.append(f"### {self.title(sc)}")
             lines.append("")
             lines.extend(body)
             lines.append("")
@@ -1303,6 +1675,13 @@ def write_benchmarks(section):
         f.write(text)
     os.replace(tmp, path)
     return path
+
+
+def loadavg():
+    try:
+        return open("/proc/loadavg").read().split()[0]
+    except (OSError, IndexError):
+        return "?"
 
 
 def first_line(argv):

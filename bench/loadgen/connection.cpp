@@ -68,6 +68,7 @@ void Connection::set_state(State state) {
 void Connection::connect() {
   holds_connect_slot_ = true;
   wants_reconnect_ = false;
+  failed_before_open_ = false;
   tcp_ = new uv_tcp_t;
   uv_tcp_init(run_.loop(), tcp_);
   tcp_->data = this;
@@ -329,6 +330,7 @@ void Connection::on_write(uv_write_t* request, int status) noexcept {
 
 void Connection::fail(ErrorKind kind, std::string_view detail) {
   if (state_ == State::Closing || state_ == State::Idle) return;
+  if (state_ < State::Open) failed_before_open_ = true;
   run_.count_error(kind, detail);
   if (outstanding() > 0) {
     run_.messages_dropped(outstanding(), true);
@@ -397,6 +399,12 @@ void Connection::give_up_outstanding() {
   run_.count_error(ErrorKind::Timeout, "echoes still missing when the drain timed out");
   run_.messages_dropped(outstanding(), true);
   acked_sequence_ = next_sequence_;
+}
+
+void Connection::start_traffic_now() {
+  if (state_ != State::Open) return;
+  start_traffic();
+  flush();
 }
 
 void Connection::check_timeouts(uint64_t now_ms) {

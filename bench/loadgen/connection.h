@@ -53,6 +53,9 @@ class Connection {
   void check_timeouts(uint64_t now_ms);
   // Drain timed out: the messages still in flight are lost.
   void give_up_outstanding();
+  // Echo mode, the connect phase is over: an open connection fills its
+  // pipeline and writes (connections opened later start on their own).
+  void start_traffic_now();
 
   State state() const { return state_; }
   uint64_t outstanding() const { return next_sequence_ - acked_sequence_; }
@@ -61,6 +64,9 @@ class Connection {
   // and it should reconnect (--reconnect).
   bool wants_reconnect() const { return wants_reconnect_; }
   uint32_t index() const { return index_; }
+  // The last socket failed before its handshake completed (connect mode
+  // waits a little before the slot's next attempt).
+  bool failed_before_open() const { return failed_before_open_; }
 
  private:
   static void on_connect(uv_connect_t* request, int status) noexcept;
@@ -101,6 +107,7 @@ class Connection {
   bool at_frame_start_ = true;
   bool wants_reconnect_ = false;
   bool ever_settled_ = false;  // the first connect has succeeded or failed
+  bool failed_before_open_ = false;
   uint64_t state_since_ms_ = 0;
   uint64_t connect_started_ns_ = 0;
 

@@ -11,8 +11,10 @@
 namespace wsgate::loadgen {
 
 // Re-sends what crossed a Close on the previous socket (--reconnect), then
-// fills the pipeline to `depth`.
+// fills the pipeline to `depth`. Nothing before the connect phase is over:
+// Run::start_all_traffic() starts every connection opened by then.
 void Connection::start_traffic() {
+  if (run_.phase() == Phase::Connecting) return;
   for (uint64_t sequence = acked_sequence_; sequence < next_sequence_; ++sequence) {
     send_message(sequence);
   }

@@ -63,7 +63,7 @@ void print_json(const Options& options, const Results& results) {
               ", \"resumed\": %" PRIu64 ", \"open_at_end\": %" PRIu64
               ", \"errors\": {%s}, \"closes\": {%s}, \"lost\": %" PRIu64
               ", \"crossed_close\": %" PRIu64 ", \"reconnects\": %" PRIu64
-              ", \"server_cpu_us_per_msg\": %.4f}\n",
+              ", \"server_cpu_us_per_msg\": %.4f, \"connect_s\": %.3f, \"interrupted\": %s}\n",
               std::string(mode_name(options.mode)).c_str(), json_string(options.url).c_str(),
               options.connections, options.size, options.depth, results.duration_s,
               results.messages, per_second(results.messages, results.duration_s),
@@ -72,7 +72,8 @@ void print_json(const Options& options, const Results& results) {
               latency.percentile(0.999), latency.max(), results.handshakes,
               per_second(results.handshakes, results.duration_s), results.handshakes_failed,
               results.resumed, results.open_at_end, errors.c_str(), closes.c_str(), results.lost,
-              results.crossed_close, results.reconnects, cpu_per_unit(options, results));
+              results.crossed_close, results.reconnects, cpu_per_unit(options, results),
+              results.connect_s, results.interrupted ? "true" : "false");
   std::fflush(stdout);
 }
 
@@ -82,6 +83,10 @@ void print_human(const Options& options, const Results& results) {
       "%s %s: %" PRIu32 " connections, %" PRIu64 " B %s, depth %" PRIu32 ", measured %.2f s\n",
       std::string(mode_name(options.mode)).c_str(), options.url.c_str(), options.connections,
       options.size, options.binary ? "binary" : "text", options.depth, results.duration_s);
+  if (results.interrupted) std::printf("  INTERRUPTED (SIGINT/SIGTERM): partial figures\n");
+  if (options.mode != Mode::Connect) {
+    std::printf("  all connections opened in %.2f s\n", results.connect_s);
+  }
   if (options.mode == Mode::Echo) {
     std::printf("  %" PRIu64 " echoes, %.0f msg/s, %.1f MB/s payload each way\n", results.messages,
                 per_second(results.messages, results.duration_s),
@@ -121,7 +126,7 @@ void print_human(const Options& options, const Results& results) {
 }
 
 int exit_status(const Results& results) {
-  return results.error_total() == 0 && results.lost == 0 ? 0 : 1;
+  return results.error_total() == 0 && results.lost == 0 && !results.interrupted ? 0 : 1;
 }
 
 }  // namespace wsgate::loadgen

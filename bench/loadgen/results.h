@@ -43,6 +43,8 @@ struct Results {
   uint64_t lost = 0;
   uint64_t crossed_close = 0;
   uint64_t reconnects = 0;
+  double connect_s = 0;      // echo, idle: time to open (and upgrade) every connection
+  bool interrupted = false;  // SIGINT or SIGTERM ended the run early
   double server_cpu_us = 0;  // server CPU over the window, µs (0: no counter)
   bool have_cpu = false;
   Histogram latency;        // µs: echo round trips, or connect-to-101 in connect mode

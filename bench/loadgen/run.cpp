@@ -5,6 +5,7 @@
 #include <netdb.h>
 
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 
@@ -17,6 +18,9 @@ namespace {
 constexpr double kDrainTimeoutS = 5.0;
 constexpr double kClosingTimeoutS = 3.0;
 constexpr uint64_t kTickMs = 250;
+// Connect mode: a slot whose connect or handshake failed waits this long
+// before its next attempt (no busy loop against a refusing or full server).
+constexpr uint64_t kConnectBackoffMs = 10;
 
 uint64_t to_ms(double seconds) {
   return static_cast<uint64_t>(std::llround(seconds * 1000.0));
@@ -35,8 +39,14 @@ Run::Run(const Options& options)
   uv_loop_init(&loop_);
   uv_timer_init(&loop_, &phase_timer_);
   uv_timer_init(&loop_, &tick_timer_);
+  uv_timer_init(&loop_, &backoff_timer_);
+  uv_signal_init(&loop_, &sigint_);
+  uv_signal_init(&loop_, &sigterm_);
   phase_timer_.data = this;
   tick_timer_.data = this;
+  backoff_timer_.data = this;
+  sigint_.data = this;
+  sigterm_.data = this;
   random_state_ ^= uv_hrtime();
   max_connects_in_progress_ = options.connect_concurrency;
 }
@@ -77,6 +87,9 @@ bool Run::start(std::string& error) {
     connections_.push_back(std::make_unique<Connection>(*this, i));
   }
   uv_timer_start(&tick_timer_, on_tick, kTickMs, kTickMs);
+  uv_signal_start(&sigint_, on_signal, SIGINT);
+  uv_signal_start(&sigterm_, on_signal, SIGTERM);
+  start_ns_ = uv_hrtime();
   if (options_.mode == Mode::Connect) {
     // Connect cycles are the load: there is no separate connect phase.
     phase_ = Phase::Warmup;
@@ -164,12 +177,78 @@ void Run::count_server_close(uint16_t code, uint64_t crossed) {
 void Run::socket_closed(Connection& connection) {
   --live_sockets_;
   if (options_.mode == Mode::Connect && (phase_ == Phase::Warmup || phase_ == Phase::Measure)) {
-    request_connect(connection);
+    if (connection.failed_before_open()) {
+      request_connect_later(connection);
+    } else {
+      request_connect(connection);
+    }
   } else if (connection.wants_reconnect() && phase_ <= Phase::Drain) {
     ++results_.reconnects;
     request_connect(connection);
   }
   if (phase_ == Phase::Closing && live_sockets_ == 0) schedule_advance(0);
+}
+
+void Run::request_connect_later(Connection& connection) {
+  const uint64_t now = uv_now(&loop_);
+  backoff_queue_.emplace_back(now + kConnectBackoffMs, &connection);
+  if (backoff_queue_.size() == 1) {
+    uv_timer_start(&backoff_timer_, on_backoff_timer, kConnectBackoffMs, 0);
+  }
+}
+
+void Run::on_backoff_timer(uv_timer_t* timer) noexcept {
+  static_cast<Run*>(timer->data)->backoff_due();
+}
+
+void Run::backoff_due() {
+  const uint64_t now = uv_now(&loop_);
+  while (!backoff_queue_.empty() && backoff_queue_.front().first <= now) {
+    Connection* connection = backoff_queue_.front().second;
+    backoff_queue_.pop_front();
+    if (phase_ == Phase::Warmup || phase_ == Phase::Measure) request_connect(*connection);
+  }
+  if (!backoff_queue_.empty()) {
+    uv_timer_start(&backoff_timer_, on_backoff_timer, backoff_queue_.front().first - now, 0);
+  }
+}
+
+// ---- signals ---------------------------------------------------------------
+
+void Run::on_signal(uv_signal_t* handle, int signum) noexcept {
+  static_cast<Run*>(handle->data)->interrupt(signum);
+}
+
+// SIGINT or SIGTERM: stop early, keep what was measured, exit 1. A window
+// in progress ends now (its figures cover the time it ran), then the usual
+// drain and Close; before the window, straight to the Close. A second
+// signal ends the run at once.
+void Run::interrupt(int signum) {
+  results_.interrupted = true;
+  if (++interrupts_ == 1) {
+    std::fprintf(stderr, "wsgate-loadgen: %s: stopping (again to stop at once)\n",
+                 signum == SIGINT ? "SIGINT" : "SIGTERM");
+  }
+  if (interrupts_ > 1) {
+    if (phase_ != Phase::Done) finish();
+    return;
+  }
+  switch (phase_) {
+    case Phase::Connecting:
+      results_.connect_s = static_cast<double>(uv_hrtime() - start_ns_) / 1e9;
+      begin_closing();
+      break;
+    case Phase::Warmup:
+      begin_closing();
+      break;
+    case Phase::Measure:
+      end_measure();
+      break;
+    case Phase::Drain:
+    case Phase::Closing:
+    case Phase::Done:
+      break;  // already ending, within a few seconds
+  }
 }
 
 // ---- phases ----------------------------------------------------------------
@@ -187,12 +266,14 @@ void Run::on_phase_timer(uv_timer_t* timer) noexcept {
 void Run::advance() {
   switch (phase_) {
     case Phase::Connecting:
+      results_.connect_s = static_cast<double>(uv_hrtime() - start_ns_) / 1e9;
       if (options_.mode == Mode::Echo && options_.warmup_s > 0) {
         phase_ = Phase::Warmup;
         schedule_advance(options_.warmup_s);
       } else {
         begin_measure();
       }
+      if (options_.mode == Mode::Echo) start_all_traffic();
       break;
     case Phase::Warmup:
       begin_measure();
@@ -210,6 +291,12 @@ void Run::advance() {
     case Phase::Done:
       break;
   }
+}
+
+// Every connection is open (or failed): all start sending together.
+void Run::start_all_traffic() {
+  refresh_clock();
+  for (auto& connection : connections_) connection->start_traffic_now();
 }
 
 void Run::begin_measure() {
@@ -251,6 +338,8 @@ void Run::end_measure() {
 void Run::begin_closing() {
   phase_ = Phase::Closing;
   connect_queue_.clear();
+  backoff_queue_.clear();
+  uv_timer_stop(&backoff_timer_);
   for (auto& connection : connections_) connection->begin_close();
   schedule_advance(live_sockets_ == 0 ? 0 : kClosingTimeoutS);
 }
@@ -258,6 +347,7 @@ void Run::begin_closing() {
 // The end: whatever is still open is closed without ceremony; a socket
 // still waiting for the server's Close reply counts a timeout.
 void Run::finish() {
+  if (phase_ == Phase::Done) return;
   phase_ = Phase::Done;
   for (auto& connection : connections_) {
     if (connection->state() == Connection::State::CloseSent) {
@@ -268,6 +358,9 @@ void Run::finish() {
   uv_timer_stop(&tick_timer_);
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&phase_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&backoff_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
 }
 
 void Run::on_tick(uv_timer_t* timer) noexcept {

@@ -1,6 +1,6 @@
 // One load-generation run: the loop, the phases (connect, warm-up, measure,
-// drain, close), the connect queue, the timers and the counters. Single
-// threaded; every callback runs on the loop.
+// drain, close), the connect queue, the timers, the signal handlers and the
+// counters. Single threaded; every callback runs on the loop.
 #pragma once
 
 #include <netinet/in.h>
@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "loadgen/connection.h"
@@ -48,8 +49,10 @@ class Run {
   const sockaddr* address() const { return reinterpret_cast<const sockaddr*>(&address_); }
   // The source address for slot `index` (--sources), or nullptr: no bind.
   const sockaddr* source_for(uint32_t index) const;
-  // Messages may be sent (echo mode, before the drain).
-  bool may_send() const { return phase_ <= Phase::Measure; }
+  // Messages may be sent (echo mode, from the warm-up until the drain). In
+  // the connect phase nothing is sent: every connection is opened first and
+  // all start together when the warm-up begins.
+  bool may_send() const { return phase_ == Phase::Warmup || phase_ == Phase::Measure; }
   // A cheap PRNG (xorshift64*): mask keys and handshake nonces. Masking in a
   // load generator only has to be legal on the wire, not unpredictable; a
   // CSPRNG call per frame would make the client the bottleneck.
@@ -108,7 +111,13 @@ class Run {
 
   static void on_phase_timer(uv_timer_t* timer) noexcept;
   static void on_tick(uv_timer_t* timer) noexcept;
+  static void on_backoff_timer(uv_timer_t* timer) noexcept;
+  static void on_signal(uv_signal_t* handle, int signum) noexcept;
   void advance();
+  void start_all_traffic();
+  void interrupt(int signum);
+  void request_connect_later(Connection& connection);
+  void backoff_due();
   void schedule_advance(double seconds);
   void begin_measure();
   void end_measure();
@@ -122,6 +131,10 @@ class Run {
   uv_loop_t loop_{};
   uv_timer_t phase_timer_{};
   uv_timer_t tick_timer_{};
+  uv_timer_t backoff_timer_{};
+  uv_signal_t sigint_{};
+  uv_signal_t sigterm_{};
+  uint32_t interrupts_ = 0;
   Phase phase_ = Phase::Connecting;
   PayloadTemplate payload_;
   ws::FrameHeader data_frame_header_;
@@ -130,6 +143,9 @@ class Run {
   std::vector<sockaddr_in> sources_;
   std::vector<std::unique_ptr<Connection>> connections_;
   std::deque<Connection*> connect_queue_;
+  // Connect mode: slots whose last attempt failed before the 101, with the
+  // uv_now() at which they may try again (a constant delay: FIFO order).
+  std::deque<std::pair<uint64_t, Connection*>> backoff_queue_;
   uint32_t connects_in_progress_ = 0;
   uint32_t max_connects_in_progress_ = 0;
   bool pumping_ = false;
@@ -138,6 +154,7 @@ class Run {
   uint64_t outstanding_ = 0;
   uint64_t random_state_ = 0x9E3779B97F4A7C15ULL;
   uint64_t now_ns_ = 0;
+  uint64_t start_ns_ = 0;
   uint64_t measure_start_ns_ = 0;
   uint64_t cpu_start_ns_ = 0;
   bool cpu_start_ok_ = false;

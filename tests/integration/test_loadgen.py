@@ -9,11 +9,13 @@ run is short (about 1 s of measurement) and every process is reaped.
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 import pytest
 
@@ -28,7 +30,7 @@ ERROR_NAMES = {"connect_refused", "connect_failed", "reset", "eof", "timeout", "
 FIELDS = {"mode", "url", "connections", "size", "depth", "duration_s", "messages", "msgs_per_s",
           "bytes_per_s", "latency_us", "handshakes", "handshakes_per_s", "handshakes_failed",
           "resumed", "open_at_end", "errors", "closes", "lost", "crossed_close", "reconnects",
-          "server_cpu_us_per_msg"}
+          "server_cpu_us_per_msg", "connect_s", "interrupted"}
 
 
 def loadgen(*args, timeout=30):
@@ -244,6 +246,154 @@ def test_bad_echo_is_detected_and_fails_the_run():
     assert status == 1, report
     assert report["errors"]["bad_echo"] == 2, report
     assert report["lost"] >= 2, report
+
+
+class SlowUpgradeEchoServer:
+    """A minimal WebSocket echo server (threads, small frames only) that
+    answers the upgrade of its `slow`-th connection `delay` seconds late and
+    notes when the last 101 went out and when the first data frame came in."""
+
+    def __init__(self, slow, delay):
+        self.slow, self.delay = slow, delay
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.listener.settimeout(0.05)
+        self.port = self.listener.getsockname()[1]
+        self.lock = threading.Lock()
+        self.accepted = 0
+        self.last_upgrade = 0.0
+        self.first_frame = None
+        self.sockets, self.threads = [], []
+        self.stopping = False
+        self.acceptor = threading.Thread(target=self._accept, daemon=True)
+        self.acceptor.start()
+
+    def _accept(self):
+        while not self.stopping:
+            try:
+                conn, _ = self.listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            conn.settimeout(None)
+            with self.lock:
+                self.accepted += 1
+                index = self.accepted
+            self.sockets.append(conn)
+            thread = threading.Thread(target=self._serve, args=(conn, index), daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def _serve(self, conn, index):
+        import base64
+        import hashlib
+        try:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                data += chunk
+            head, data = data.split(b"\r\n\r\n", 1)
+            key = [line.split(b":", 1)[1].strip() for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"sec-websocket-key:")][0]
+            accept = base64.b64encode(hashlib.sha1(
+                key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+            if index == self.slow:
+                time.sleep(self.delay)
+            conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                         b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+            with self.lock:
+                self.last_upgrade = max(self.last_upgrade, time.monotonic())
+            while True:
+                while len(data) >= 6 and len(data) >= 6 + (data[1] & 0x7F):
+                    if self.first_frame is None:
+                        with self.lock:
+                            if self.first_frame is None:
+                                self.first_frame = time.monotonic()
+                    opcode, length = data[0] & 0x0F, data[1] & 0x7F
+                    assert length < 126
+                    mask, payload = data[2:6], data[6:6 + length]
+                    data = data[6 + length:]
+                    payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+                    conn.sendall(bytes([0x80 | opcode, length]) + payload)
+                    if opcode == 8:
+                        conn.close()
+                        return
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+        except OSError:
+            return
+
+    def close(self):
+        self.stopping = True
+        self.acceptor.join(timeout=5)
+        self.listener.close()
+        for conn in self.sockets:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
+        for thread in self.threads:
+            thread.join(timeout=5)
+
+
+def test_echo_mode_opens_every_connection_before_sending():
+    """Echo mode upgrades every connection first: with the 8th upgrade
+    answered 0.5 s late, no message arrives before that 101 went out."""
+    server = SlowUpgradeEchoServer(slow=8, delay=0.5)
+    try:
+        status, report = loadgen("--url", f"ws://127.0.0.1:{server.port}/", "-c", 8, "-d", 0.5,
+                                 "-w", 0.2, "--connect-concurrency", 8)
+    finally:
+        server.close()
+    assert_clean(status, report)
+    assert report["messages"] > 0, report
+    assert server.first_frame is not None and server.first_frame >= server.last_upgrade
+    assert report["connect_s"] >= 0.45, report
+
+
+def test_sigint_stops_the_run_and_reports_what_was_measured(gateway):
+    gw = gateway(workers=1)
+    process = subprocess.Popen([LOADGEN, "--url", gw.url(), "-c", "10", "-d", "60", "-w", "0.2",
+                                "--json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        gw.wait_for(lambda: gw.stats()["totals"]["messages_in"] > 1000, 10,
+                    message="the load generator's traffic")
+        time.sleep(0.5)
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=15)
+        took = time.monotonic() - started
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+    assert process.returncode == 1, (out, err)
+    report = json.loads(out)
+    assert set(report) == FIELDS, report
+    assert report["interrupted"] is True, report
+    assert report["messages"] > 0 and 0 < report["duration_s"] < 30, report
+    assert report["lost"] == 0 and not any(report["errors"].values()), report
+    assert took < 10, took
+
+
+def test_connect_mode_backs_off_after_a_connect_error():
+    """A refused connect is retried after ~10 ms, not at once: two slots
+    make at most a few hundred attempts in 0.5 s, not tens of thousands."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    status, report = loadgen("--url", f"ws://127.0.0.1:{port}/echo", "--mode", "connect",
+                             "-c", 2, "-d", 0.5, "-w", 0)
+    assert status == 1
+    assert 2 <= report["errors"]["connect_refused"] <= 250, report
 
 
 # ---- TLS: a Python websockets wss echo server with a throwaway certificate --
