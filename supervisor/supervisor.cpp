@@ -232,6 +232,12 @@ void Supervisor::tick() {
 void Supervisor::rotate_ticket_keys_when_due() {
   const uint64_t period = static_cast<uint64_t>(config_->ticket_key_rotation.count());
   if (now() - ticket_keys_made_ms_ < period) return;
+  if (!tls_) {
+    // No TLS listener: nothing uses the keys. A reload that adds one starts
+    // from the current key and rotates from then on.
+    ticket_keys_made_ms_ = now();
+    return;
+  }
   try {
     ticket_keys_.rotate();
   } catch (const std::exception& e) {
@@ -244,7 +250,14 @@ void Supervisor::rotate_ticket_keys_when_due() {
   size_t told = 0;
   for (auto& [pid, process] : processes_) {
     if (process->reaped || process->channel == nullptr) continue;
-    if (process->channel->send(ChannelMessage::TicketKeys, payload) == 0) ++told;
+    if (process->channel->send(ChannelMessage::TicketKeys, payload) == 0) {
+      ++told;
+    } else {
+      // That worker goes on with the old keys until it exits: its tickets
+      // stop opening elsewhere one period early, nothing worse.
+      error_log().error("worker slot {} pid {}: could not send the new ticket key", process->slot,
+                        pid);
+    }
   }
   error_log().info("session ticket key rotated; {} workers told", told);
 }

@@ -110,10 +110,6 @@ Connection::Connection(Worker& worker)
   pressure_hook.owner = all_hook.owner = this;
 }
 
-void Connection::use_tls(SSL_CTX* ctx) {
-  tls_ = std::make_unique<tls::TlsSession>(ctx);
-}
-
 int Connection::accept(uv_stream_t* server) {
   int rc = uv_tcp_init(worker_.loop(), &tcp_);
   if (rc != 0) return rc;
@@ -138,9 +134,10 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
   try {
     self->handle_read(nread, buf);
   } catch (const std::exception& e) {
-    // Only allocation can throw here; the connection cannot go on.
+    // Only allocation can throw here; the connection cannot go on, and its
+    // corked output must not reach the next connection that flushes.
     error_log().error("connection: {}", e.what());
-    self->worker_.scratch().clear();
+    self->worker_.discard_corked_output();
     self->abort(CloseCause::Error);
   }
 }
@@ -197,111 +194,6 @@ void Connection::handle_bytes(uint8_t* data, size_t size) {
     case State::Closed:
       break;
   }
-}
-
-// ---- TLS ----------------------------------------------------------------------
-
-void Connection::handle_tls_bytes(const uint8_t* data, size_t size) {
-  // After a fatal TLS error nothing more is decrypted; only EOF matters.
-  if (tls_->failure() != tls::HandshakeFailure::None || cause_ == CloseCause::Tls) return;
-  if (tls_started_ns_ == 0) tls_started_ns_ = uv_hrtime();
-  std::span<const uint8_t> input(data, size);
-  uint8_t* plain = worker_.plain_buffer();
-  while (state_ != State::Closed) {
-    size_t got = 0;
-    const tls::TlsSession::Result result =
-        tls_->read(input, plain, Worker::kPlainBufferSize, got, wire());
-    if (tls_->take_handshake_completed()) tls_handshake_done();
-    switch (result) {
-      case tls::TlsSession::Result::Data:
-        handle_bytes(plain, got);
-        continue;
-      case tls::TlsSession::Result::NeedMore:
-        return;
-      case tls::TlsSession::Result::Closed:
-        // close_notify: the peer will send nothing more, as with EOF.
-        end_of_stream(UV_EOF);
-        return;
-      case tls::TlsSession::Result::Error:
-        tls_failed();
-        return;
-    }
-  }
-}
-
-void Connection::tls_handshake_done() {
-  WorkerStats& stats = worker_.stats();
-  ++stats.tls_handshakes_ok;
-  ++stats.tls_connections_active;
-  if (tls_->resumed()) {
-    ++(tls_->resumed_by_ticket() ? stats.tls_resumed_ticket : stats.tls_resumed_cache);
-  }
-  ++(tls_->version() == "TLSv1.3" ? stats.tls_version_1_3 : stats.tls_version_1_2);
-  const std::string_view cipher = tls_->cipher();
-  if (cipher.find("AES128-GCM") != std::string_view::npos ||
-      cipher.find("AES_128_GCM") != std::string_view::npos) {
-    ++stats.tls_cipher_aes_128_gcm;
-  } else if (cipher.find("AES256-GCM") != std::string_view::npos ||
-             cipher.find("AES_256_GCM") != std::string_view::npos) {
-    ++stats.tls_cipher_aes_256_gcm;
-  } else if (cipher.find("CHACHA20") != std::string_view::npos) {
-    ++stats.tls_cipher_chacha20_poly1305;
-  } else {
-    ++stats.tls_cipher_other;
-  }
-  const uint64_t micros = (uv_hrtime() - tls_started_ns_) / 1000;
-  stats.tls_handshake_us_total += micros;
-  if (micros < 1000) {
-    ++stats.tls_handshake_under_1ms;
-  } else if (micros < 10000) {
-    ++stats.tls_handshake_under_10ms;
-  } else if (micros < 100000) {
-    ++stats.tls_handshake_under_100ms;
-  } else {
-    ++stats.tls_handshake_over_100ms;
-  }
-}
-
-void Connection::tls_failed() {
-  cause_ = CloseCause::Tls;
-  if (tls_->handshake_done()) {
-    // A broken record after the handshake: OpenSSL queued its alert.
-    error_log().debug("TLS error: {}", tls_->error_text());
-    close_code_ = ws::close_code::kAbnormal;
-  } else {
-    WorkerStats& stats = worker_.stats();
-    switch (tls_->failure()) {
-      case tls::HandshakeFailure::Version:
-        ++stats.tls_handshakes_failed_version;
-        break;
-      case tls::HandshakeFailure::Cipher:
-        ++stats.tls_handshakes_failed_cipher;
-        break;
-      case tls::HandshakeFailure::Alpn:
-        ++stats.tls_handshakes_failed_alpn;
-        break;
-      case tls::HandshakeFailure::NotTls:
-        ++stats.tls_handshakes_failed_not_tls;
-        break;
-      case tls::HandshakeFailure::ClientAlert:
-        ++stats.tls_handshakes_failed_client_alert;
-        break;
-      default:
-        ++stats.tls_handshakes_failed_other;
-        break;
-    }
-    error_log().debug("TLS handshake failed ({}): {}",
-                      tls::handshake_failure_name(tls_->failure()), tls_->error_text());
-    if (tls_->failure() == tls::HandshakeFailure::NotTls && tls_started_ns_ != 0 &&
-        tls_->error_text() == "http request") {
-      // A plain HTTP request on a TLS port gets a readable answer, in
-      // plain text since there is no TLS session to carry it.
-      http_status_ = 400;
-      wire() += http::make_response(400, "this port speaks TLS: use https:// or wss://");
-    }
-  }
-  if (state_ != State::Closing) enter_state(State::Closing);
-  shutdown_when_flushed();
 }
 
 void Connection::handle_handshake_bytes(uint8_t* data, size_t size) {
@@ -605,10 +497,19 @@ void Connection::flush() {
   }
   if (tls_) {
     std::string& plain = worker_.tls_plain();
-    if (!plain.empty()) {
-      const bool ok = tls_->write(plain, wire());
+    if (cause_ == CloseCause::Tls) {
+      // The session failed: nothing more can be encrypted, but the alert
+      // OpenSSL queued in wire() still goes out before the FIN.
       plain.clear();
-      if (plain.capacity() > 4 * Worker::kReadBufferSize) std::string().swap(plain);
+    } else if (!plain.empty()) {
+      // Cleared before anything can throw, so no plaintext outlives this call.
+      std::string pending;
+      pending.swap(plain);
+      const bool ok = tls_->write(pending, wire());
+      if (pending.capacity() <= 4 * Worker::kReadBufferSize) {
+        pending.clear();
+        pending.swap(plain);  // keep the buffer for the next connection
+      }
       if (!ok) {
         error_log().debug("TLS write failed: {}", tls_->error_text());
         scratch.clear();
@@ -627,7 +528,7 @@ void Connection::flush() {
     if (written == UV_EAGAIN) written = 0;
     if (written < 0) {
       scratch.clear();
-      error_log().debug("write to client failed: {}", uv_strerror(written));
+      error_log().debug("uv_try_write to {}: {}", peer_text(), uv_strerror(written));
       abort(CloseCause::Error);
       return;
     }
@@ -644,7 +545,10 @@ void Connection::flush() {
     shutdown_req_ = std::make_unique<uv_shutdown_t>();
     shutdown_req_->data = this;
     int rc = uv_shutdown(shutdown_req_.get(), reinterpret_cast<uv_stream_t*>(&tcp_), on_shutdown);
-    if (rc != 0) abort(CloseCause::Error);
+    if (rc != 0) {
+      error_log().debug("uv_shutdown on {}: {}", peer_text(), uv_strerror(rc));
+      abort(CloseCause::Error);
+    }
   }
 }
 
@@ -657,7 +561,7 @@ void Connection::start_write() {
   uv_buf_t buf = uv_buf_init(inflight_.data(), static_cast<unsigned>(inflight_.size()));
   int rc = uv_write(write_req_.get(), reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, on_write);
   if (rc != 0) {
-    error_log().debug("uv_write: {}", uv_strerror(rc));
+    error_log().debug("uv_write to {}: {}", peer_text(), uv_strerror(rc));
     abort(CloseCause::Error);
     return;
   }
@@ -670,10 +574,20 @@ void Connection::on_write(uv_write_t* req, int status) noexcept {
   // An idle connection holds no output buffer.
   std::string().swap(self->inflight_);
   if (status < 0) {
-    if (status != UV_ECANCELED) self->abort(CloseCause::Error);
+    if (status != UV_ECANCELED) {
+      error_log().debug("uv_write to {}: {}", self->peer_text(), uv_strerror(status));
+      self->abort(CloseCause::Error);
+    }
     return;
   }
-  self->flush();
+  try {
+    self->flush();
+  } catch (const std::exception& e) {
+    error_log().error("connection: {}", e.what());
+    self->worker_.discard_corked_output();
+    self->abort(CloseCause::Error);
+    return;
+  }
   // Caught up: the request is not needed until the kernel pushes back again.
   if (!self->write_in_flight_) self->write_req_.reset();
 }
@@ -698,7 +612,10 @@ void Connection::after_queue_change() {
     read_paused_ = false;
     worker_.backpressured.remove(pressure_hook);
     int rc = uv_read_start(stream, on_alloc, on_read);
-    if (rc != 0) abort(CloseCause::Error);
+    if (rc != 0) {
+      error_log().debug("uv_read_start on {}: {}", peer_text(), uv_strerror(rc));
+      abort(CloseCause::Error);
+    }
   }
 }
 
@@ -709,6 +626,9 @@ void Connection::shutdown_when_flushed() {
 void Connection::on_shutdown(uv_shutdown_t* req, int status) noexcept {
   auto* self = static_cast<Connection*>(req->data);
   if (status < 0) {
+    if (status != UV_ECANCELED) {
+      error_log().debug("uv_shutdown to {}: {}", self->peer_text(), uv_strerror(status));
+    }
     self->abort(CloseCause::Error);
     return;
   }
@@ -717,12 +637,16 @@ void Connection::on_shutdown(uv_shutdown_t* req, int status) noexcept {
   // never answers unread bytes with a reset. A paused reader resumes.
   if (self->read_paused_) {
     self->read_paused_ = false;
-    uv_read_start(reinterpret_cast<uv_stream_t*>(&self->tcp_), on_alloc, on_read);
+    const int rc =
+        uv_read_start(reinterpret_cast<uv_stream_t*>(&self->tcp_), on_alloc, on_read);
+    if (rc != 0) {
+      error_log().debug("uv_read_start on {}: {}", self->peer_text(), uv_strerror(rc));
+      self->abort(CloseCause::Error);
+    }
   }
 }
 
-void Connection::write_access_log() const {
-  if (!access_log_enabled()) return;
+std::string Connection::peer_text() const {
   char host[INET6_ADDRSTRLEN] = "-";
   int port = 0;
   if (peer_.sa.sa_family == AF_INET) {
@@ -732,6 +656,11 @@ void Connection::write_access_log() const {
     inet_ntop(AF_INET6, &peer_.in6.sin6_addr, host, sizeof(host));
     port = ntohs(peer_.in6.sin6_port);
   }
+  return std::string(host) + ":" + std::to_string(port);
+}
+
+void Connection::write_access_log() const {
+  if (!access_log_enabled()) return;
   const std::string_view route = route_ ? std::string_view(route_->path) : "-";
   const std::string_view protocol =
       route_ && subprotocol_ >= 0 ? std::string_view(route_->subprotocols[subprotocol_]) : "-";
@@ -747,10 +676,10 @@ void Connection::write_access_log() const {
                                    : tls_->resumed_by_ticket() ? "ticket"
                                                                : "cache";
   access_log().info(
-      "remote={}:{} request=\"{}\" status={} route={} subprotocol={} duration_ms={} "
+      "remote={} request=\"{}\" status={} route={} subprotocol={} duration_ms={} "
       "messages_in={} bytes_in={} messages_out={} bytes_out={} close_code={} closed_by={} "
       "cause={} tls={} cipher={} sni={} resumed={}",
-      host, port, request, http_status_, route, protocol, worker_.now() - accepted_at_,
+      peer_text(), request, http_status_, route, protocol, worker_.now() - accepted_at_,
       messages_in_, bytes_in_, messages_out_, bytes_out_, close_code_,
       http_status_ != 101 ? "server" : (closed_by_client_ ? "client" : "server"),
       close_cause_name(cause_), tls_done ? tls_->version() : "-",

@@ -139,6 +139,8 @@ class Connection {
   // Unlinks the connection from every list of the Handshake and Open states.
   void leave_open_lists();
   void write_access_log() const;
+  // "127.0.0.1:50000", for logs.
+  std::string peer_text() const;
 
   Worker& worker_;
   uv_tcp_t tcp_;

@@ -95,7 +95,9 @@ Worker::Worker(const WorkerSetup& setup)
       listen_fds_(setup.listen_fds),
       tls_(setup.tls),
       read_buffer_(new char[kReadBufferSize]) {
-  if (tls_ && setup.ticket_keys != nullptr) {
+  if (tls_) {
+    // The supervisor always hands over its key ring with TLS contexts.
+    if (setup.ticket_keys == nullptr) throw std::logic_error("TLS contexts without ticket keys");
     ticket_keys_ = *setup.ticket_keys;
     plain_buffer_.reset(new uint8_t[kPlainBufferSize]);
   }
@@ -397,6 +399,7 @@ void Worker::on_tick(uv_timer_t* timer) noexcept {
     self->tick();
   } catch (const std::exception& e) {
     error_log().error("timer: {}", e.what());
+    self->discard_corked_output();
   }
 }
 
@@ -492,6 +495,7 @@ void Worker::on_drain_check(uv_timer_t* timer) noexcept {
     static_cast<Worker*>(timer->data)->drain_check();
   } catch (const std::exception& e) {
     error_log().error("drain: {}", e.what());
+    static_cast<Worker*>(timer->data)->discard_corked_output();
   }
 }
 
@@ -530,6 +534,7 @@ void Worker::on_drain_spread(uv_timer_t* timer) noexcept {
     static_cast<Worker*>(timer->data)->drain_spread();
   } catch (const std::exception& e) {
     error_log().error("drain: {}", e.what());
+    static_cast<Worker*>(timer->data)->discard_corked_output();
   }
 }
 

@@ -51,6 +51,13 @@ class Worker {
   // it, and where decrypted input lands (kPlainBufferSize bytes).
   std::string& tls_plain() { return tls_plain_; }
   uint8_t* plain_buffer() { return plain_buffer_.get(); }
+  // Drops whatever a connection corked and did not flush: called when an
+  // exception cut a connection's work short, so the next connection's
+  // flush() cannot send it.
+  void discard_corked_output() {
+    scratch_.clear();
+    tls_plain_.clear();
+  }
 
   // List membership, driven by Connection state changes.
   IntrusiveList<Connection> handshaking;    // by accept time

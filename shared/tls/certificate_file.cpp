@@ -1,4 +1,5 @@
 // Certificate and key loading with precise errors (see certificate_file.h).
+#include "tls/openssl_error.h"
 #include "tls/certificate_file.h"
 
 #include <fcntl.h>
@@ -23,14 +24,6 @@ struct BioFree {
 
 [[noreturn]] void fail(const std::string& origin, const std::string& path, const std::string& why) {
   throw TlsError(origin + ": " + path + ": " + why);
-}
-
-// OpenSSL's reason for the last failure, queue cleared.
-std::string openssl_reason() {
-  const unsigned long code = ERR_peek_last_error();
-  const char* reason = code != 0 ? ERR_reason_error_string(code) : nullptr;
-  ERR_clear_error();
-  return reason != nullptr ? reason : "unknown error";
 }
 
 // The whole file; errors name the syscall's reason ("No such file or
@@ -123,7 +116,16 @@ LoadedCertificate load_certificate(const config::CertificateConfig& config) {
     while (X509* extra = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
       out.chain.emplace_back(extra);
     }
-    ERR_clear_error();  // the end of the file ends the loop with an error
+    // The end of the file ends the loop with "no start line"; any other
+    // error is a broken intermediate, which clients would fail to verify.
+    const unsigned long end = ERR_peek_last_error();
+    if (ERR_GET_LIB(end) == ERR_LIB_PEM && ERR_GET_REASON(end) == PEM_R_NO_START_LINE) {
+      ERR_clear_error();
+    } else if (end != 0) {
+      fail(config.certificate_origin, config.certificate,
+           "certificate " + std::to_string(out.chain.size() + 2) +
+               " in the file (an intermediate) is not valid PEM (" + openssl_reason() + ")");
+    }
   }
   const std::string key_pem = read_pem(config.key_origin, config.key);
   {

@@ -1,4 +1,5 @@
 // Building the server contexts (see server_tls.h).
+#include "tls/openssl_error.h"
 #include "tls/server_tls.h"
 
 #include <openssl/err.h>
@@ -12,18 +13,11 @@ namespace {
 
 constexpr unsigned char kHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
 
-std::string openssl_reason() {
-  const unsigned long code = ERR_peek_last_error();
-  const char* reason = code != 0 ? ERR_reason_error_string(code) : nullptr;
-  ERR_clear_error();
-  return reason != nullptr ? reason : "unknown error";
-}
-
 // ALPN: http/1.1 only (WS-HS-12, SEC-TLS-04). A client that offers ALPN
 // without http/1.1 (h2 alone, say) gets the no_application_protocol alert
 // RFC 7301 section 3.2 prescribes; a client that offers no ALPN goes on.
 int select_alpn(SSL*, const unsigned char** out, unsigned char* out_size, const unsigned char* in,
-                unsigned int in_size, void*) {
+                unsigned int in_size, void*) noexcept {
   unsigned char* chosen = nullptr;
   if (SSL_select_next_proto(&chosen, out_size, kHttp11, sizeof kHttp11, in, in_size) !=
       OPENSSL_NPN_NEGOTIATED) {
@@ -35,12 +29,18 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* out_size, const 
 
 // SNI: switch to the context whose certificates answer the name; unknown
 // names and clients without SNI get the default (first) certificate.
-int select_server_name(SSL* ssl, int*, void* arg) {
+// OpenSSL calls it from C, so no exception may leave it: a failed
+// allocation in the lookup fails the handshake.
+int select_server_name(SSL* ssl, int*, void* arg) noexcept {
   const auto* listener = static_cast<const ListenerTls*>(arg);
   const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
   if (name == nullptr) return SSL_TLSEXT_ERR_OK;
-  if (SSL_CTX* ctx = listener->context_for(name); ctx != nullptr && ctx != SSL_get_SSL_CTX(ssl)) {
-    SSL_set_SSL_CTX(ssl, ctx);
+  try {
+    if (SSL_CTX* ctx = listener->context_for(name); ctx != nullptr && ctx != SSL_get_SSL_CTX(ssl)) {
+      SSL_set_SSL_CTX(ssl, ctx);
+    }
+  } catch (const std::exception&) {
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
   }
   return SSL_TLSEXT_ERR_OK;
 }

@@ -42,7 +42,7 @@ bool init_contexts(const TicketKey& key, const unsigned char* iv, EVP_CIPHER_CTX
 // then issue a new ticket under the current key), 0 for an unknown name
 // (a full handshake), -1 on an internal error.
 int ticket_callback(SSL* ssl, unsigned char key_name[16], unsigned char* iv,
-                    EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac, int enc) {
+                    EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac, int enc) noexcept {
   const auto* ring = static_cast<const TicketKeyRing*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
   if (ring == nullptr) return 0;
   if (enc == 1) {

@@ -7,6 +7,7 @@
 #include <new>
 #include <span>
 
+#include "tls/openssl_error.h"
 #include "tls/ticket_keys.h"
 
 namespace wsgate::tls {
@@ -18,15 +19,21 @@ struct BioState {
   std::string* output = nullptr;
 };
 
-int bio_write(BIO* bio, const char* data, int size) {
+// OpenSSL calls these from C: no exception may leave them. A failed
+// allocation is a write error, which fails the connection.
+int bio_write(BIO* bio, const char* data, int size) noexcept {
   auto* state = static_cast<BioState*>(BIO_get_data(bio));
   BIO_clear_retry_flags(bio);
   if (state == nullptr || state->output == nullptr) return -1;
-  state->output->append(data, static_cast<size_t>(size));
+  try {
+    state->output->append(data, static_cast<size_t>(size));
+  } catch (const std::bad_alloc&) {
+    return -1;
+  }
   return size;
 }
 
-int bio_read(BIO* bio, char* data, int size) {
+int bio_read(BIO* bio, char* data, int size) noexcept {
   auto* state = static_cast<BioState*>(BIO_get_data(bio));
   BIO_clear_retry_flags(bio);
   if (state == nullptr || state->input == nullptr || state->input->empty()) {
@@ -39,7 +46,7 @@ int bio_read(BIO* bio, char* data, int size) {
   return static_cast<int>(n);
 }
 
-long bio_ctrl(BIO* bio, int command, long, void*) {
+long bio_ctrl(BIO* bio, int command, long, void*) noexcept {
   auto* state = static_cast<BioState*>(BIO_get_data(bio));
   switch (command) {
     case BIO_CTRL_FLUSH:
@@ -52,7 +59,7 @@ long bio_ctrl(BIO* bio, int command, long, void*) {
   }
 }
 
-int bio_create(BIO* bio) {
+int bio_create(BIO* bio) noexcept {
   BIO_set_init(bio, 1);
   return 1;
 }
@@ -104,10 +111,6 @@ std::string_view handshake_failure_name(HandshakeFailure failure) {
       return "not_tls";
     case HandshakeFailure::ClientAlert:
       return "client_alert";
-    case HandshakeFailure::Timeout:
-      return "timeout";
-    case HandshakeFailure::Closed:
-      return "closed";
     case HandshakeFailure::Other:
       return "other";
   }
@@ -132,6 +135,14 @@ TlsSession::~TlsSession() {
 TlsSession::Result TlsSession::read(std::span<const uint8_t>& input, uint8_t* buffer,
                                     size_t capacity, size_t& size, std::string& out) {
   size = 0;
+  if (pending_error_) {
+    // A fatal error came after plaintext the last call handed over.
+    pending_error_ = false;
+    return Result::Error;
+  }
+  // OpenSSL needs an empty error queue before an I/O call, or a stale
+  // entry (another connection's) turns this call's WANT_READ into an error.
+  ERR_clear_error();
   BioScope scope(ssl_, &input, &out);
   if (!handshake_done_) {
     const int rc = SSL_do_handshake(ssl_);
@@ -154,23 +165,25 @@ TlsSession::Result TlsSession::read(std::span<const uint8_t>& input, uint8_t* bu
     }
     const int error = SSL_get_error(ssl_, rc);
     if (error == SSL_ERROR_WANT_READ) break;
-    if (size > 0) break;  // hand over what was read; the error repeats next call
-    if (error == SSL_ERROR_ZERO_RETURN) return Result::Closed;
+    if (error == SSL_ERROR_ZERO_RETURN) {
+      if (size > 0) break;  // Closed comes again on the next call
+      return Result::Closed;
+    }
     classify_error(error);
-    return Result::Error;
+    if (size == 0) return Result::Error;
+    pending_error_ = true;  // hand over what was read first
+    break;
   }
   return size > 0 ? Result::Data : Result::NeedMore;
 }
 
 bool TlsSession::write(std::string_view plain, std::string& out) {
+  ERR_clear_error();
   BioScope scope(ssl_, nullptr, &out);
   while (!plain.empty()) {
     size_t written = 0;
     if (SSL_write_ex(ssl_, plain.data(), plain.size(), &written) != 1) {
-      error_text_ = ERR_reason_error_string(ERR_peek_last_error()) != nullptr
-                        ? ERR_reason_error_string(ERR_peek_last_error())
-                        : "SSL_write failed";
-      ERR_clear_error();
+      error_text_ = openssl_reason();
       return false;
     }
     plain.remove_prefix(written);
@@ -181,9 +194,14 @@ bool TlsSession::write(std::string_view plain, std::string& out) {
 void TlsSession::shutdown(std::string& out) {
   if (shutdown_sent_ || !handshake_done_) return;
   shutdown_sent_ = true;
+  ERR_clear_error();
   BioScope scope(ssl_, nullptr, &out);
   SSL_shutdown(ssl_);  // sends close_notify; the peer's answer is not awaited
   ERR_clear_error();
+}
+
+bool TlsSession::plain_http_request() const {
+  return failure_ == HandshakeFailure::NotTls && error_reason_ == SSL_R_HTTP_REQUEST;
 }
 
 bool TlsSession::take_handshake_completed() {
@@ -195,6 +213,7 @@ bool TlsSession::take_handshake_completed() {
 void TlsSession::classify_error(int ssl_error) {
   const unsigned long code = ERR_peek_last_error();
   const int reason = ERR_GET_REASON(code);
+  error_reason_ = reason;
   const char* text = code != 0 ? ERR_reason_error_string(code) : nullptr;
   error_text_ = text != nullptr ? text : ssl_error == SSL_ERROR_SYSCALL ? "unexpected EOF" : "TLS error";
   ERR_clear_error();

@@ -25,8 +25,6 @@ enum class HandshakeFailure : uint8_t {
   Alpn,         // ALPN offered without http/1.1 (h2 only, say)
   NotTls,       // not a TLS ClientHello: plain HTTP to a TLS port, or garbage
   ClientAlert,  // the client gave up with an alert (it did not trust our certificate, say)
-  Timeout,      // set by the connection: handshake_timeout passed
-  Closed,       // set by the connection: the peer closed the socket mid-handshake
   Other,
 };
 
@@ -52,7 +50,9 @@ class TlsSession {
   // completing the handshake first. TLS records OpenSSL must send
   // (handshake, alerts, tickets, key updates) are appended to `out`. Call
   // repeatedly with the same input until it returns something other than
-  // Data; input bytes OpenSSL has taken are not offered again.
+  // Data; input bytes OpenSSL has taken are not offered again. A fatal
+  // error after some plaintext returns Data first and Error on the next
+  // call; close_notify likewise returns Closed on the next call.
   Result read(std::span<const uint8_t>& input, uint8_t* buffer, size_t capacity, size_t& size,
               std::string& out);
 
@@ -70,6 +70,9 @@ class TlsSession {
   HandshakeFailure failure() const { return failure_; }
   // OpenSSL's reason for the failure ("unsupported protocol").
   const std::string& error_text() const { return error_text_; }
+  // True when the handshake failed because the bytes were a plain HTTP
+  // request, which deserves a plain-text answer.
+  bool plain_http_request() const;
 
   // After the handshake: "TLSv1.3", "TLS_AES_128_GCM_SHA256", the SNI name
   // ("" when none), and how the session resumed.
@@ -86,7 +89,9 @@ class TlsSession {
   bool handshake_done_ = false;
   bool handshake_reported_ = false;
   bool shutdown_sent_ = false;
+  bool pending_error_ = false;  // Error is due on the next read()
   HandshakeFailure failure_ = HandshakeFailure::None;
+  int error_reason_ = 0;  // ERR_GET_REASON of the failure
   std::string error_text_;
 };
 

@@ -91,7 +91,6 @@ void append_server_frame(std::string& out, Opcode opcode, const uint8_t* data, s
     for (int i = 0; i < 8; ++i) header[2 + i] = static_cast<char>(static_cast<uint64_t>(size) >> (56 - 8 * i));
     header_size = 10;
   }
-  out.reserve(out.size() + header_size + size);
   out.append(header, header_size);
   out.append(reinterpret_cast<const char*>(data), size);
 }

@@ -372,6 +372,65 @@ def test_clean_close_sends_close_notify(kit, main_gw):
         client.close()
 
 
+def test_close_frame_and_close_notify_together_still_get_the_close_reply(kit, main_gw):
+    """WS-CL-01 over TLS: a client that sends its Close frame and close_notify
+    in one segment (as browsers do on unload) still gets the server's Close
+    reply and close_notify, not just a closed socket."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = client_context(kit).wrap_bio(incoming, outgoing, server_hostname="a.test")
+    sock = socket.create_connection(("127.0.0.1", main_gw.port), timeout=5)
+    received = b""
+
+    def pump():
+        sock.sendall(outgoing.read())
+        data = sock.recv(65536)
+        if data:
+            incoming.write(data)
+        else:
+            incoming.write_eof()
+        return data
+
+    try:
+        for _ in range(10):
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                pump()
+        tls.write(wsraw.upgrade_request())
+        while b"\r\n\r\n" not in received:
+            pump()
+            with contextlib.suppress(ssl.SSLWantReadError):
+                received += tls.read(65536)
+        assert received.startswith(b"HTTP/1.1 101"), received
+        received = received.split(b"\r\n\r\n", 1)[1]
+        tls.write(wsraw.close_frame(1000, b"unload"))
+        with contextlib.suppress(ssl.SSLWantReadError):
+            tls.unwrap()  # queues close_notify behind the Close frame
+        sock.sendall(outgoing.read())  # both in one segment
+        closed_cleanly = False
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not closed_cleanly:
+            if not pump():
+                break
+            try:
+                while True:
+                    chunk = tls.read(65536)
+                    if not chunk:
+                        closed_cleanly = True
+                        break
+                    received += chunk
+            except ssl.SSLWantReadError:
+                pass
+            except ssl.SSLZeroReturnError:
+                closed_cleanly = True
+        # The server's Close frame: 0x88, length 2, code 1000.
+        assert received[:4] == b"\x88\x02\x03\xe8", received
+        assert closed_cleanly, "no close_notify from the server"
+    finally:
+        sock.close()
+
+
 def test_plain_http_on_tls_port(kit, main_gw):
     """Plain HTTP to a TLS port gets a plain-text 400 saying the port speaks
     TLS; HTTPS to it answers the health check."""

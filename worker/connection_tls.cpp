@@ -1,0 +1,120 @@
+// The TLS side of a connection: feeding ciphertext through the filter,
+// counting handshakes, and failing the connection on a TLS error. The
+// output side (encrypting corked plaintext, close_notify) is in flush().
+#include <span>
+
+#include "common/log.h"
+#include "worker/connection.h"
+#include "worker/worker_loop.h"
+
+namespace wsgate {
+
+void Connection::use_tls(SSL_CTX* ctx) {
+  tls_ = std::make_unique<tls::TlsSession>(ctx);
+}
+
+void Connection::handle_tls_bytes(const uint8_t* data, size_t size) {
+  // After a fatal TLS error nothing more is decrypted; only EOF matters.
+  if (tls_->failure() != tls::HandshakeFailure::None || cause_ == CloseCause::Tls) return;
+  if (tls_started_ns_ == 0) tls_started_ns_ = uv_hrtime();
+  std::span<const uint8_t> input(data, size);
+  uint8_t* plain = worker_.plain_buffer();
+  while (state_ != State::Closed) {
+    size_t got = 0;
+    const tls::TlsSession::Result result =
+        tls_->read(input, plain, Worker::kPlainBufferSize, got, wire());
+    if (tls_->take_handshake_completed()) tls_handshake_done();
+    switch (result) {
+      case tls::TlsSession::Result::Data:
+        handle_bytes(plain, got);
+        continue;
+      case tls::TlsSession::Result::NeedMore:
+        return;
+      case tls::TlsSession::Result::Closed:
+        // close_notify: the peer sends nothing more. After a Close frame in
+        // the same read, our Close reply and close_notify still go out
+        // (handle_read flushes next); EOF or timeouts.close then ends it.
+        if (state_ != State::Closing) end_of_stream(UV_EOF);
+        return;
+      case tls::TlsSession::Result::Error:
+        tls_failed();
+        return;
+    }
+  }
+}
+
+void Connection::tls_handshake_done() {
+  WorkerStats& stats = worker_.stats();
+  ++stats.tls_handshakes_ok;
+  ++stats.tls_connections_active;
+  if (tls_->resumed()) {
+    ++(tls_->resumed_by_ticket() ? stats.tls_resumed_ticket : stats.tls_resumed_cache);
+  }
+  ++(tls_->version() == "TLSv1.3" ? stats.tls_version_1_3 : stats.tls_version_1_2);
+  const std::string_view cipher = tls_->cipher();
+  if (cipher.find("AES128-GCM") != std::string_view::npos ||
+      cipher.find("AES_128_GCM") != std::string_view::npos) {
+    ++stats.tls_cipher_aes_128_gcm;
+  } else if (cipher.find("AES256-GCM") != std::string_view::npos ||
+             cipher.find("AES_256_GCM") != std::string_view::npos) {
+    ++stats.tls_cipher_aes_256_gcm;
+  } else if (cipher.find("CHACHA20") != std::string_view::npos) {
+    ++stats.tls_cipher_chacha20_poly1305;
+  } else {
+    ++stats.tls_cipher_other;
+  }
+  const uint64_t micros = (uv_hrtime() - tls_started_ns_) / 1000;
+  stats.tls_handshake_us_total += micros;
+  if (micros < 1000) {
+    ++stats.tls_handshake_under_1ms;
+  } else if (micros < 10000) {
+    ++stats.tls_handshake_under_10ms;
+  } else if (micros < 100000) {
+    ++stats.tls_handshake_under_100ms;
+  } else {
+    ++stats.tls_handshake_over_100ms;
+  }
+}
+
+void Connection::tls_failed() {
+  cause_ = CloseCause::Tls;
+  if (tls_->handshake_done()) {
+    // A broken record after the handshake: OpenSSL queued its alert.
+    error_log().debug("TLS error: {}", tls_->error_text());
+    close_code_ = ws::close_code::kAbnormal;
+  } else {
+    WorkerStats& stats = worker_.stats();
+    switch (tls_->failure()) {
+      case tls::HandshakeFailure::Version:
+        ++stats.tls_handshakes_failed_version;
+        break;
+      case tls::HandshakeFailure::Cipher:
+        ++stats.tls_handshakes_failed_cipher;
+        break;
+      case tls::HandshakeFailure::Alpn:
+        ++stats.tls_handshakes_failed_alpn;
+        break;
+      case tls::HandshakeFailure::NotTls:
+        ++stats.tls_handshakes_failed_not_tls;
+        break;
+      case tls::HandshakeFailure::ClientAlert:
+        ++stats.tls_handshakes_failed_client_alert;
+        break;
+      default:
+        ++stats.tls_handshakes_failed_other;
+        break;
+    }
+    error_log().debug("TLS handshake failed ({}): {}",
+                      tls::handshake_failure_name(tls_->failure()), tls_->error_text());
+    if (tls_->plain_http_request()) {
+      // A plain HTTP request on a TLS port gets a readable answer, in
+      // plain text since there is no TLS session to carry it.
+      http_status_ = 400;
+      wire() += http::make_response(400, "this port speaks TLS: use https:// or wss://");
+    }
+  }
+  if (state_ != State::Closing) enter_state(State::Closing);
+  shutdown_when_flushed();
+}
+
+}  // namespace wsgate
