@@ -71,7 +71,7 @@ class Worker {
   // Called from Connection::on_close before it deletes itself.
   void connection_closed(Connection* connection);
 
-  static constexpr size_t kReadBufferSize = 64 * 1024;
+  static constexpr size_t kReadBufferSize = 256 * 1024;
   static constexpr size_t kPlainBufferSize = 64 * 1024;
 
  private:
