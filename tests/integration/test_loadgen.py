@@ -7,6 +7,8 @@ Binaries come from WSGATE_LOADGEN and WSGATE_TCP_ECHO (set by ctest). Every
 run is short (about 1 s of measurement) and every process is reaped.
 """
 
+import base64
+import hashlib
 import json
 import os
 import signal
@@ -178,92 +180,18 @@ def test_usage_error_exits_2():
     assert result.returncode == 2
 
 
-class CorruptingEchoServer:
-    """A TCP echo server on 127.0.0.1 that flips one bit of the 100th byte
-    it echoes on each connection."""
+class ThreadedServer:
+    """A TCP server on 127.0.0.1 with one thread per connection; subclasses
+    define _serve(conn, index), index counting connections from 1."""
 
-    def __init__(self):
+    def __init__(self, backlog=64):
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(16)
+        self.listener.listen(backlog)
         self.listener.settimeout(0.05)  # accept() wakes up to see `stopping`
-        self.port = self.listener.getsockname()[1]
-        self.threads = []
-        self.sockets = []
-        self.stopping = False
-        self.acceptor = threading.Thread(target=self._accept, daemon=True)
-        self.acceptor.start()
-
-    def _accept(self):
-        while not self.stopping:
-            try:
-                conn, _ = self.listener.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            conn.settimeout(None)
-            self.sockets.append(conn)
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            thread.start()
-            self.threads.append(thread)
-
-    def _serve(self, conn):
-        echoed = 0
-        try:
-            while True:
-                data = bytearray(conn.recv(65536))
-                if not data:
-                    return
-                if echoed <= 100 < echoed + len(data):
-                    data[100 - echoed] ^= 0x01
-                echoed += len(data)
-                conn.sendall(data)
-        except OSError:
-            return
-
-    def close(self):
-        self.stopping = True
-        self.acceptor.join(timeout=5)
-        self.listener.close()
-        for conn in self.sockets:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            conn.close()
-        for thread in self.threads:
-            thread.join(timeout=5)
-
-
-def test_bad_echo_is_detected_and_fails_the_run():
-    server = CorruptingEchoServer()
-    try:
-        status, report = loadgen("--raw", f"127.0.0.1:{server.port}", "-c", 2, "-d", 1, "-w", 0,
-                                 "-s", 32)
-    finally:
-        server.close()
-    assert status == 1, report
-    assert report["errors"]["bad_echo"] == 2, report
-    assert report["lost"] >= 2, report
-
-
-class SlowUpgradeEchoServer:
-    """A minimal WebSocket echo server (threads, small frames only) that
-    answers the upgrade of its `slow`-th connection `delay` seconds late and
-    notes when the last 101 went out and when the first data frame came in."""
-
-    def __init__(self, slow, delay):
-        self.slow, self.delay = slow, delay
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
-        self.listener.settimeout(0.05)
         self.port = self.listener.getsockname()[1]
         self.lock = threading.Lock()
         self.accepted = 0
-        self.last_upgrade = 0.0
-        self.first_frame = None
         self.sockets, self.threads = [], []
         self.stopping = False
         self.acceptor = threading.Thread(target=self._accept, daemon=True)
@@ -286,9 +214,63 @@ class SlowUpgradeEchoServer:
             thread.start()
             self.threads.append(thread)
 
+    def close(self):
+        self.stopping = True
+        self.acceptor.join(timeout=5)
+        self.listener.close()
+        for conn in self.sockets:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
+        for thread in self.threads:
+            thread.join(timeout=5)
+
+
+class CorruptingEchoServer(ThreadedServer):
+    """A TCP echo server on 127.0.0.1 that flips one bit of the 100th byte
+    it echoes on each connection."""
+
     def _serve(self, conn, index):
-        import base64
-        import hashlib
+        echoed = 0
+        try:
+            while True:
+                data = bytearray(conn.recv(65536))
+                if not data:
+                    return
+                if echoed <= 100 < echoed + len(data):
+                    data[100 - echoed] ^= 0x01
+                echoed += len(data)
+                conn.sendall(data)
+        except OSError:
+            return
+
+
+def test_bad_echo_is_detected_and_fails_the_run():
+    server = CorruptingEchoServer()
+    try:
+        status, report = loadgen("--raw", f"127.0.0.1:{server.port}", "-c", 2, "-d", 1, "-w", 0,
+                                 "-s", 32)
+    finally:
+        server.close()
+    assert status == 1, report
+    assert report["errors"]["bad_echo"] == 2, report
+    assert report["lost"] >= 2, report
+
+
+class SlowUpgradeEchoServer(ThreadedServer):
+    """A minimal WebSocket echo server (threads, small frames only) that
+    answers the upgrade of its `slow`-th connection `delay` seconds late and
+    notes when the last 101 went out and when the first data frame came in."""
+
+    def __init__(self, slow, delay):
+        self.slow, self.delay = slow, delay
+        self.last_upgrade = 0.0
+        self.first_frame = None
+        super().__init__()
+
+    def _serve(self, conn, index):
         try:
             data = b""
             while b"\r\n\r\n" not in data:
@@ -328,19 +310,6 @@ class SlowUpgradeEchoServer:
                 data += chunk
         except OSError:
             return
-
-    def close(self):
-        self.stopping = True
-        self.acceptor.join(timeout=5)
-        self.listener.close()
-        for conn in self.sockets:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            conn.close()
-        for thread in self.threads:
-            thread.join(timeout=5)
 
 
 def test_echo_mode_opens_every_connection_before_sending():
