@@ -285,10 +285,12 @@ class SlowUpgradeEchoServer(ThreadedServer):
                 key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
             if index == self.slow:
                 time.sleep(self.delay)
-            conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                         b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+            # Noted before the 101 goes out: once it is out, the client may
+            # send a frame that another thread notes before this one runs.
             with self.lock:
                 self.last_upgrade = max(self.last_upgrade, time.monotonic())
+            conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                         b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n")
             while True:
                 while len(data) >= 6 and len(data) >= 6 + (data[1] & 0x7F):
                     if self.first_frame is None:
