@@ -1,4 +1,5 @@
-// One client connection: handshake, echo route, close handshake, teardown.
+// One client connection: the client stream, the HTTP exchange, the
+// session and the relay (see connection.h).
 #include "worker/connection.h"
 
 #include <arpa/inet.h>
@@ -12,14 +13,6 @@
 namespace wsgate {
 
 namespace {
-
-ws::Limits frame_limits(const config::LimitsConfig& limits) {
-  ws::Limits out;
-  out.max_frame = limits.max_frame;
-  out.max_message = limits.max_message;
-  out.max_fragments = limits.max_fragments;
-  return out;
-}
 
 http::HeadLimits head_limits(const config::LimitsConfig& limits) {
   http::HeadLimits out;
@@ -51,17 +44,6 @@ void count_refusal(WorkerStats& stats, int status) {
     default:
       ++stats.handshakes_failed_bad_request;
       break;
-  }
-}
-
-CloseCause cause_for_error(uint16_t code) {
-  switch (code) {
-    case ws::close_code::kMessageTooBig:
-      return CloseCause::TooBig;
-    case ws::close_code::kPolicyViolation:
-      return CloseCause::Policy;
-    default:
-      return CloseCause::ProtocolError;
   }
 }
 
@@ -97,68 +79,66 @@ std::string_view close_cause_name(CloseCause cause) {
       return "error";
     case CloseCause::Tls:
       return "tls";
+    case CloseCause::Upstream:
+      return "upstream";
   }
   return "unknown";
 }
 
 Connection::Connection(Worker& worker)
     : worker_(worker),
-      control_bucket_(worker.config().limits.control_frames_per_second,
-                      worker.config().limits.control_frames_burst) {
-  tcp_.data = this;
-  phase_hook.owner = activity_hook.owner = keepalive_hook.owner = this;
-  pressure_hook.owner = all_hook.owner = this;
-}
+      client_(worker, *this, worker.config().limits.write_queue_low,
+              worker.config().limits.write_queue_high) {}
 
 int Connection::accept(uv_stream_t* server) {
-  int rc = uv_tcp_init(worker_.loop(), &tcp_);
-  if (rc != 0) return rc;
-  worker_.all_.push_back(all_hook);
+  worker_.all.push_back(*this);
+  worker_.reserve_fds(1);
+  fds_reserved_ = 1;
   accepted_at_ = phase_since_ = worker_.now();
-  worker_.handshaking.push_back(phase_hook);
-  rc = uv_accept(server, reinterpret_cast<uv_stream_t*>(&tcp_));
+  worker_.handshaking.push_back(*this);
+  int rc = client_.init(Stream::Kind::Tcp);
+  if (rc != 0) return rc;
+  hold();  // released by the client stream's close callback
+  rc = client_.accept(server);
   if (rc != 0) return rc;
   int len = sizeof(peer_);
-  uv_tcp_getpeername(&tcp_, &peer_.sa, &len);
-  uv_tcp_nodelay(&tcp_, 1);
+  uv_tcp_getpeername(client_.tcp(), &peer_.sa, &len);
   head_parser_ = std::make_unique<http::RequestHeadParser>(head_limits(worker_.config().limits));
-  return uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), on_alloc, on_read);
+  return client_.start_reading();
 }
 
-void Connection::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) noexcept {
-  *buf = static_cast<Connection*>(handle->data)->worker_.read_buffer();
+uint64_t Connection::now() const {
+  return worker_.now();
 }
 
-void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept {
-  auto* self = static_cast<Connection*>(stream->data);
+uint64_t Connection::queued_bytes() const {
+  return client_.queued_bytes() + tls_plain_.size();
+}
+
+void Connection::on_stream_read(Stream&, uint8_t* data, size_t size) noexcept {
   try {
-    self->handle_read(nread, buf);
+    handle_read(data, size);
   } catch (const std::exception& e) {
-    // Only allocation can throw here; the connection cannot go on, and its
-    // corked output must not reach the next connection that flushes.
-    error_log().error("connection: {}", e.what());
-    self->worker_.discard_corked_output();
-    self->abort(CloseCause::Error);
+    // Only allocation can throw here; the connection cannot go on. Its
+    // output is its own, so nothing of it can reach another connection.
+    error_log().error("connection {}: {}", peer_text(), e.what());
+    abort(CloseCause::Error);
   }
 }
 
-void Connection::handle_read(ssize_t nread, const uv_buf_t* buf) {
-  if (nread == 0) return;
-  if (nread < 0) {
-    end_of_stream(nread);
-    return;
-  }
-  auto* data = reinterpret_cast<uint8_t*>(buf->base);
-  const size_t size = static_cast<size_t>(nread);
+void Connection::handle_read(uint8_t* data, size_t size) {
   if (tls_) {
     handle_tls_bytes(data, size);
   } else {
     handle_bytes(data, size);
   }
-  flush();
 }
 
-void Connection::end_of_stream(ssize_t nread) {
+void Connection::on_stream_end(Stream&, int status) noexcept {
+  end_of_stream(status);
+}
+
+void Connection::end_of_stream(int status) {
   // EOF or a socket error. In Closing this is the expected end.
   if (tls_ && !tls_->handshake_done() && tls_->failure() == tls::HandshakeFailure::None) {
     ++worker_.stats().tls_handshakes_failed_closed;
@@ -168,7 +148,7 @@ void Connection::end_of_stream(ssize_t nread) {
   if (state_ == State::Open) {
     closed_by_client_ = true;
     close_code_ = ws::close_code::kAbnormal;
-    abort(nread == UV_EOF ? CloseCause::Client : CloseCause::Error);
+    abort(status == UV_EOF ? CloseCause::Client : CloseCause::Error);
   } else {
     abort(cause_ != CloseCause::None ? cause_ : CloseCause::Client);
   }
@@ -181,15 +161,15 @@ void Connection::handle_bytes(uint8_t* data, size_t size) {
       break;
     case State::Open:
       last_inbound_ = worker_.now();
-      if (keepalive_hook.linked()) {
-        worker_.pong_due.remove(keepalive_hook);
-        worker_.ping_due.move_to_back(keepalive_hook);
+      if (ping_hook.linked() || pong_hook.linked()) {
+        worker_.pong_due.remove(*this);
+        worker_.ping_due.move_to_back(*this);
       }
-      handle_frames(data, size);
+      ws_->feed(data, size);
       break;
     case State::Closing:
       // After our FIN only EOF matters; before it, the peer's Close does.
-      if (!shutdown_sent_ && frames_) handle_frames(data, size);
+      if (accepts_frames() && ws_) ws_->feed(data, size);
       break;
     case State::Closed:
       break;
@@ -223,11 +203,14 @@ void Connection::answer_request(const http::Request& request, uint8_t* tail, siz
       break;
     }
   }
+  auto keep_request_line = [&] {
+    request_line_ =
+        std::make_unique<std::string>(request.method + " " + escape_for_log(request.target, 128));
+  };
 
   if (!http::wants_upgrade(request)) {
     ++stats.http_requests;
-    request_line_ =
-        std::make_unique<std::string>(request.method + " " + escape_for_log(request.target, 128));
+    keep_request_line();
     const bool get_or_head = request.method == "GET" || request.method == "HEAD";
     if (!cfg.health_path.empty() && request.path == cfg.health_path && get_or_head) {
       refuse(200, "ok");
@@ -246,11 +229,28 @@ void Connection::answer_request(const http::Request& request, uint8_t* tail, siz
   } else if (!http::origin_allowed(request.origin, route->origins)) {
     error = http::HttpError{403, "origin not allowed"};
   }
+  std::unique_ptr<Relay> relay;
+  if (!error) {
+    route_ = route;
+    relay = create_relay(*this, *route, request, error);
+  }
+  if (!error && relay->extra_fds() > 0) {
+    // The fd budget counts what each relay really opens (SEC-LIM-10).
+    if (!worker_.reserve_fds(relay->extra_fds())) {
+      ++stats.connections_shed;
+      error = http::HttpError{503, "too many connections"};
+    } else {
+      fds_reserved_ += relay->extra_fds();
+    }
+  }
   if (error) {
-    request_line_ =
-        std::make_unique<std::string>(request.method + " " + escape_for_log(request.target, 128));
+    route_ = nullptr;
+    keep_request_line();
     count_refusal(stats, error->status);
-    refuse(error->status, error->reason, error->status == 405 ? "Allow: GET\r\n" : "");
+    refuse(error->status, error->reason,
+           error->status == 405   ? "Allow: GET\r\n"
+           : error->status == 503 ? "Retry-After: 1\r\n"
+                                  : "");
     return;
   }
 
@@ -267,15 +267,20 @@ void Connection::answer_request(const http::Request& request, uint8_t* tail, siz
     refuse(500, "internal error");
     return;
   }
-  out() += http::make_101_response(accept, protocol);
+  ws_output() += http::make_101_response(accept, protocol);
+  ws_wrote();
   ++stats.handshakes_ok;
   http_status_ = 101;
-  route_ = route;
   head_parser_.reset();
-  frames_.emplace(ws::Role::Server, frame_limits(cfg.limits));
+  ws_.emplace(*this, cfg.limits);
   enter_state(State::Open);
+  relay_ = std::move(relay);
+  ++relay_depth_;
+  relay_->start();
+  --relay_depth_;
+  after_relay_call();
   // WS-HS-11: bytes after the head belong to the frame parser only now.
-  if (tail_size > 0) handle_frames(tail, tail_size);
+  if (tail_size > 0 && state_ == State::Open) ws_->feed(tail, tail_size);
 }
 
 void Connection::refuse(int status, std::string_view reason, std::string_view extra_headers) {
@@ -285,10 +290,11 @@ void Connection::refuse(int status, std::string_view reason, std::string_view ex
   if (request_line_ && request_line_->starts_with("HEAD ")) {
     response.resize(response.find("\r\n\r\n") + 4);
   }
-  out() += response;
+  ws_output() += response;
+  ws_wrote();
   head_parser_.reset();
   enter_state(State::Closing);
-  shutdown_when_flushed();
+  client_.shutdown_when_flushed();
 }
 
 void Connection::handshake_timed_out() {
@@ -301,133 +307,162 @@ void Connection::handshake_timed_out() {
   count_refusal(worker_.stats(), 408);
   refuse(408, "request head not received in time");
   cause_ = CloseCause::HandshakeTimeout;
-  flush();
 }
 
-void Connection::handle_frames(uint8_t* data, size_t size) {
-  size_t offset = 0;
-  while (offset < size && state_ != State::Closed && !shutdown_sent_) {
-    ws::FrameEvent event;
-    offset += frames_->parse({data + offset, size - offset}, event);
-    if (frames_->in_message()) {
-      const uint64_t now = worker_.now();
-      if (message_started_ == 0) {
-        message_started_ = now;
-      } else if (now - message_started_ >
-                 static_cast<uint64_t>(worker_.config().limits.message_timeout.count())) {
-        // SEC-LIM-08: a fragmented message must complete in time. Checked
-        // when its frames arrive; a silent one ends at the idle timeout.
-        ws::FrameEvent timeout;
-        timeout.kind = ws::FrameEvent::Kind::Error;
-        timeout.close_code = ws::close_code::kPolicyViolation;
-        timeout.reason = "fragmented message took too long";
-        handle_frame_event(timeout);
-        return;
-      }
-    } else {
-      message_started_ = 0;
-    }
-    if (event.kind == ws::FrameEvent::Kind::None) break;
-    handle_frame_event(event);
-  }
-  // The last message may still sit in the parser's buffer; an empty parse
-  // frees it, so an idle connection holds no message memory.
-  if (state_ != State::Closed && frames_) {
-    ws::FrameEvent drained;
-    frames_->parse({}, drained);
-  }
-}
+// ---- the session and the relay ---------------------------------------------
 
-void Connection::handle_frame_event(const ws::FrameEvent& event) {
-  using Kind = ws::FrameEvent::Kind;
-  if (close_.should_ignore(event.kind)) return;  // WS-CL-02
+void Connection::on_ws_message(ws::Opcode opcode, std::span<const uint8_t> payload) {
+  ++messages_in_;
+  bytes_in_ += payload.size();
   WorkerStats& stats = worker_.stats();
-  switch (event.kind) {
-    case Kind::None:
-      return;
-    case Kind::Message:
-      ++messages_in_;
-      bytes_in_ += event.payload.size();
-      ++stats.messages_in;
-      stats.bytes_in += event.payload.size();
-      last_message_ = worker_.now();
-      worker_.idle.move_to_back(activity_hook);
-      // The echo route: every message goes back as it came.
-      send_frame(event.opcode, event.payload.data(), event.payload.size());
-      ++messages_out_;
-      bytes_out_ += event.payload.size();
-      ++stats.messages_out;
-      stats.bytes_out += event.payload.size();
-      return;
-    case Kind::Ping:
-      if (!control_bucket_.take(worker_.now())) {
-        start_close(ws::close_code::kPolicyViolation, "control frame flood", CloseCause::Policy);
-        return;
-      }
-      send_frame(ws::Opcode::Pong, event.payload.data(), event.payload.size());
-      return;
-    case Kind::Pong:
-      return;  // WS-CT-03; keepalive was refreshed by the read itself
-    case Kind::Close:
-      if (close_.on_close_received()) {
-        // WS-CL-01: answer with the peer's code (1000 if it sent none).
-        closed_by_client_ = true;
-        close_code_ = event.close_code;
-        cause_ = CloseCause::Client;
-        send_close_frame(ws::CloseHandshake::reply_code(event.close_code), {});
-        enter_state(State::Closing);
-      }
-      shutdown_when_flushed();
-      return;
-    case Kind::Error:
-      // WS-CL-07: fail the connection with a code, then process nothing more.
-      error_log().debug("closing connection: {} ({})", event.reason, event.close_code);
-      if (!close_.close_sent()) {
-        close_code_ = event.close_code;
-        cause_ = cause_for_error(event.close_code);
-        send_close_frame(event.close_code, event.reason);
-      }
-      enter_state(State::Closing);
-      shutdown_when_flushed();
-      return;
+  ++stats.messages_in;
+  stats.bytes_in += payload.size();
+  touch();
+  ++relay_depth_;
+  relay_->on_client_message(opcode, payload);
+  --relay_depth_;
+  after_relay_call();
+}
+
+SendResult Connection::send_message(ws::Opcode opcode, std::span<const uint8_t> payload) {
+  if (state_ != State::Open || !ws_->may_send_data()) return SendResult::Dropped;
+  ws_->send_frame(opcode, payload);
+  ++messages_out_;
+  bytes_out_ += payload.size();
+  WorkerStats& stats = worker_.stats();
+  ++stats.messages_out;
+  stats.bytes_out += payload.size();
+  touch();
+  const config::LimitsConfig& limits = worker_.config().limits;
+  const uint64_t queued = queued_bytes();
+  if (queued > limits.write_queue_max) {
+    // SEC-BP-02: past the hard cap the consumer is evicted.
+    close_client(ws::close_code::kPolicyViolation, "slow consumer", CloseCause::SlowConsumer);
+    return SendResult::Backpressure;
+  }
+  return queued > limits.write_queue_high ? SendResult::Backpressure : SendResult::Queued;
+}
+
+void Connection::touch() {
+  // The idle list is ordered by last_message_; an element already stamped
+  // with this millisecond is still in order wherever it sits.
+  const uint64_t t = worker_.now();
+  if (last_message_ == t) return;
+  last_message_ = t;
+  if (idle_hook.linked()) worker_.idle.move_to_back(*this);
+}
+
+void Connection::pause_client_reads(Stream::PauseReason reason) {
+  client_.pause(reason);
+}
+
+void Connection::resume_client_reads(Stream::PauseReason reason) {
+  client_.resume(reason);
+}
+
+void Connection::close_client(uint16_t code, std::string_view reason, CloseCause cause) {
+  if (relay_depth_ > 0) {
+    // Deferred until the relay code returns (Redis's connhelpers habit);
+    // the first request wins.
+    if (close_deferred_) return;
+    close_deferred_ = true;
+    deferred_code_ = code;
+    deferred_cause_ = cause;
+    deferred_reason_ = std::make_unique<std::string>(reason);
+    return;
+  }
+  start_close(code, reason, cause);
+}
+
+void Connection::after_relay_call() {
+  if (relay_depth_ > 0 || !close_deferred_) return;
+  close_deferred_ = false;
+  const std::string reason = deferred_reason_ ? std::move(*deferred_reason_) : std::string();
+  deferred_reason_.reset();
+  start_close(deferred_code_, reason, deferred_cause_);
+}
+
+void Connection::on_ws_closing(uint16_t code, CloseCause cause, bool by_client) {
+  if (cause != CloseCause::None) {
+    close_code_ = code;
+    cause_ = cause;
+    closed_by_client_ = by_client;
+  }
+  if (state_ == State::Open) enter_state(State::Closing);
+  client_.shutdown_when_flushed();
+  if (relay_) {
+    ++relay_depth_;
+    relay_->on_client_closed();
+    --relay_depth_;
+    after_relay_call();
   }
 }
 
 void Connection::start_close(uint16_t code, std::string_view reason, CloseCause cause) {
-  if (state_ == State::Closed || close_.close_sent()) return;
-  if (state_ == State::Handshake) {
-    abort(cause);
+  if (state_ == State::Closed || (ws_ && ws_->close_sent())) return;
+  if (relay_depth_ > 0) {
+    close_client(code, reason, cause);
+    return;
+  }
+  if (!ws_) {
+    // Still reading the request head: nothing to say goodbye with. An HTTP
+    // answer already on its way (Closing) finishes, bounded by timeouts.close.
+    if (state_ == State::Handshake) abort(cause);
     return;
   }
   cause_ = cause;
   close_code_ = code;
-  send_close_frame(code, reason);
+  ws_->send_close(code, reason);
   enter_state(State::Closing);
-  flush();
 }
 
 void Connection::send_keepalive_ping() {
   if (state_ != State::Open) return;
   ping_sent_ = worker_.now();
-  worker_.ping_due.remove(keepalive_hook);
-  worker_.pong_due.push_back(keepalive_hook);
-  send_frame(ws::Opcode::Ping, nullptr, 0);
-  flush();
+  worker_.ping_due.remove(*this);
+  worker_.pong_due.push_back(*this);
+  ws_->send_frame(ws::Opcode::Ping, {});
 }
 
 void Connection::abort(CloseCause cause) {
   if (state_ == State::Closed) return;
   if (cause_ == CloseCause::None) cause_ = cause;
   enter_state(State::Closed);
-  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), on_close);
+  tls_plain_.clear();
+  if (relay_) relay_->stop();
+  // Without a handle (uv_tcp_init failed) no close callback will come.
+  if (!client_.close()) {
+    hold();
+    release();
+  }
 }
 
-void Connection::on_close(uv_handle_t* handle) noexcept {
-  auto* self = static_cast<Connection*>(handle->data);
-  if (self->tls_ && self->tls_->handshake_done()) --self->worker_.stats().tls_connections_active;
-  self->write_access_log();
-  self->worker_.connection_closed(self);
-  delete self;
+void Connection::on_stream_closed(Stream&) noexcept {
+  release();
+}
+
+void Connection::release() {
+  if (--holds_ > 0) return;
+  if (tls_ && tls_->handshake_done()) --worker_.stats().tls_connections_active;
+  write_access_log();
+  worker_.release_fds(fds_reserved_);
+  worker_.connection_closed(this);
+  delete this;
+}
+
+void Connection::on_stream_pressure(Stream&, bool above) noexcept {
+  if (state_ != State::Open || !relay_) return;
+  ++relay_depth_;
+  if (above) {
+    above_high_since_ = worker_.now();
+    worker_.backpressured.push_back(*this);
+    relay_->on_client_backpressure();
+  } else {
+    worker_.backpressured.remove(*this);
+    relay_->on_client_writable();
+  }
+  --relay_depth_;
+  after_relay_call();
 }
 
 void Connection::enter_state(State state) {
@@ -438,19 +473,19 @@ void Connection::enter_state(State state) {
     case State::Handshake:
       break;
     case State::Open:
-      w.handshaking.remove(phase_hook);
+      w.handshaking.remove(*this);
       last_message_ = last_inbound_ = now;
-      w.idle.push_back(activity_hook);
-      if (w.config().timeouts.ping_interval.count() > 0) w.ping_due.push_back(keepalive_hook);
+      w.idle.push_back(*this);
+      if (w.config().timeouts.ping_interval.count() > 0) w.ping_due.push_back(*this);
       break;
     case State::Closing:
       leave_open_lists();
       phase_since_ = now;
-      w.closing.push_back(phase_hook);
+      w.closing.push_back(*this);
       break;
     case State::Closed:
       leave_open_lists();
-      w.closing.remove(phase_hook);
+      w.closing.remove(*this);
       break;
   }
   state_ = state;
@@ -458,192 +493,32 @@ void Connection::enter_state(State state) {
 
 void Connection::leave_open_lists() {
   Worker& w = worker_;
-  w.handshaking.remove(phase_hook);
-  w.drain_pending.remove(phase_hook);
-  w.idle.remove(activity_hook);
-  w.ping_due.remove(keepalive_hook);
-  w.pong_due.remove(keepalive_hook);
-  w.backpressured.remove(pressure_hook);
+  w.handshaking.remove(*this);
+  w.drain_pending.remove(*this);
+  w.idle.remove(*this);
+  w.ping_due.remove(*this);
+  w.pong_due.remove(*this);
+  w.backpressured.remove(*this);
 }
 
 // ---- output path ----------------------------------------------------------
 
-std::string& Connection::out() {
-  return tls_ ? worker_.tls_plain() : wire();
+std::string& Connection::ws_output() {
+  return tls_ ? tls_plain_ : client_.output_buffer();
 }
 
-std::string& Connection::wire() {
-  // Order matters: once anything waits in the queue, new bytes go after it.
-  if (write_in_flight_ || !queued_.empty()) return queued_;
-  return worker_.scratch();
-}
-
-void Connection::send_frame(ws::Opcode opcode, const uint8_t* data, size_t size) {
-  ws::append_server_frame(out(), opcode, data, size);
-}
-
-void Connection::send_close_frame(uint16_t code, std::string_view reason) {
-  const ws::ClosePayload payload = ws::make_close_payload(code, reason);
-  send_frame(ws::Opcode::Close, payload.bytes, payload.size);
-  close_.on_close_sent();
-}
-
-void Connection::flush() {
-  std::string& scratch = worker_.scratch();
-  if (state_ == State::Closed) {
-    scratch.clear();
-    worker_.tls_plain().clear();
+void Connection::ws_wrote() {
+  // TLS plaintext is encrypted when the stream flushes; a large batch is
+  // encrypted early so the queue's marks see it.
+  if (tls_ && tls_plain_.size() >= Worker::kPlainBufferSize) {
+    client_.flush();
     return;
   }
-  if (tls_) {
-    std::string& plain = worker_.tls_plain();
-    if (cause_ == CloseCause::Tls) {
-      // The session failed: nothing more can be encrypted, but the alert
-      // OpenSSL queued in wire() still goes out before the FIN.
-      plain.clear();
-    } else if (!plain.empty()) {
-      // Cleared before anything can throw, so no plaintext outlives this call.
-      std::string pending;
-      pending.swap(plain);
-      const bool ok = tls_->write(pending, wire());
-      if (pending.capacity() <= 4 * Worker::kReadBufferSize) {
-        pending.clear();
-        pending.swap(plain);  // keep the buffer for the next connection
-      }
-      if (!ok) {
-        error_log().debug("TLS write failed: {}", tls_->error_text());
-        scratch.clear();
-        abort(CloseCause::Tls);
-        return;
-      }
-    }
-    // close_notify goes after the last record, before the FIN (clean close).
-    if (shutdown_after_flush_ && cause_ != CloseCause::Tls) tls_->shutdown(wire());
-  }
-  if (!scratch.empty()) {
-    // Nothing is queued or in flight (out() would have chosen queued_), so
-    // a direct write keeps order and usually avoids any copy.
-    uv_buf_t buf = uv_buf_init(scratch.data(), static_cast<unsigned>(scratch.size()));
-    int written = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1);
-    if (written == UV_EAGAIN) written = 0;
-    if (written < 0) {
-      scratch.clear();
-      error_log().debug("uv_try_write to {}: {}", peer_text(), uv_strerror(written));
-      abort(CloseCause::Error);
-      return;
-    }
-    if (static_cast<size_t>(written) < scratch.size()) queued_.assign(scratch, written);
-    scratch.clear();
-    if (scratch.capacity() > 4 * Worker::kReadBufferSize) std::string().swap(scratch);
-  }
-  if (!write_in_flight_ && !queued_.empty()) start_write();
-  if (state_ == State::Closed) return;
-  after_queue_change();
-  if (shutdown_after_flush_ && !shutdown_sent_ && !write_in_flight_ && queued_.empty() &&
-      state_ != State::Closed) {
-    shutdown_sent_ = true;
-    shutdown_req_ = std::make_unique<uv_shutdown_t>();
-    shutdown_req_->data = this;
-    int rc = uv_shutdown(shutdown_req_.get(), reinterpret_cast<uv_stream_t*>(&tcp_), on_shutdown);
-    if (rc != 0) {
-      error_log().debug("uv_shutdown on {}: {}", peer_text(), uv_strerror(rc));
-      abort(CloseCause::Error);
-    }
-  }
+  client_.wrote();
 }
 
-void Connection::start_write() {
-  inflight_.swap(queued_);
-  if (!write_req_) {
-    write_req_ = std::make_unique<uv_write_t>();
-    write_req_->data = this;
-  }
-  uv_buf_t buf = uv_buf_init(inflight_.data(), static_cast<unsigned>(inflight_.size()));
-  int rc = uv_write(write_req_.get(), reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, on_write);
-  if (rc != 0) {
-    error_log().debug("uv_write to {}: {}", peer_text(), uv_strerror(rc));
-    abort(CloseCause::Error);
-    return;
-  }
-  write_in_flight_ = true;
-}
-
-void Connection::on_write(uv_write_t* req, int status) noexcept {
-  auto* self = static_cast<Connection*>(req->data);
-  self->write_in_flight_ = false;
-  // An idle connection holds no output buffer.
-  std::string().swap(self->inflight_);
-  if (status < 0) {
-    if (status != UV_ECANCELED) {
-      error_log().debug("uv_write to {}: {}", self->peer_text(), uv_strerror(status));
-      self->abort(CloseCause::Error);
-    }
-    return;
-  }
-  try {
-    self->flush();
-  } catch (const std::exception& e) {
-    error_log().error("connection: {}", e.what());
-    self->worker_.discard_corked_output();
-    self->abort(CloseCause::Error);
-    return;
-  }
-  // Caught up: the request is not needed until the kernel pushes back again.
-  if (!self->write_in_flight_) self->write_req_.reset();
-}
-
-void Connection::after_queue_change() {
-  const config::LimitsConfig& limits = worker_.config().limits;
-  const uint64_t queued = queued_bytes();
-  if (state_ == State::Open && queued > limits.write_queue_max) {
-    // SEC-BP-02: past the hard cap the consumer is evicted.
-    start_close(ws::close_code::kPolicyViolation, "slow consumer", CloseCause::SlowConsumer);
-    return;
-  }
-  auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
-  if (!read_paused_ && state_ == State::Open && queued > limits.write_queue_high) {
-    // SEC-BP-01: stop reading the source that feeds this queue (for echo,
-    // the client itself) until the client drains it below the low mark.
-    uv_read_stop(stream);
-    read_paused_ = true;
-    above_high_since_ = worker_.now();
-    worker_.backpressured.push_back(pressure_hook);
-  } else if (read_paused_ && queued <= limits.write_queue_low) {
-    read_paused_ = false;
-    worker_.backpressured.remove(pressure_hook);
-    int rc = uv_read_start(stream, on_alloc, on_read);
-    if (rc != 0) {
-      error_log().debug("uv_read_start on {}: {}", peer_text(), uv_strerror(rc));
-      abort(CloseCause::Error);
-    }
-  }
-}
-
-void Connection::shutdown_when_flushed() {
-  shutdown_after_flush_ = true;
-}
-
-void Connection::on_shutdown(uv_shutdown_t* req, int status) noexcept {
-  auto* self = static_cast<Connection*>(req->data);
-  if (status < 0) {
-    if (status != UV_ECANCELED) {
-      error_log().debug("uv_shutdown to {}: {}", self->peer_text(), uv_strerror(status));
-    }
-    self->abort(CloseCause::Error);
-    return;
-  }
-  if (self->state_ == State::Closed) return;
-  // Reading goes on until EOF (bounded by timeouts.close) so the kernel
-  // never answers unread bytes with a reset. A paused reader resumes.
-  if (self->read_paused_) {
-    self->read_paused_ = false;
-    const int rc =
-        uv_read_start(reinterpret_cast<uv_stream_t*>(&self->tcp_), on_alloc, on_read);
-    if (rc != 0) {
-      error_log().debug("uv_read_start on {}: {}", self->peer_text(), uv_strerror(rc));
-      self->abort(CloseCause::Error);
-    }
-  }
+std::string Connection::describe(const Stream&) const {
+  return peer_text();
 }
 
 std::string Connection::peer_text() const {
@@ -675,15 +550,17 @@ void Connection::write_access_log() const {
                                    : !tls_->resumed() ? "no"
                                    : tls_->resumed_by_ticket() ? "ticket"
                                                                : "cache";
+  std::string relay_fields;
+  if (relay_) relay_->append_log_fields(relay_fields);
   access_log().info(
       "remote={} request=\"{}\" status={} route={} subprotocol={} duration_ms={} "
       "messages_in={} bytes_in={} messages_out={} bytes_out={} close_code={} closed_by={} "
-      "cause={} tls={} cipher={} sni={} resumed={}",
+      "cause={} tls={} cipher={} sni={} resumed={}{}",
       peer_text(), request, http_status_, route, protocol, worker_.now() - accepted_at_,
       messages_in_, bytes_in_, messages_out_, bytes_out_, close_code_,
       http_status_ != 101 ? "server" : (closed_by_client_ ? "client" : "server"),
       close_cause_name(cause_), tls_done ? tls_->version() : "-",
-      tls_done ? tls_->cipher() : "-", escape_for_log(sni, 255), resumed);
+      tls_done ? tls_->cipher() : "-", escape_for_log(sni, 255), resumed, relay_fields);
 }
 
 }  // namespace wsgate

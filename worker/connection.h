@@ -1,6 +1,8 @@
-// One client connection in a worker: the state machine from accept through
-// the HTTP handshake, the open WebSocket, the close handshake and the TCP
-// close. The libuv close callback is the only place a Connection is freed.
+// One client connection in a worker: the client stream, the HTTP exchange,
+// the WebSocket session and the relay, composed. The state machine runs
+// from accept through the HTTP handshake, the open WebSocket and the close
+// handshake to the close of every handle. The Connection is freed when its
+// last handle (the client socket, or one the relay holds) has closed.
 #pragma once
 
 #include <netinet/in.h>
@@ -9,16 +11,16 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "http/handshake.h"
 #include "tls/tls_session.h"
 #include "worker/intrusive_list.h"
-#include "ws/close_handshake.h"
-#include "ws/frame_parser.h"
-#include "ws/frame_writer.h"
-#include "ws/token_bucket.h"
+#include "worker/relay.h"
+#include "worker/stream.h"
+#include "worker/ws_session.h"
 
 namespace wsgate {
 
@@ -41,19 +43,27 @@ enum class CloseCause : uint8_t {
   SlowConsumer,
   Drain,
   Shutdown,
-  Error,  // socket error or reset
-  Tls,    // TLS handshake failed, or a fatal TLS error
+  Error,     // socket error or reset
+  Tls,       // TLS handshake failed, or a fatal TLS error
+  Upstream,  // the relay's backend closed, failed or could not be reached
 };
 
 std::string_view close_cause_name(CloseCause cause);
 
-class Connection {
+// What send_message() did with a message.
+enum class SendResult : uint8_t {
+  Queued,        // queued; the client keeps up
+  Backpressure,  // queued, but the client's queue is above its high mark
+  Dropped,       // not sent: the session is closing or closed
+};
+
+class Connection final : private StreamOwner {
  public:
   enum class State : uint8_t {
     Handshake,  // reading the HTTP request head
     Open,       // WebSocket open
-    Closing,    // Close sent and/or TCP shutdown sent; waiting for the peer
-    Closed,     // uv_close() called; freed in the close callback
+    Closing,    // Close sent and/or FIN sent; waiting for the peer
+    Closed,     // every handle closing; freed when the last one has closed
   };
 
   explicit Connection(Worker& worker);
@@ -70,16 +80,17 @@ class Connection {
 
   // Starts the WebSocket close handshake with `code` (1000..4999,
   // sendable) and `reason`: the Close frame is queued, reading goes on until
-  // the peer answers or timeouts.close passes. Idempotent.
+  // the peer answers or timeouts.close passes. Idempotent. Deferred while
+  // relay code runs.
   void start_close(uint16_t code, std::string_view reason, CloseCause cause);
 
-  // Closes the socket now (unsent data is dropped). Idempotent.
+  // Closes every handle now (unsent data is dropped). Idempotent.
   void abort(CloseCause cause);
 
   State state() const { return state_; }
   CloseCause cause() const { return cause_; }
-  uint64_t queued_bytes() const { return inflight_.size() + queued_.size(); }
-  uint32_t requests_in_flight() const { return requests_in_flight_; }
+  uint64_t queued_bytes() const;
+  uint32_t requests_in_flight() const { return relay_ ? relay_->requests_in_flight() : 0; }
 
   // Timer bookkeeping, read by Worker::tick(). Times are uv_now() ms.
   uint64_t phase_since() const { return phase_since_; }
@@ -90,73 +101,91 @@ class Connection {
 
   // Sends a server ping (keepalive) and records when.
   void send_keepalive_ping();
-
-  // Hooks for the worker's lists (see Worker). phase: handshake or closing;
-  // activity: idle/drain order; keepalive: ping or pong list.
-  ListHook<Connection> phase_hook;
-  ListHook<Connection> activity_hook;
-  ListHook<Connection> keepalive_hook;
-  ListHook<Connection> pressure_hook;
-  ListHook<Connection> all_hook;
-
   // Answers 408 and closes: the request head did not arrive in time.
   void handshake_timed_out();
 
- private:
-  static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf) noexcept;
-  static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
-  static void on_write(uv_write_t* req, int status) noexcept;
-  static void on_shutdown(uv_shutdown_t* req, int status) noexcept;
-  static void on_close(uv_handle_t* handle) noexcept;
+  // ---- the relay API -------------------------------------------------------
 
-  void handle_read(ssize_t nread, const uv_buf_t* buf);
-  void end_of_stream(ssize_t nread);
+  // Sends one message to the client. Counts as activity for the idle timer.
+  SendResult send_message(ws::Opcode opcode, std::span<const uint8_t> payload);
+  // Pauses / resumes reading the client (backpressure from the backend).
+  void pause_client_reads(Stream::PauseReason reason = Stream::kPausePeer);
+  void resume_client_reads(Stream::PauseReason reason = Stream::kPausePeer);
+  // Closes the client: start_close(), deferred until relay code returns.
+  void close_client(uint16_t code, std::string_view reason, CloseCause cause);
+  // Keeps the Connection alive until the matching release(): one per handle
+  // or request the relay has open. release() may free the Connection, so it
+  // is the last thing the caller does with it.
+  void hold() { ++holds_; }
+  void release();
+  Worker& worker() { return worker_; }
+  const config::RouteConfig& route() const { return *route_; }
+  // "127.0.0.1:50000", for logs.
+  std::string peer_text() const;
+
+  // ---- from the WebSocket session ------------------------------------------
+
+  void on_ws_message(ws::Opcode opcode, std::span<const uint8_t> payload);
+  // Our Close is queued (a reply, or a protocol error): `code` and `cause`
+  // are what the access log reports; closed_by_client for a peer Close.
+  void on_ws_closing(uint16_t code, CloseCause cause, bool closed_by_client);
+  // Where the session appends frames; call ws_wrote() after appending.
+  std::string& ws_output();
+  // False once no more client frames matter: closed, or our FIN is sent.
+  bool accepts_frames() const { return state_ != State::Closed && !client_.shutdown_sent(); }
+  void ws_wrote();
+  uint64_t now() const;
+
+  // Hooks for the worker's lists, one per list (see Worker).
+  ListHook<Connection> all_hook;
+  ListHook<Connection> handshake_hook;
+  ListHook<Connection> closing_hook;
+  ListHook<Connection> drain_hook;
+  ListHook<Connection> idle_hook;
+  ListHook<Connection> ping_hook;
+  ListHook<Connection> pong_hook;
+  ListHook<Connection> pressure_hook;
+
+ private:
+  // StreamOwner, for the client stream.
+  void on_stream_read(Stream& stream, uint8_t* data, size_t size) noexcept override;
+  void on_stream_end(Stream& stream, int status) noexcept override;
+  void on_stream_pressure(Stream& stream, bool above) noexcept override;
+  void on_stream_flush(Stream& stream) noexcept override;
+  void on_stream_closed(Stream& stream) noexcept override;
+  std::string describe(const Stream& stream) const override;
+
+  void handle_read(uint8_t* data, size_t size);
+  void end_of_stream(int status);
   // Plaintext input, from the socket or from the TLS filter.
   void handle_bytes(uint8_t* data, size_t size);
   void handle_tls_bytes(const uint8_t* data, size_t size);
   void tls_handshake_done();
   void tls_failed();
+  void encrypt_output();
   void handle_handshake_bytes(uint8_t* data, size_t size);
   void answer_request(const http::Request& request, uint8_t* tail, size_t tail_size);
   void refuse(int status, std::string_view reason, std::string_view extra_headers = {});
-  void handle_frames(uint8_t* data, size_t size);
-  void handle_frame_event(const ws::FrameEvent& event);
-
-  // Output path. Bytes are appended to out(); flush() hands them to the
-  // kernel (uv_try_write first, then one uv_write in flight at a time).
-  // With TLS, out() is the worker's plaintext scratch, encrypted by flush()
-  // into wire(); without, out() is wire().
-  std::string& out();
-  std::string& wire();
-  void send_frame(ws::Opcode opcode, const uint8_t* data, size_t size);
-  void send_close_frame(uint16_t code, std::string_view reason);
-  void flush();
-  void start_write();
-  void after_queue_change();
-  void shutdown_when_flushed();
+  void touch();
+  void after_relay_call();
 
   void enter_state(State state);
   // Unlinks the connection from every list of the Handshake and Open states.
   void leave_open_lists();
   void write_access_log() const;
-  // "127.0.0.1:50000", for logs.
-  std::string peer_text() const;
 
   Worker& worker_;
-  uv_tcp_t tcp_;
-  // Requests exist only while in use (a write in flight, the FIN), so an
-  // idle connection does not carry their 270 bytes.
-  std::unique_ptr<uv_write_t> write_req_;
-  std::unique_ptr<uv_shutdown_t> shutdown_req_;
+  Stream client_;
   State state_ = State::Handshake;
-  bool write_in_flight_ = false;
-  bool read_paused_ = false;
-  bool shutdown_after_flush_ = false;
-  bool shutdown_sent_ = false;
   CloseCause cause_ = CloseCause::None;
   uint16_t close_code_ = 0;  // code we sent, or the peer's if they closed first
   bool closed_by_client_ = false;
-  uint32_t requests_in_flight_ = 0;
+  uint8_t relay_depth_ = 0;       // > 0 while relay code runs
+  bool close_deferred_ = false;   // start_close() asked for while relay code ran
+  uint16_t deferred_code_ = 0;
+  CloseCause deferred_cause_ = CloseCause::None;
+  uint32_t holds_ = 0;
+  unsigned fds_reserved_ = 0;  // counted in the worker's fd budget
 
   uint64_t accepted_at_ = 0;
   uint64_t phase_since_ = 0;
@@ -164,7 +193,6 @@ class Connection {
   uint64_t last_inbound_ = 0;
   uint64_t ping_sent_ = 0;
   uint64_t above_high_since_ = 0;
-  uint64_t message_started_ = 0;
 
   // Traffic, for the access log.
   uint64_t messages_in_ = 0;
@@ -174,9 +202,11 @@ class Connection {
   int http_status_ = 0;
 
   std::unique_ptr<tls::TlsSession> tls_;                   // TLS listeners only
+  std::string tls_plain_;                                 // plaintext waiting for encryption
   uint64_t tls_started_ns_ = 0;                           // first ClientHello byte (uv_hrtime)
   std::unique_ptr<http::RequestHeadParser> head_parser_;  // only during Handshake
   std::unique_ptr<std::string> request_line_;             // "GET /path", kept for refused requests
+  std::unique_ptr<std::string> deferred_reason_;          // of a deferred close
   int8_t subprotocol_ = -1;                               // index into route_->subprotocols
   union {
     sockaddr sa;
@@ -184,12 +214,8 @@ class Connection {
     sockaddr_in6 in6;
   } peer_{};
   const config::RouteConfig* route_ = nullptr;
-  std::optional<ws::FrameParser> frames_;  // from Open on
-  ws::CloseHandshake close_;
-  ws::TokenBucket control_bucket_;
-
-  std::string inflight_;  // handed to uv_write, untouched until its callback
-  std::string queued_;    // waiting for the write in flight to finish
+  std::optional<WsSession> ws_;  // from Open on
+  std::unique_ptr<Relay> relay_;
 };
 
 }  // namespace wsgate

@@ -1,6 +1,6 @@
 // The TLS side of a connection: feeding ciphertext through the filter,
-// counting handshakes, and failing the connection on a TLS error. The
-// output side (encrypting corked plaintext, close_notify) is in flush().
+// encrypting the connection's plaintext when its stream flushes, counting
+// handshakes, and failing the connection on a TLS error.
 #include <span>
 
 #include "common/log.h"
@@ -22,7 +22,8 @@ void Connection::handle_tls_bytes(const uint8_t* data, size_t size) {
   while (state_ != State::Closed) {
     size_t got = 0;
     const tls::TlsSession::Result result =
-        tls_->read(input, plain, Worker::kPlainBufferSize, got, wire());
+        tls_->read(input, plain, Worker::kPlainBufferSize, got, client_.output_buffer());
+    client_.wrote();  // handshake records, alerts, tickets
     if (tls_->take_handshake_completed()) tls_handshake_done();
     switch (result) {
       case tls::TlsSession::Result::Data:
@@ -33,7 +34,7 @@ void Connection::handle_tls_bytes(const uint8_t* data, size_t size) {
       case tls::TlsSession::Result::Closed:
         // close_notify: the peer sends nothing more. After a Close frame in
         // the same read, our Close reply and close_notify still go out
-        // (handle_read flushes next); EOF or timeouts.close then ends it.
+        // (the stream flushes next); EOF or timeouts.close then ends it.
         if (state_ != State::Closing) end_of_stream(UV_EOF);
         return;
       case tls::TlsSession::Result::Error:
@@ -110,11 +111,41 @@ void Connection::tls_failed() {
       // A plain HTTP request on a TLS port gets a readable answer, in
       // plain text since there is no TLS session to carry it.
       http_status_ = 400;
-      wire() += http::make_response(400, "this port speaks TLS: use https:// or wss://");
+      client_.write(http::make_response(400, "this port speaks TLS: use https:// or wss://"));
     }
   }
   if (state_ != State::Closing) enter_state(State::Closing);
-  shutdown_when_flushed();
+  client_.shutdown_when_flushed();
+}
+
+void Connection::on_stream_flush(Stream&) noexcept {
+  if (tls_) encrypt_output();
+}
+
+void Connection::encrypt_output() {
+  if (cause_ == CloseCause::Tls) {
+    // The session failed: nothing more can be encrypted, but the alert
+    // OpenSSL queued in the stream still goes out before the FIN.
+    tls_plain_.clear();
+    return;
+  }
+  if (!tls_plain_.empty()) {
+    bool ok = false;
+    try {
+      ok = tls_->write(tls_plain_, client_.output_buffer());
+    } catch (const std::exception& e) {
+      error_log().error("connection {}: {}", peer_text(), e.what());
+    }
+    // An idle connection keeps no plaintext buffer.
+    std::string().swap(tls_plain_);
+    if (!ok) {
+      error_log().debug("TLS write to {} failed: {}", peer_text(), tls_->error_text());
+      abort(CloseCause::Tls);
+      return;
+    }
+  }
+  // close_notify goes after the last record, before the FIN (clean close).
+  if (client_.shutdown_wanted()) tls_->shutdown(client_.output_buffer());
 }
 
 }  // namespace wsgate

@@ -1,14 +1,14 @@
 // A doubly linked intrusive list: O(1) push, remove and move-to-back, no
 // allocation. Used for the worker's timer lists (handshake, idle, ping,
-// pong, closing), each kept ordered by a timestamp that only grows.
+// pong, closing...), each kept ordered by a timestamp that only grows.
 #pragma once
 
 #include <cstddef>
 
 namespace wsgate {
 
-// Embedded in the element. `owner` points back at it, so no offset tricks
-// are needed. A hook belongs to at most one list at a time.
+// Embedded in the element, one hook per list the element can be in. `owner`
+// points back at the element, so no offset tricks are needed.
 template <typename T>
 struct ListHook {
   ListHook* prev = nullptr;
@@ -17,7 +17,11 @@ struct ListHook {
   bool linked() const { return prev != nullptr; }
 };
 
-template <typename T>
+// A list of T threaded through the member hook `Hook`. The hook is part of
+// the list's type, so a list can only ever link, unlink or test its own
+// hook: removing an element through another list's hook (which once
+// corrupted the sizes of two lists that shared one) does not compile.
+template <typename T, ListHook<T> T::*Hook>
 class IntrusiveList {
  public:
   IntrusiveList() { head_.prev = head_.next = &head_; }
@@ -27,9 +31,13 @@ class IntrusiveList {
   bool empty() const { return head_.next == &head_; }
   size_t size() const { return size_; }
   T* front() const { return empty() ? nullptr : head_.next->owner; }
+  // True when `element` is in this list (its hook is this list's).
+  static bool contains(const T& element) { return (element.*Hook).linked(); }
 
-  // Appends `hook` (which must not be linked).
-  void push_back(ListHook<T>& hook) {
+  // Appends `element`, which must not be in this list.
+  void push_back(T& element) {
+    ListHook<T>& hook = element.*Hook;
+    hook.owner = &element;
     hook.prev = head_.prev;
     hook.next = &head_;
     head_.prev->next = &hook;
@@ -37,8 +45,9 @@ class IntrusiveList {
     ++size_;
   }
 
-  // Unlinks `hook` if it is linked (in this list: hooks are never shared).
-  void remove(ListHook<T>& hook) {
+  // Unlinks `element` if it is in this list; does nothing otherwise.
+  void remove(T& element) {
+    ListHook<T>& hook = element.*Hook;
     if (!hook.linked()) return;
     hook.prev->next = hook.next;
     hook.next->prev = hook.prev;
@@ -46,13 +55,14 @@ class IntrusiveList {
     --size_;
   }
 
-  void move_to_back(ListHook<T>& hook) {
-    remove(hook);
-    push_back(hook);
+  // Moves `element` to the back, linking it if it was not in the list.
+  void move_to_back(T& element) {
+    remove(element);
+    push_back(element);
   }
 
   // Calls fn(T*) for each element, front to back. fn may remove the
-  // element it is given, nothing else.
+  // element it is given from this list, nothing else.
   template <typename Fn>
   void for_each(Fn&& fn) {
     for (ListHook<T>* h = head_.next; h != &head_;) {

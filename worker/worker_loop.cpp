@@ -62,27 +62,26 @@ int backlog_for(int fd, const config::Config& cfg) {
 constexpr rlim_t kReservedFds = 32;
 
 // SEC-LIM-10: a worker sheds load (503) before accept() could fail with
-// EMFILE, so the limit it enforces is max_connections or what
-// RLIMIT_NOFILE leaves after the reserve (one fd per connection), whichever
-// is lower.
-size_t connection_capacity(const config::Config& cfg) {
-  size_t capacity = cfg.limits.max_connections;
+// EMFILE. Its budget is what RLIMIT_NOFILE leaves after the reserve; each
+// connection counts the fds it really holds (its socket, and whatever its
+// relay opens: a proxy's upstream socket). 0 means no limit.
+uint64_t fd_budget(const config::Config& cfg) {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
     error_log().warn("getrlimit(RLIMIT_NOFILE): {}", std::strerror(errno));
-    return capacity;
+    return 0;
   }
-  if (limit.rlim_cur == RLIM_INFINITY) return capacity;
+  if (limit.rlim_cur == RLIM_INFINITY) return 0;
   const rlim_t usable =
       limit.rlim_cur > 2 * kReservedFds ? limit.rlim_cur - kReservedFds : limit.rlim_cur / 2;
-  if (usable < capacity) {
+  if (usable < cfg.limits.max_connections) {
     error_log().warn(
         "limits.max_connections {} exceeds what RLIMIT_NOFILE {} allows; this worker "
-        "accepts at most {} connections",
-        capacity, static_cast<uint64_t>(limit.rlim_cur), static_cast<uint64_t>(usable));
-    capacity = usable;
+        "holds at most {} descriptors for connections and their backends",
+        cfg.limits.max_connections, static_cast<uint64_t>(limit.rlim_cur),
+        static_cast<uint64_t>(usable));
   }
-  return capacity;
+  return usable;
 }
 
 }  // namespace
@@ -156,7 +155,8 @@ bool Worker::start() {
     listeners_.push_back(std::move(handle));
   }
 
-  connection_capacity_ = connection_capacity(*config_);
+  connection_capacity_ = config_->limits.max_connections;
+  fd_budget_ = fd_budget(*config_);
 
   uv_timer_init(&loop_, &tick_timer_);
   tick_timer_.data = this;
@@ -170,6 +170,16 @@ bool Worker::start() {
   stats_timer_.data = this;
   const uint64_t stats_period = std::max<uint64_t>(ms(config_->stats_interval), 10);
   uv_timer_start(&stats_timer_, on_stats_timer, stats_period, stats_period);
+  // Output written in timer and close callbacks is flushed before the loop
+  // blocks in poll; output written in I/O callbacks right after them.
+  uv_prepare_init(&loop_, &flush_prepare_);
+  flush_prepare_.data = this;
+  uv_prepare_start(&flush_prepare_, on_flush);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&flush_prepare_));
+  uv_check_init(&loop_, &flush_check_);
+  flush_check_.data = this;
+  uv_check_start(&flush_check_, on_flush_check);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&flush_check_));
 
   send_to_supervisor(ChannelMessage::Ready, {});
   error_log().info("worker ready: {} listening sockets", listeners_.size());
@@ -199,10 +209,11 @@ void Worker::accept_one(ListenHandle& listener, int status) {
     }
     return;
   }
-  if (all_.size() >= connection_capacity_) {
+  if (all.size() >= connection_capacity_ || !reserve_fds(1)) {
     shed(listener);
     return;
   }
+  release_fds(1);  // Connection::accept() reserves it for good
   auto connection = std::make_unique<Connection>(*this);
   if (listener.tls != nullptr) connection->use_tls(listener.tls->default_context());
   ++stats_.connections_accepted;
@@ -235,8 +246,28 @@ void Worker::shed(ListenHandle& listener) {
            [](uv_handle_t* handle) noexcept { delete reinterpret_cast<uv_tcp_t*>(handle); });
 }
 
+bool Worker::reserve_fds(unsigned count) {
+  if (fd_budget_ != 0 && fds_in_use_ + count > fd_budget_) return false;
+  fds_in_use_ += count;
+  return true;
+}
+
+void Worker::on_flush(uv_prepare_t* prepare) noexcept {
+  static_cast<Worker*>(prepare->data)->flush_dirty_streams();
+}
+
+void Worker::on_flush_check(uv_check_t* check) noexcept {
+  static_cast<Worker*>(check->data)->flush_dirty_streams();
+}
+
+void Worker::flush_dirty_streams() {
+  // A flush may dirty other streams (a relay resuming its backend); they
+  // join the back of the list and are flushed in the same pass.
+  while (Stream* stream = dirty_streams.front()) stream->flush();
+}
+
 void Worker::connection_closed(Connection* connection) {
-  all_.remove(connection->all_hook);
+  all.remove(*connection);
   switch (connection->cause()) {
     case CloseCause::Client:
       ++stats_.closes_client;
@@ -268,6 +299,9 @@ void Worker::connection_closed(Connection* connection) {
     case CloseCause::Error:
     case CloseCause::Tls:  // handshake failures are counted by reason as well
       ++stats_.closes_error;
+      break;
+    case CloseCause::Upstream:
+      ++stats_.closes_upstream;
       break;
     case CloseCause::None:
     case CloseCause::Http:
@@ -378,9 +412,9 @@ void Worker::on_stats_timer(uv_timer_t* timer) noexcept {
 }
 
 void Worker::send_stats() {
-  stats_.connections_active = all_.size();
+  stats_.connections_active = all.size();
   uint64_t queued = 0;
-  all_.for_each([&](Connection* c) { queued += c->queued_bytes(); });
+  all.for_each([&](Connection* c) { queued += c->queued_bytes(); });
   stats_.write_queue_bytes = queued;
   stats_.rss_bytes = current_rss_bytes();
   stats_.report_time_ms = uv_hrtime() / 1000000;
@@ -399,7 +433,6 @@ void Worker::on_tick(uv_timer_t* timer) noexcept {
     self->tick();
   } catch (const std::exception& e) {
     error_log().error("timer: {}", e.what());
-    self->discard_corked_output();
   }
 }
 
@@ -408,13 +441,12 @@ namespace {
 // Pops every element at the front of `list` whose deadline (start + limit)
 // has passed and hands it to `expire`. The element is unlinked first, so
 // the loop always advances whatever `expire` does.
-template <typename Start, typename Expire>
-void expire_front(IntrusiveList<Connection>& list, ListHook<Connection> Connection::*hook,
-                  uint64_t now, uint64_t limit, Start start, Expire expire) {
-  while (Connection* c = list.front()) {
-    if (now - start(c) < limit) break;
-    list.remove(c->*hook);
-    expire(c);
+template <typename List, typename Start, typename Expire>
+void expire_front(List& list, uint64_t now, uint64_t limit, Start start, Expire expire) {
+  while (auto* element = list.front()) {
+    if (now - start(element) < limit) break;
+    list.remove(*element);
+    expire(element);
   }
 }
 
@@ -424,31 +456,31 @@ void Worker::tick() {
   const uint64_t t = now();
   const config::Config& cfg = *config_;
   expire_front(
-      handshaking, &Connection::phase_hook, t, ms(cfg.limits.handshake_timeout),
+      handshaking, t, ms(cfg.limits.handshake_timeout),
       [](Connection* c) { return c->phase_since(); },
       [](Connection* c) { c->handshake_timed_out(); });
   expire_front(
-      closing, &Connection::phase_hook, t, ms(cfg.timeouts.close),
+      closing, t, ms(cfg.timeouts.close),
       [](Connection* c) { return c->phase_since(); },
       [](Connection* c) { c->abort(CloseCause::None); });
   if (cfg.timeouts.idle.count() > 0) {
     expire_front(
-        idle, &Connection::activity_hook, t, ms(cfg.timeouts.idle),
+        idle, t, ms(cfg.timeouts.idle),
         [](Connection* c) { return c->last_message(); },
         [](Connection* c) { c->start_close(1001, "idle timeout", CloseCause::Idle); });
   }
   if (cfg.timeouts.ping_interval.count() > 0) {
     expire_front(
-        ping_due, &Connection::keepalive_hook, t, ms(cfg.timeouts.ping_interval),
+        ping_due, t, ms(cfg.timeouts.ping_interval),
         [](Connection* c) { return c->last_inbound(); },
         [](Connection* c) { c->send_keepalive_ping(); });
     expire_front(
-        pong_due, &Connection::keepalive_hook, t, ms(cfg.timeouts.pong_timeout),
+        pong_due, t, ms(cfg.timeouts.pong_timeout),
         [](Connection* c) { return c->ping_sent(); },
         [](Connection* c) { c->abort(CloseCause::PingTimeout); });
   }
   expire_front(
-      backpressured, &Connection::pressure_hook, t, ms(cfg.limits.write_queue_timeout),
+      backpressured, t, ms(cfg.limits.write_queue_timeout),
       [](Connection* c) { return c->above_high_since(); },
       [](Connection* c) {
         c->start_close(ws::close_code::kPolicyViolation, "slow consumer", CloseCause::SlowConsumer);
@@ -474,7 +506,7 @@ void Worker::begin_drain() {
   close_listeners();
   const uint64_t interval = std::max<uint64_t>(ms(config_->timeouts.idle_check_interval), 10);
   uv_timer_start(&drain_timer_, on_drain_check, interval, interval);
-  error_log().info("draining {} connections", all_.size());
+  error_log().info("draining {} connections", all.size());
   maybe_exit();
 }
 
@@ -485,7 +517,7 @@ void Worker::begin_stop() {
   if (!was_draining) close_listeners();
   uv_timer_stop(&drain_timer_);
   uv_timer_stop(&spread_timer_);
-  all_.for_each(
+  all.for_each(
       [](Connection* c) { c->start_close(1001, "server shutting down", CloseCause::Shutdown); });
   maybe_exit();
 }
@@ -495,7 +527,6 @@ void Worker::on_drain_check(uv_timer_t* timer) noexcept {
     static_cast<Worker*>(timer->data)->drain_check();
   } catch (const std::exception& e) {
     error_log().error("drain: {}", e.what());
-    static_cast<Worker*>(timer->data)->discard_corked_output();
   }
 }
 
@@ -503,8 +534,8 @@ void Worker::drain_check() {
   const uint64_t t = now();
   const config::TimeoutsConfig& timeouts = config_->timeouts;
   if (t - drain_started_ >= ms(timeouts.drain)) {
-    error_log().info("drain timeout: closing the {} remaining connections", all_.size());
-    all_.for_each(
+    error_log().info("drain timeout: closing the {} remaining connections", all.size());
+    all.for_each(
         [](Connection* c) { c->start_close(1001, "server reloading", CloseCause::Drain); });
     uv_timer_stop(&drain_timer_);
     return;
@@ -516,7 +547,7 @@ void Worker::drain_check() {
   idle.for_each([&](Connection* c) {
     if (c->last_message() >= last_drain_check_) return;
     if (c->requests_in_flight() > 0 && !request_wait_over) return;
-    if (!c->phase_hook.linked()) drain_pending.push_back(c->phase_hook);
+    if (!c->drain_hook.linked()) drain_pending.push_back(*c);
   });
   last_drain_check_ = t;
   if (drain_pending.empty()) return;
@@ -534,7 +565,6 @@ void Worker::on_drain_spread(uv_timer_t* timer) noexcept {
     static_cast<Worker*>(timer->data)->drain_spread();
   } catch (const std::exception& e) {
     error_log().error("drain: {}", e.what());
-    static_cast<Worker*>(timer->data)->discard_corked_output();
   }
 }
 
@@ -542,14 +572,14 @@ void Worker::drain_spread() {
   for (size_t i = 0; i < drain_per_slice_; ++i) {
     Connection* c = drain_pending.front();
     if (c == nullptr) break;
-    drain_pending.remove(c->phase_hook);
+    drain_pending.remove(*c);
     c->start_close(1001, "server reloading", CloseCause::Drain);
   }
   if (drain_pending.empty()) uv_timer_stop(&spread_timer_);
 }
 
 void Worker::maybe_exit() {
-  if (!(draining_ || stopping_) || !all_.empty()) return;
+  if (!(draining_ || stopping_) || !all.empty()) return;
   if (!exiting_) {
     exiting_ = true;
     error_log().info("no connections left; exiting");
@@ -568,6 +598,8 @@ void Worker::maybe_exit() {
   close_handle(&drain_timer_);
   close_handle(&spread_timer_);
   close_handle(&stats_timer_);
+  close_handle(&flush_prepare_);
+  close_handle(&flush_check_);
   if (channel_open_) {
     channel_open_ = false;
     close_handle(&channel_);

@@ -21,6 +21,9 @@
 namespace wsgate {
 
 class Worker;
+namespace tls {
+class UpstreamTls;
+}
 
 // A listening socket of the worker and what its connections speak.
 struct ListenHandle {
@@ -43,32 +46,41 @@ class Worker {
   const config::Config& config() const { return *config_; }
   WorkerStats& stats() { return stats_; }
   uint64_t now() const { return uv_now(&loop_); }
-  // One read buffer for the whole loop (reads never overlap).
+  // One read buffer for the whole loop (reads never overlap). Whatever a
+  // read callback does with the bytes, it does before it returns.
   uv_buf_t read_buffer() { return uv_buf_init(read_buffer_.get(), kReadBufferSize); }
-  // Where a connection with nothing queued corks its output until flush().
-  std::string& scratch() { return scratch_; }
-  // TLS connections: where plaintext output waits for flush() to encrypt
-  // it, and where decrypted input lands (kPlainBufferSize bytes).
-  std::string& tls_plain() { return tls_plain_; }
+  // TLS connections: where decrypted input lands (kPlainBufferSize bytes).
   uint8_t* plain_buffer() { return plain_buffer_.get(); }
-  // Drops whatever a connection corked and did not flush: called when an
-  // exception cut a connection's work short, so the next connection's
-  // flush() cannot send it.
-  void discard_corked_output() {
-    scratch_.clear();
-    tls_plain_.clear();
-  }
+  // Client TLS contexts of proxy routes (null: no route uses upstream TLS).
+  const tls::UpstreamTls* upstream_tls() const { return upstream_tls_.get(); }
 
-  // List membership, driven by Connection state changes.
-  IntrusiveList<Connection> handshaking;    // by accept time
-  IntrusiveList<Connection> closing;        // by close start time
-  IntrusiveList<Connection> idle;           // by last message (either direction)
-  IntrusiveList<Connection> ping_due;       // by last inbound frame
-  IntrusiveList<Connection> pong_due;       // by ping sent time
-  IntrusiveList<Connection> backpressured;  // by time the queue passed write_queue_high
-  IntrusiveList<Connection> drain_pending;  // idle while draining: closed a slice at a time
+  // The fd budget (SEC-LIM-10): descriptors connections and their relays
+  // hold, against what RLIMIT_NOFILE leaves. reserve_fds() fails (and
+  // reserves nothing) when `count` more would not fit.
+  bool reserve_fds(unsigned count);
+  void release_fds(unsigned count) { fds_in_use_ -= count; }
 
-  // Called from Connection::on_close before it deletes itself.
+  // Every connection, and the timer lists, each ordered by the time its
+  // deadline counts from. One hook per list (see Connection).
+  IntrusiveList<Connection, &Connection::all_hook> all;
+  IntrusiveList<Connection, &Connection::handshake_hook> handshaking;  // by accept time
+  IntrusiveList<Connection, &Connection::closing_hook> closing;        // by close start time
+  IntrusiveList<Connection, &Connection::idle_hook> idle;  // by last message (either direction)
+  IntrusiveList<Connection, &Connection::ping_hook> ping_due;  // by last inbound frame
+  IntrusiveList<Connection, &Connection::pong_hook> pong_due;  // by ping sent time
+  // By the time the client's queue passed write_queue_high.
+  IntrusiveList<Connection, &Connection::pressure_hook> backpressured;
+  // Idle while draining: closed a slice at a time.
+  IntrusiveList<Connection, &Connection::drain_hook> drain_pending;
+  // Relays connecting to their backend, by connect start time.
+  IntrusiveList<Relay, &Relay::connecting_hook> upstream_connecting;
+  // Streams written to since their last flush. The worker flushes them
+  // before the loop polls and after each round of I/O callbacks, so every
+  // byte written in a callback reaches the kernel in the same loop
+  // iteration, and each stream's output is its own.
+  IntrusiveList<Stream, &Stream::dirty_hook> dirty_streams;
+
+  // Called from Connection::release() before it deletes itself.
   void connection_closed(Connection* connection);
 
   static constexpr size_t kReadBufferSize = 256 * 1024;
@@ -83,6 +95,8 @@ class Worker {
   static void on_drain_check(uv_timer_t* timer) noexcept;
   static void on_drain_spread(uv_timer_t* timer) noexcept;
   static void on_stats_timer(uv_timer_t* timer) noexcept;
+  static void on_flush(uv_prepare_t* prepare) noexcept;
+  static void on_flush_check(uv_check_t* check) noexcept;
 
   bool start();
   void accept_one(ListenHandle& listener, int status);
@@ -91,6 +105,7 @@ class Worker {
   void send_to_supervisor(ChannelMessage type, std::string_view payload);
   void send_stats();
   void tick();
+  void flush_dirty_streams();
   void drain_check();
   void drain_spread();
   void begin_drain();
@@ -104,6 +119,7 @@ class Worker {
   int channel_fd_;
   std::vector<ListenFd> listen_fds_;
   std::shared_ptr<const tls::ServerTls> tls_;
+  std::shared_ptr<const tls::UpstreamTls> upstream_tls_;
   tls::TicketKeyRing ticket_keys_;  // the contexts' ticket callback reads it in place
 
   uv_loop_t loop_;
@@ -113,18 +129,17 @@ class Worker {
   uv_timer_t drain_timer_;
   uv_timer_t spread_timer_;
   uv_timer_t stats_timer_;
+  uv_prepare_t flush_prepare_;
+  uv_check_t flush_check_;
   ChannelDecoder channel_decoder_;
   char channel_buffer_[4096];
   bool channel_open_ = false;
 
   std::unique_ptr<char[]> read_buffer_;
-  std::string scratch_;
-  std::string tls_plain_;
   std::unique_ptr<uint8_t[]> plain_buffer_;  // allocated when a listener has TLS
   WorkerStats stats_;
   uint64_t start_hrtime_ = 0;
 
-  IntrusiveList<Connection> all_;
   bool draining_ = false;
   bool stopping_ = false;
   bool exiting_ = false;
@@ -133,10 +148,11 @@ class Worker {
   uint64_t last_drain_check_ = 0;
   size_t drain_per_slice_ = 1;
   uint64_t last_emfile_log_ = 0;
-  size_t connection_capacity_ = 0;  // max_connections, lowered to fit RLIMIT_NOFILE
+  size_t connection_capacity_ = 0;  // limits.max_connections
+  uint64_t fd_budget_ = 0;          // what RLIMIT_NOFILE leaves after the reserve
+  uint64_t fds_in_use_ = 0;
   unsigned channel_writes_pending_ = 0;
 
-  friend class Connection;
 };
 
 }  // namespace wsgate

@@ -35,6 +35,18 @@ struct WorkerStats {
   uint64_t closes_drain = 0;
   uint64_t closes_shutdown = 0;
   uint64_t closes_error = 0;   // socket errors, resets
+  uint64_t closes_upstream = 0;  // a relay's backend closed, failed or was unreachable
+  // Proxy routes: upstream connects by outcome, connect latency, bytes.
+  uint64_t proxy_connects_ok = 0;
+  uint64_t proxy_connect_failures_refused = 0;  // ECONNREFUSED, no such Unix socket
+  uint64_t proxy_connect_failures_timeout = 0;  // timeouts.upstream_connect passed
+  uint64_t proxy_connect_failures_dns = 0;      // the name did not resolve
+  uint64_t proxy_connect_failures_tls = 0;      // TLS handshake or verification failed
+  uint64_t proxy_connect_failures_other = 0;
+  uint64_t proxy_upstream_errors = 0;  // a connected upstream reset or failed
+  uint64_t proxy_connect_us_total = 0;  // sum of connect times (TLS included), for the mean
+  uint64_t proxy_bytes_to_upstream = 0;
+  uint64_t proxy_bytes_from_upstream = 0;
   // TLS listeners: handshakes by outcome, resumptions, versions, ciphers
   // (by AEAD) and handshake latency, from the first ClientHello byte.
   uint64_t tls_handshakes_ok = 0;
@@ -64,6 +76,7 @@ struct WorkerStats {
   // gauges
   uint64_t connections_active = 0;
   uint64_t tls_connections_active = 0;
+  uint64_t proxy_connections_active = 0;  // upstream connected or connecting
   uint64_t write_queue_bytes = 0;
   uint64_t rss_bytes = 0;
   uint64_t report_time_ms = 0;  // worker's CLOCK_MONOTONIC, ms

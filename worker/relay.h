@@ -1,0 +1,82 @@
+// The relay interface: what a route does with an open WebSocket. One
+// concrete class per kind in worker/relays/ (echo.* is the model to read
+// first). The Connection owns its relay and drives it; the relay talks back
+// through the Connection's relay API (send_message, pause_client_reads,
+// resume_client_reads, close_client, hold, release).
+//
+// Contract, in order of a connection's life:
+// - create_relay() runs after the upgrade request was validated and before
+//   the 101 goes out; it may refuse with an HTTP status (404 unknown token).
+// - start() runs once the 101 is queued.
+// - on_client_message() for each complete client message, until
+//   on_client_closed(). The payload is valid during the call only.
+// - on_client_backpressure() / on_client_writable() when the client's
+//   output queue passes the high mark / falls back to the low mark.
+// - stop() when the connection goes away for any reason: the relay closes
+//   every handle it has. The Connection is freed once the client socket and
+//   every hold() the relay took have been released.
+// Any of these may ask to close the client; that close is deferred until
+// the relay code returns.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "http/handshake.h"
+#include "worker/intrusive_list.h"
+#include "ws/protocol.h"
+
+namespace wsgate {
+
+class Connection;
+namespace config {
+struct RouteConfig;
+}
+
+class Relay {
+ public:
+  explicit Relay(Connection& client) : client_(client) {}
+  Relay(const Relay&) = delete;
+  Relay& operator=(const Relay&) = delete;
+  virtual ~Relay() = default;
+
+  virtual void start() = 0;
+  virtual void on_client_message(ws::Opcode opcode, std::span<const uint8_t> payload) = 0;
+  virtual void on_client_backpressure() {}
+  virtual void on_client_writable() {}
+  // The client sent Close (the reply is already queued) or its socket
+  // ended: no further message will come.
+  virtual void on_client_closed() {}
+  virtual void stop() = 0;
+
+  // Requests the backend has not answered yet; drain and the idle check
+  // leave a connection with requests in flight alone (bounded by
+  // timeouts.max_request_wait).
+  virtual uint32_t requests_in_flight() const { return 0; }
+  // File descriptors the relay opens per connection, for the worker's fd
+  // budget (the client socket is counted apart).
+  virtual unsigned extra_fds() const { return 0; }
+  // Appends " key=value" fields to the connection's access log line.
+  virtual void append_log_fields(std::string&) const {}
+
+  // Worker timer lists a relay can be in (one hook per list): a backend
+  // connect in progress, bounded by timeouts.upstream_connect.
+  ListHook<Relay> connecting_hook;
+  uint64_t connecting_since = 0;
+  virtual void on_connect_timeout() {}
+
+ protected:
+  Connection& client_;
+};
+
+// Builds the relay of `route` for an upgrade `request`, or answers why the
+// upgrade is refused (`refusal` set, nullptr returned). Throws
+// std::bad_alloc only.
+std::unique_ptr<Relay> create_relay(Connection& client, const config::RouteConfig& route,
+                                    const http::Request& request,
+                                    std::optional<http::HttpError>& refusal);
+
+}  // namespace wsgate

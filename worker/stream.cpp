@@ -1,0 +1,257 @@
+// One libuv stream with its own output queue (see stream.h).
+#include "worker/stream.h"
+
+#include "common/log.h"
+#include "worker/worker_loop.h"
+
+namespace wsgate {
+
+Stream::Stream(Worker& worker, StreamOwner& owner, uint64_t low_mark, uint64_t high_mark)
+    : worker_(worker), owner_(owner), low_mark_(low_mark), high_mark_(high_mark) {
+  handle_.tcp.data = this;
+}
+
+int Stream::init(Kind kind) {
+  const int rc = kind == Kind::Tcp ? uv_tcp_init(worker_.loop(), &handle_.tcp)
+                                   : uv_pipe_init(worker_.loop(), &handle_.pipe, 0);
+  if (rc != 0) {
+    error_log().warn("{}_init: {}", kind == Kind::Tcp ? "uv_tcp" : "uv_pipe", uv_strerror(rc));
+    return rc;
+  }
+  handle_.tcp.data = this;
+  initialised_ = true;
+  return 0;
+}
+
+int Stream::accept(uv_stream_t* server) {
+  const int rc = uv_accept(server, handle());
+  if (rc == 0) uv_tcp_nodelay(&handle_.tcp, 1);
+  return rc;
+}
+
+int Stream::connect_tcp(const sockaddr* address) {
+  connect_req_ = std::make_unique<uv_connect_t>();
+  connect_req_->data = this;
+  const int rc = uv_tcp_connect(connect_req_.get(), &handle_.tcp, address, on_connect);
+  if (rc != 0) {
+    connect_req_.reset();
+    return rc;
+  }
+  uv_tcp_nodelay(&handle_.tcp, 1);
+  return 0;
+}
+
+void Stream::connect_pipe(const char* path) {
+  connect_req_ = std::make_unique<uv_connect_t>();
+  connect_req_->data = this;
+  uv_pipe_connect(connect_req_.get(), &handle_.pipe, path, on_connect);
+}
+
+void Stream::on_connect(uv_connect_t* req, int status) noexcept {
+  auto* self = static_cast<Stream*>(req->data);
+  self->connect_req_.reset();
+  // libuv starts queued writes itself once connected; flush() then finds
+  // them in flight or writes what was buffered here meanwhile.
+  self->owner_.on_stream_connected(*self, status);
+  if (status == 0 && self->open()) self->mark_dirty();
+}
+
+int Stream::start_reading() {
+  reading_wanted_ = true;
+  apply_reading();
+  return 0;
+}
+
+void Stream::pause(PauseReason reason) {
+  pause_reasons_ |= reason;
+  apply_reading();
+}
+
+void Stream::resume(PauseReason reason) {
+  pause_reasons_ &= static_cast<uint8_t>(~reason);
+  apply_reading();
+}
+
+void Stream::apply_reading() {
+  if (!open() || connect_req_) return;
+  const bool want = reading_wanted_ && pause_reasons_ == 0;
+  if (want == reading_) return;
+  if (want) {
+    const int rc = uv_read_start(handle(), on_alloc, on_read);
+    if (rc != 0) {
+      fail("uv_read_start", rc);
+      return;
+    }
+  } else {
+    uv_read_stop(handle());
+  }
+  reading_ = want;
+}
+
+void Stream::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) noexcept {
+  *buf = static_cast<Stream*>(handle->data)->worker_.read_buffer();
+}
+
+void Stream::on_read(uv_stream_t* handle, ssize_t nread, const uv_buf_t* buf) noexcept {
+  auto* self = static_cast<Stream*>(handle->data);
+  if (nread > 0) {
+    self->owner_.on_stream_read(*self, reinterpret_cast<uint8_t*>(buf->base),
+                                static_cast<size_t>(nread));
+  } else if (nread < 0) {
+    // libuv stops reading at EOF; after an error the handle must not read on.
+    if (nread != UV_EOF && self->open()) uv_read_stop(handle);
+    self->reading_ = false;
+    self->reading_wanted_ = false;
+    self->owner_.on_stream_end(*self, static_cast<int>(nread));
+  }
+}
+
+void Stream::write(std::string_view bytes) {
+  if (!open()) return;
+  output_.append(bytes);
+  wrote();
+}
+
+std::string& Stream::output_buffer() {
+  return output_;
+}
+
+void Stream::wrote() {
+  if (!open()) {
+    output_.clear();
+    return;
+  }
+  mark_dirty();
+  check_pressure();
+}
+
+void Stream::mark_dirty() {
+  worker_.dirty_streams.move_to_back(*this);
+}
+
+void Stream::flush() {
+  worker_.dirty_streams.remove(*this);
+  if (!open()) return;
+  owner_.on_stream_flush(*this);
+  if (!open()) return;
+  if (!write_in_flight_ && !output_.empty() && !connect_req_) {
+    // Nothing in flight, so a direct write keeps order and usually leaves
+    // nothing to copy or keep.
+    uv_buf_t buf = uv_buf_init(output_.data(), static_cast<unsigned>(output_.size()));
+    int written = uv_try_write(handle(), &buf, 1);
+    if (written == UV_EAGAIN) written = 0;
+    if (written < 0) {
+      output_.clear();
+      fail("uv_try_write", written);
+      return;
+    }
+    if (static_cast<size_t>(written) == output_.size()) {
+      // An idle stream holds no output buffer.
+      std::string().swap(output_);
+    } else {
+      output_.erase(0, static_cast<size_t>(written));
+      start_write();
+      if (!open()) return;
+    }
+  } else if (!write_in_flight_ && !output_.empty()) {
+    start_write();  // connecting: libuv holds the write until connected
+    if (!open()) return;
+  }
+  check_pressure();
+  if (!open()) return;
+  if (shutdown_wanted_ && !shutdown_sent_ && !write_in_flight_ && output_.empty() &&
+      !connect_req_) {
+    shutdown_sent_ = true;
+    shutdown_req_ = std::make_unique<uv_shutdown_t>();
+    shutdown_req_->data = this;
+    const int rc = uv_shutdown(shutdown_req_.get(), handle(), on_shutdown);
+    if (rc != 0) {
+      shutdown_req_.reset();
+      fail("uv_shutdown", rc);
+    }
+  }
+}
+
+void Stream::start_write() {
+  inflight_.swap(output_);
+  if (!write_req_) {
+    write_req_ = std::make_unique<uv_write_t>();
+    write_req_->data = this;
+  }
+  uv_buf_t buf = uv_buf_init(inflight_.data(), static_cast<unsigned>(inflight_.size()));
+  const int rc = uv_write(write_req_.get(), handle(), &buf, 1, on_write);
+  if (rc != 0) {
+    fail("uv_write", rc);
+    return;
+  }
+  write_in_flight_ = true;
+}
+
+void Stream::on_write(uv_write_t* req, int status) noexcept {
+  auto* self = static_cast<Stream*>(req->data);
+  self->write_in_flight_ = false;
+  std::string().swap(self->inflight_);
+  if (status < 0) {
+    if (status != UV_ECANCELED) self->fail("uv_write", status);
+    return;
+  }
+  // Caught up: the request is not needed until the kernel pushes back again.
+  if (self->output_.empty()) self->write_req_.reset();
+  self->flush();
+}
+
+void Stream::check_pressure() {
+  const uint64_t queued = queued_bytes();
+  if (!above_high_ && queued > high_mark_) {
+    above_high_ = true;
+    owner_.on_stream_pressure(*this, true);
+  } else if (above_high_ && queued <= low_mark_) {
+    above_high_ = false;
+    owner_.on_stream_pressure(*this, false);
+  }
+}
+
+void Stream::shutdown_when_flushed() {
+  if (shutdown_wanted_ || !open()) return;
+  shutdown_wanted_ = true;
+  mark_dirty();
+}
+
+void Stream::on_shutdown(uv_shutdown_t* req, int status) noexcept {
+  auto* self = static_cast<Stream*>(req->data);
+  self->shutdown_req_.reset();
+  if (status < 0) {
+    if (status != UV_ECANCELED) self->fail("uv_shutdown", status);
+    return;
+  }
+  // Reading goes on until EOF (the owner bounds the wait) so the kernel
+  // never answers unread bytes with a reset. A paused reader resumes.
+  self->pause_reasons_ = 0;
+  self->apply_reading();
+}
+
+void Stream::fail(const char* call, int status) {
+  error_log().debug("{} on {}: {}", call, owner_.describe(*this), uv_strerror(status));
+  reading_wanted_ = false;
+  if (reading_ && open()) uv_read_stop(handle());
+  reading_ = false;
+  owner_.on_stream_end(*this, status);
+}
+
+bool Stream::close() {
+  if (closing_) return initialised_;
+  closing_ = true;
+  worker_.dirty_streams.remove(*this);
+  std::string().swap(output_);
+  if (!initialised_) return false;
+  uv_close(reinterpret_cast<uv_handle_t*>(&handle_), on_close);
+  return true;
+}
+
+void Stream::on_close(uv_handle_t* handle) noexcept {
+  auto* self = static_cast<Stream*>(handle->data);
+  self->inflight_.clear();
+  self->owner_.on_stream_closed(*self);
+}
+
+}  // namespace wsgate

@@ -1,0 +1,125 @@
+// The WebSocket session of an open connection (see ws_session.h).
+#include "worker/ws_session.h"
+
+#include "common/log.h"
+#include "config/config.h"
+#include "worker/connection.h"
+#include "ws/frame_writer.h"
+
+namespace wsgate {
+
+namespace {
+
+ws::Limits frame_limits(const config::LimitsConfig& limits) {
+  ws::Limits out;
+  out.max_frame = limits.max_frame;
+  out.max_message = limits.max_message;
+  out.max_fragments = limits.max_fragments;
+  return out;
+}
+
+CloseCause cause_for_error(uint16_t code) {
+  switch (code) {
+    case ws::close_code::kMessageTooBig:
+      return CloseCause::TooBig;
+    case ws::close_code::kPolicyViolation:
+      return CloseCause::Policy;
+    default:
+      return CloseCause::ProtocolError;
+  }
+}
+
+}  // namespace
+
+WsSession::WsSession(Connection& connection, const config::LimitsConfig& limits)
+    : connection_(connection),
+      frames_(ws::Role::Server, frame_limits(limits)),
+      control_bucket_(limits.control_frames_per_second, limits.control_frames_burst),
+      message_timeout_ms_(static_cast<uint64_t>(limits.message_timeout.count())) {}
+
+void WsSession::feed(uint8_t* data, size_t size) {
+  size_t offset = 0;
+  while (offset < size && connection_.accepts_frames()) {
+    ws::FrameEvent event;
+    offset += frames_.parse({data + offset, size - offset}, event);
+    if (frames_.in_message()) {
+      const uint64_t now = connection_.now();
+      if (message_started_ == 0) {
+        message_started_ = now;
+      } else if (now - message_started_ > message_timeout_ms_) {
+        // SEC-LIM-08: a fragmented message must complete in time. Checked
+        // when its frames arrive; a silent one ends at the idle timeout.
+        fail(ws::close_code::kPolicyViolation, "fragmented message took too long");
+        return;
+      }
+    } else {
+      message_started_ = 0;
+    }
+    if (event.kind == ws::FrameEvent::Kind::None) break;
+    handle_event(event);
+  }
+  // The last message may still sit in the parser's buffer; an empty parse
+  // frees it, so an idle connection holds no message memory.
+  ws::FrameEvent drained;
+  frames_.parse({}, drained);
+}
+
+void WsSession::handle_event(const ws::FrameEvent& event) {
+  using Kind = ws::FrameEvent::Kind;
+  if (close_.should_ignore(event.kind)) return;  // WS-CL-02
+  switch (event.kind) {
+    case Kind::None:
+      return;
+    case Kind::Message:
+      connection_.on_ws_message(event.opcode, event.payload);
+      return;
+    case Kind::Ping:
+      if (!control_bucket_.take(connection_.now())) {
+        fail(ws::close_code::kPolicyViolation, "control frame flood");
+        return;
+      }
+      send_frame(ws::Opcode::Pong, event.payload);
+      return;
+    case Kind::Pong:
+      return;  // WS-CT-03; keepalive was refreshed by the read itself
+    case Kind::Close:
+      if (close_.on_close_received()) {
+        // WS-CL-01: answer with the peer's code (1000 if it sent none).
+        send_close(ws::CloseHandshake::reply_code(event.close_code), {});
+        connection_.on_ws_closing(event.close_code, CloseCause::Client, true);
+      } else {
+        // The answer to our own Close: the handshake is complete.
+        connection_.on_ws_closing(0, CloseCause::None, false);
+      }
+      return;
+    case Kind::Error:
+      fail(event.close_code, event.reason);
+      return;
+  }
+}
+
+void WsSession::fail(uint16_t code, std::string_view reason) {
+  // WS-CL-07: fail the connection with a code, then process nothing more.
+  error_log().debug("closing connection: {} ({})", reason, code);
+  const bool first = !close_.close_sent();
+  if (first) send_close(code, reason);
+  connection_.on_ws_closing(first ? code : 0, first ? cause_for_error(code) : CloseCause::None,
+                            false);
+}
+
+void WsSession::send_frame(ws::Opcode opcode, std::span<const uint8_t> payload) {
+  if (close_.close_sent()) return;
+  ws::append_server_frame(connection_.ws_output(), opcode, payload.data(), payload.size());
+  connection_.ws_wrote();
+}
+
+void WsSession::send_close(uint16_t code, std::string_view reason) {
+  if (close_.close_sent()) return;
+  const ws::ClosePayload payload = ws::make_close_payload(code, reason);
+  ws::append_server_frame(connection_.ws_output(), ws::Opcode::Close, payload.bytes,
+                          payload.size);
+  close_.on_close_sent();
+  connection_.ws_wrote();
+}
+
+}  // namespace wsgate

@@ -1,0 +1,54 @@
+// The WebSocket session of an open connection: frames in (limits, message
+// timeout, control-frame rate), frames out, and the close handshake. It
+// decides what each frame means and tells its Connection, which owns the
+// socket, the timers and the relay.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "ws/close_handshake.h"
+#include "ws/frame_parser.h"
+#include "ws/token_bucket.h"
+
+namespace wsgate {
+
+class Connection;
+namespace config {
+struct LimitsConfig;
+}
+
+class WsSession {
+ public:
+  WsSession(Connection& connection, const config::LimitsConfig& limits);
+
+  // Parses client bytes (unmasked in place). For each complete message
+  // calls Connection::on_ws_message; answers pings; handles Close and
+  // protocol errors by queueing our Close and calling
+  // Connection::on_ws_closing. Stops at the first event that ends the
+  // session; the parser then frees its message buffer.
+  void feed(uint8_t* data, size_t size);
+
+  // Queues one server frame. Data frames after our Close are dropped
+  // (WS-CL-02); the caller checks may_send_data() to tell.
+  void send_frame(ws::Opcode opcode, std::span<const uint8_t> payload);
+  // Queues our Close with `code` (sendable) and `reason` (cut to fit).
+  void send_close(uint16_t code, std::string_view reason);
+
+  bool may_send_data() const { return close_.may_send_data(); }
+  bool close_sent() const { return close_.close_sent(); }
+
+ private:
+  void handle_event(const ws::FrameEvent& event);
+  void fail(uint16_t code, std::string_view reason);
+
+  Connection& connection_;
+  ws::FrameParser frames_;
+  ws::CloseHandshake close_;
+  ws::TokenBucket control_bucket_;
+  uint64_t message_started_ = 0;  // uv_now() of a fragmented message's first frame
+  uint64_t message_timeout_ms_;
+};
+
+}  // namespace wsgate
