@@ -134,6 +134,9 @@ Parsed<UpstreamAddress> parse_token_target(std::string_view text) {
     if (std::string why = check_socket_path(address.path); !why.empty()) return Result::fail(why);
     return Result::ok(std::move(address));
   }
+  if (text.find("://") != std::string_view::npos) {
+    return Result::fail("has a scheme such as tcp://, which a token target does not take");
+  }
   if (std::string why = parse_host_port(text, address); !why.empty()) return Result::fail(why);
   return Result::ok(std::move(address));
 }
