@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -51,11 +53,45 @@ struct ListenConfig {
   int line = 0;  // 1-based line in the config file, for messages
 };
 
+// Where a proxy route connects: a TCP host and port, or a Unix socket.
+struct UpstreamAddress {
+  enum class Kind : uint8_t { None, Tcp, Unix };
+  Kind kind = Kind::None;
+  std::string host;   // Tcp: a DNS name or numeric address, without brackets
+  uint16_t port = 0;  // Tcp: 1..65535
+  std::string path;   // Unix: absolute socket path
+  std::string text;   // as written, for logs: "tcp://127.0.0.1:5900", "unix:/run/vnc.sock",
+                      // or "host:port" for a token target
+};
+
+// TLS from a proxy route to its upstream. The contexts are built by
+// tls::UpstreamTls::load(), which names `origin` in its errors.
+struct ProxyTlsConfig {
+  bool enabled = false;
+  bool verify = true;       // verify the upstream certificate chain and name
+  std::string ca;           // absolute PEM file of trusted CAs; empty = OpenSSL's default paths
+  std::string server_name;  // SNI and the name verified; empty = the upstream's host
+                            // (an IP literal: verify the IP, send no SNI)
+  std::string origin;       // "file:line:col: routes[0].proxy.tls" for loader errors
+};
+
+// The settings of a `relay: proxy` route: each WebSocket is joined to one
+// upstream stream connection, websockify-style.
+struct ProxyConfig {
+  UpstreamAddress upstream;  // fixed target; Kind::None when token_file is used
+  std::string token_file;    // absolute path; empty when upstream is used
+  // Token -> target, read from token_file by load_config() (start, reload, -t).
+  std::map<std::string, UpstreamAddress, std::less<>> tokens;
+  ProxyTlsConfig tls;
+  uint64_t upstream_message_max = 64 * 1024;  // upstream reads become binary messages this big
+};
+
 struct RouteConfig {
   std::string path;                  // exact match on the request path
-  std::string relay = "echo";        // only "echo" for now
+  std::string relay = "echo";        // "echo" or "proxy"
   std::vector<std::string> origins;  // empty = no Origin check
-  std::vector<std::string> subprotocols;
+  std::vector<std::string> subprotocols;  // proxy: [binary] unless written
+  ProxyConfig proxy;                      // relay "proxy" only
   int line = 0;
 };
 
@@ -94,6 +130,7 @@ struct TimeoutsConfig {
   Duration worker_start{30000};  // reload: wait this long for READY
   Duration stop{10000};          // fast stop: SIGKILL workers after this
   Duration watchdog{30000};      // worker silent this long is replaced
+  Duration upstream_connect{10000};  // proxy: connect (and TLS) to the upstream; then 1014
 };
 
 struct Config {

@@ -80,6 +80,11 @@ void Diagnostics::add(Location where, std::string_view key, std::string_view wha
   errors_.push_back({where, std::move(message)});
 }
 
+void Diagnostics::add_message(Location where, std::string message) {
+  if (!where.known()) where = {1, 1};
+  errors_.push_back({where, std::move(message)});
+}
+
 std::string Diagnostics::text() const {
   std::vector<const Error*> ordered;
   for (const Error& error : errors_) ordered.push_back(&error);

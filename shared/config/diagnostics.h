@@ -42,6 +42,9 @@ class Diagnostics {
 
   // Records one error. An unknown location is printed as 1:1.
   void add(Location where, std::string_view key, std::string_view what, std::string_view got);
+  // Records an error about another file the config names (a token file),
+  // already in its own "FILE:LINE: what" form; sorted as if at `where`.
+  void add_message(Location where, std::string message);
 
   const std::string& file() const { return file_; }
   bool empty() const { return errors_.empty(); }

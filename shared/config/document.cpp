@@ -93,6 +93,7 @@ void Walker::read_value(const SchemaEntry& entry, const std::string& path, Locat
   }
   switch (entry.type) {
     case ValueType::Map:
+      section.maps[std::string(entry.key)] = MapKey{path, key_at};
       if (value.IsMap()) {
         read_map(value, &entry, path, section);
       } else if (!value.IsNull()) {

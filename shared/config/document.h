@@ -24,6 +24,12 @@ struct Setting {
   Location where;    // of the value, or of the key when the value is empty
 };
 
+// A Map key as written: "proxy:" of a route.
+struct MapKey {
+  std::string path;  // as shown in messages: "routes[0].proxy"
+  Location where;    // of the key
+};
+
 // The values of one mapping: the whole document, or one item of a List
 // key. Map keys (log, limits, timeouts) are flattened into their section,
 // so the document's section holds "limits.max_frame" directly.
@@ -34,6 +40,9 @@ struct Section {
   std::map<std::string, Setting, std::less<>> settings;            // by schema key
   std::map<std::string, std::vector<Section>, std::less<>> lists;  // items, by schema key
   std::set<std::string, std::less<>> rejected;  // keys present but already reported as wrong
+  // Map keys written in this mapping ("routes[].proxy"), so a rule about a
+  // whole map can name it at its line; the map's values are in `settings`.
+  std::map<std::string, MapKey, std::less<>> maps;
 };
 
 // Walks `root` (the first document of the file; Null for an empty file)

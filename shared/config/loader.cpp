@@ -14,6 +14,8 @@
 #include "config/config.h"
 #include "config/cross_checks.h"
 #include "config/document.h"
+#include "config/file_reader.h"
+#include "config/proxy_settings.h"
 #include "config/section_reader.h"
 #include "config/tls_settings.h"
 #include "config/values.h"
@@ -21,34 +23,12 @@
 namespace wsgate::config {
 namespace {
 
-constexpr size_t kMaxFileBytes = size_t{16} << 20;  // a config is kilobytes; stops /dev/zero
-
-// The whole file, or ConfigError "path: cannot read: <reason>". Read here
-// rather than with YAML::LoadFile, which reports no errno and no size bound.
+// The whole file, or ConfigError "path: cannot read: <reason>".
 std::string read_file(const std::string& path) {
-  auto fail = [&](const std::string& reason) {
-    throw ConfigError(path + ": cannot read: " + reason);
-  };
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail(std::strerror(errno));
   std::string content;
-  char buffer[16384];
-  for (;;) {
-    ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int saved = errno;
-      ::close(fd);
-      fail(std::strerror(saved));
-    }
-    if (n == 0) break;
-    content.append(buffer, static_cast<size_t>(n));
-    if (content.size() > kMaxFileBytes) {
-      ::close(fd);
-      fail("larger than 16MiB");
-    }
+  if (std::string why = read_whole_file(path, content); !why.empty()) {
+    throw ConfigError(path + ": cannot read: " + why);
   }
-  ::close(fd);
   return content;
 }
 
@@ -157,6 +137,7 @@ void read_timeouts(SectionReader& r, TimeoutsConfig& timeouts) {
   timeouts.worker_start = Duration(r.number("timeouts.worker_start"));
   timeouts.stop = Duration(r.number("timeouts.stop"));
   timeouts.watchdog = Duration(r.number("timeouts.watchdog"));
+  timeouts.upstream_connect = Duration(r.number("timeouts.upstream_connect"));
 }
 
 // True for a server name a certificate may answer: DNS labels of letters,
@@ -276,7 +257,7 @@ ListenConfig read_listen_item(SectionReader& r, const Section& item, Diagnostics
   return listen;
 }
 
-RouteConfig read_route_item(SectionReader& r, const Section& item) {
+RouteConfig read_route_item(SectionReader& r, const Section& item, Diagnostics& errors) {
   RouteConfig route;
   route.path = r.text("routes[].path");
   if (r.ok("routes[].path") && !route.path.empty()) {
@@ -304,6 +285,7 @@ RouteConfig read_route_item(SectionReader& r, const Section& item) {
     }
     route.subprotocols.push_back(std::move(protocol.text));
   }
+  read_proxy(r, errors, route);
   route.line = item.where.line;
   return route;
 }
@@ -344,7 +326,7 @@ ConfigPtr load_config(const std::string& path) {
   std::vector<SectionReader> route_readers;
   for (const Section& item : reader.items("routes")) {
     SectionReader& item_reader = route_readers.emplace_back(item, errors, config->dir);
-    config->routes.push_back(read_route_item(item_reader, item));
+    config->routes.push_back(read_route_item(item_reader, item, errors));
     require_all_read(item_reader);
   }
   require_all_read(reader);

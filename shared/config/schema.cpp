@@ -144,6 +144,9 @@ constexpr std::array kSchema{
                 "Time workers have to exit on a fast stop before they are killed."},
     SchemaEntry{"timeouts.watchdog", T::Duration, "30s", 0, kHour, "", true,
                 "A worker silent this long is replaced; 0 is off, otherwise above stats_interval."},
+    SchemaEntry{"timeouts.upstream_connect", T::Duration, "10s", 100 * kMs, 10 * kMinute, "", true,
+                "Time a proxy route has to connect (and finish TLS with) its upstream; the client "
+                "is closed with 1014 after it."},
 
     SchemaEntry{"stats_interval", T::Duration, "1s", 100 * kMs, kHour, "", true,
                 "How often workers send their counters to the supervisor."},
@@ -159,12 +162,37 @@ constexpr std::array kSchema{
                 "WebSocket endpoints, matched on the exact request path."},
     SchemaEntry{"routes[].path", T::String, "", 0, 0, "", true,
                 "Request path of the route, starting with /; unique among routes."},
-    SchemaEntry{"routes[].relay", T::Enum, "echo", 0, 0, "echo", true,
-                "What the route does with messages: echo sends each one back."},
+    SchemaEntry{"routes[].relay", T::Enum, "echo", 0, 0, "echo|proxy", true,
+                "What the route does with messages: echo sends each one back; proxy joins each "
+                "WebSocket to a TCP or Unix upstream, websockify-style."},
     SchemaEntry{"routes[].origins", T::StringList, "[]", 0, 0, "", true,
                 "Allowed Origin values (null or scheme://host[:port]); empty allows any."},
     SchemaEntry{"routes[].subprotocols", T::StringList, "[]", 0, 0, "", true,
-                "Subprotocols the route offers, in order of preference (RFC 7230 tokens)."},
+                "Subprotocols the route offers, in order of preference (RFC 7230 tokens); a proxy "
+                "route that does not write it offers [binary], as websockify and noVNC expect."},
+    SchemaEntry{"routes[].proxy", T::Map, "{}", 0, 0, "", true,
+                "Upstream of a relay: proxy route (only for those): set exactly one of upstream "
+                "and token_file."},
+    SchemaEntry{"routes[].proxy.upstream", T::String, "\"\"", 0, 0, "", true,
+                "Fixed upstream: tcp://HOST:PORT (HOST a name, IPv4, or [IPv6]) or unix:PATH "
+                "(relative to the config file's directory)."},
+    SchemaEntry{"routes[].proxy.token_file", T::Path, "\"\"", 0, 0, "", true,
+                "websockify token file of 'token: host:port' (or unix:/path) lines, read at start "
+                "and on reload; the client names its token as ?token=."},
+    SchemaEntry{"routes[].proxy.upstream_message_max", T::Size, "64KiB", kKiB, 16 * kMiB, "", true,
+                "Upstream reads are split into binary messages of at most this size."},
+    SchemaEntry{"routes[].proxy.tls", T::Map, "{}", 0, 0, "", true,
+                "TLS to the upstream; the other keys may be set only while enabled is true."},
+    SchemaEntry{"routes[].proxy.tls.enabled", T::Bool, "false", 0, 0, "", true,
+                "Speak TLS (1.2 or later) to the upstream."},
+    SchemaEntry{"routes[].proxy.tls.verify", T::Bool, "true", 0, 0, "", true,
+                "Verify the upstream's certificate chain and name; false accepts any certificate."},
+    SchemaEntry{"routes[].proxy.tls.ca", T::Path, "\"\"", 0, 0, "", true,
+                "PEM file of the CA certificates trusted for the upstream; \"\" uses OpenSSL's "
+                "default verify paths."},
+    SchemaEntry{"routes[].proxy.tls.server_name", T::String, "\"\"", 0, 0, "", true,
+                "Name sent as SNI and verified; \"\" takes the upstream's host (an IP is verified "
+                "without SNI); needed by a unix: upstream while verify is true."},
 };
 
 }  // namespace

@@ -16,7 +16,8 @@ enum class ValueType {
   Duration,     // "0", "100ms", "30s", "5m", "1h", "1m30s"; held in milliseconds
   Size,         // "512", "4k", "64KiB", "1MiB", "1GiB"; held in bytes, powers of 1024
   String,       // any scalar text
-  Path,         // file path; relative paths resolve against the config file's directory
+  Path,         // file path; relative paths resolve against the config file's directory;
+                //   "" (none) is allowed only when the default is ""
   Enum,         // one of enum_values
   StringList,   // YAML sequence of scalars
   WorkerCount,  // integer, or "auto" for the CPU count

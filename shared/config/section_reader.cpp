@@ -32,25 +32,31 @@ const Setting* SectionReader::find(std::string_view key) const {
 }
 
 bool SectionReader::present(std::string_view key) const {
-  return section_.settings.contains(key);
+  return section_.settings.contains(key) || section_.maps.contains(key);
 }
 
 Location SectionReader::where(std::string_view key) const {
+  if (auto map = section_.maps.find(key); map != section_.maps.end()) return map->second.where;
   auto it = section_.settings.find(key);
   return it == section_.settings.end() ? section_.where : it->second.where;
 }
 
 std::string SectionReader::display(std::string_view key) const {
+  if (auto map = section_.maps.find(key); map != section_.maps.end()) return map->second.path;
   auto it = section_.settings.find(key);
   if (it != section_.settings.end()) return it->second.path;
   if (section_.list == nullptr) return std::string(key);
   return section_.path + "." + std::string(key.substr(section_.list->key.size() + 3));
 }
 
-std::string SectionReader::origin(std::string_view key) const {
+std::string SectionReader::position(std::string_view key) const {
   const Location at = where(key);
   return errors_.file() + ":" + std::to_string(at.known() ? at.line : 1) + ":" +
-         std::to_string(at.known() ? at.column : 1) + ": " + display(key);
+         std::to_string(at.known() ? at.column : 1);
+}
+
+std::string SectionReader::origin(std::string_view key) const {
+  return position(key) + ": " + display(key);
 }
 
 void SectionReader::error(std::string_view key, std::string_view what, std::string_view got) {
@@ -116,7 +122,7 @@ std::string SectionReader::path(std::string_view key) {
   const SchemaEntry& entry = row(key, {ValueType::Path});
   std::optional<std::string> text = raw(entry);
   if (!text) return "";
-  if (is_one_of(*text, entry.enum_values)) return *text;
+  if (text->empty() || is_one_of(*text, entry.enum_values)) return *text;
   std::filesystem::path resolved(*text);
   if (resolved.is_relative()) resolved = std::filesystem::path(base_dir_) / resolved;
   return resolved.lexically_normal().string();

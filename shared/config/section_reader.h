@@ -38,18 +38,21 @@ class SectionReader {
   bool boolean(std::string_view key);
   int64_t number(std::string_view key);    // Int, Duration (ms), Size, WorkerCount
   std::string text(std::string_view key);  // String, Enum
-  std::string path(std::string_view key);  // Path, absolute unless one of its words
+  std::string path(std::string_view key);  // Path, absolute unless one of its words or 
   std::optional<ListenAddress> address(std::string_view key);
   std::vector<ListElement> strings(std::string_view key);
   const std::vector<Section>& items(std::string_view key);
 
   // Where the value of `key` was written; the section's position when absent.
   Location where(std::string_view key) const;
-  // True when `key` was written in the file.
+  // True when `key` was written in the file (a Map key: written at all,
+  // even as an empty map).
   bool present(std::string_view key) const;
   // The key path shown in messages: "listen[1].address".
   std::string display(std::string_view key) const;
 
+  // "file:line:col" of where(key).
+  std::string position(std::string_view key) const;
   // "file:line:col: display(key)", the prefix of messages that other code
   // (the TLS loader) reports about the value of `key` later.
   std::string origin(std::string_view key) const;
@@ -59,6 +62,9 @@ class SectionReader {
   // Reports an error about one element of the StringList `key`, at the element.
   void error(const ListElement& element, std::string_view key, std::string_view what,
              std::string_view got);
+  // Marks `key` as having an error reported some other way (a message about
+  // the file it names), so ok(key) is false.
+  void mark_failed(std::string_view key) { failed_.insert(std::string(key)); }
   // True when no error has been reported about `key`, so rules that
   // combine it with other keys are worth checking.
   bool ok(std::string_view key) const;
@@ -67,6 +73,9 @@ class SectionReader {
   // loader checks this is empty, so a schema row it forgot cannot go
   // unnoticed.
   std::vector<std::string_view> unread_keys() const;
+
+  // The absolute directory relative paths resolve against.
+  const std::string& base_dir() const { return base_dir_; }
 
  private:
   // The schema row for `key`, checked to have one of `types`, marked read.

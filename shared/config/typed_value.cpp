@@ -94,6 +94,8 @@ std::string check_scalar(const SchemaEntry& entry, std::string_view text) {
     }
     case ValueType::Path:
       if (is_one_of(text, entry.enum_values)) return "";
+      // A path whose default is "" is optional: "" means "none".
+      if (text.empty() && entry.default_text == "\"\"") return "";
       if (text.empty()) {
         return entry.enum_values.empty()
                    ? "must not be empty"

@@ -1,6 +1,8 @@
 // Unit tests of etc/wsgate.yaml: it loads, documents every schema key with
-// a comment above it, and holds the values ./scripts/run relies on.
+// a comment above it (keys of commented-out examples count), and holds the
+// values ./scripts/run relies on.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -64,6 +66,30 @@ std::map<std::string, std::string> keys_with_comments(const std::string& text) {
   return keys;
 }
 
+// `text` with its commented-out examples taken in: every line between a
+// "# >>> example" line and a "# <<< example" line loses the "# " after its
+// indentation, as an operator would uncomment it.
+std::string with_examples(const std::string& text) {
+  std::string out;
+  bool inside = false;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    const size_t indent = line.find_first_not_of(' ');
+    const std::string content = indent == std::string::npos ? "" : line.substr(indent);
+    if (content.starts_with("# >>> example")) {
+      inside = true;
+    } else if (content.starts_with("# <<< example")) {
+      inside = false;
+    } else if (inside) {
+      EXPECT_TRUE(content.starts_with("# ")) << "example line not commented out: " << line;
+      if (content.starts_with("# ")) line = line.substr(0, indent) + content.substr(2);
+    }
+    out += line + "\n";
+  }
+  EXPECT_FALSE(inside) << "an example has no '# <<< example' line";
+  return out;
+}
+
 std::string without_brackets(std::string_view key) {
   std::string out(key);
   for (size_t at; (at = out.find("[]")) != std::string::npos;) out.erase(at, 2);
@@ -101,14 +127,14 @@ TEST(SampleConfig, HasTheValuesScriptsRunExpects) {
 }
 
 TEST(SampleConfig, ContainsEverySchemaKey) {
-  std::map<std::string, std::string> keys = keys_with_comments(sample_text());
+  std::map<std::string, std::string> keys = keys_with_comments(with_examples(sample_text()));
   for (const SchemaEntry& entry : schema()) {
     EXPECT_TRUE(keys.contains(without_brackets(entry.key))) << entry.key;
   }
 }
 
 TEST(SampleConfig, DocumentsEveryKeyWithDefaultAndRange) {
-  std::map<std::string, std::string> keys = keys_with_comments(sample_text());
+  std::map<std::string, std::string> keys = keys_with_comments(with_examples(sample_text()));
   for (const SchemaEntry& entry : schema()) {
     SCOPED_TRACE(std::string(entry.key));
     auto found = keys.find(without_brackets(entry.key));
@@ -133,9 +159,31 @@ TEST(SampleConfig, DocumentsEveryKeyWithDefaultAndRange) {
 TEST(SampleConfig, HasNoKeyOutsideTheSchema) {
   std::set<std::string> known;
   for (const SchemaEntry& entry : schema()) known.insert(without_brackets(entry.key));
-  for (const auto& [key, comment] : keys_with_comments(sample_text())) {
+  for (const auto& [key, comment] : keys_with_comments(with_examples(sample_text()))) {
     EXPECT_TRUE(known.contains(key)) << key;
   }
+}
+
+// The proxy route example is a valid route once uncommented, with a token
+// file beside the config as its comment describes.
+TEST(SampleConfig, ExamplesLoadOnceUncommented) {
+  const fs::path dir = fs::temp_directory_path() / ("wsgate-sample-test-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  {
+    std::ofstream(dir / "wsgate.yaml") << with_examples(sample_text());
+    std::ofstream(dir / "websockify.tokens") << "desk1: vnc1.example.net:5901\n";
+  }
+  ConfigPtr config;
+  EXPECT_NO_THROW(config = load_config((dir / "wsgate.yaml").string()));
+  fs::remove_all(dir);
+  ASSERT_TRUE(config);
+  ASSERT_EQ(config->routes.size(), 2u);
+  const RouteConfig& route = config->routes[1];
+  EXPECT_EQ(route.relay, "proxy");
+  EXPECT_EQ(route.proxy.token_file, (dir / "websockify.tokens").string());
+  ASSERT_EQ(route.proxy.tokens.size(), 1u);
+  EXPECT_EQ(route.proxy.tokens.at("desk1").host, "vnc1.example.net");
+  EXPECT_TRUE(route.proxy.tls.enabled);
 }
 
 }  // namespace
