@@ -31,8 +31,11 @@ bookworm's python3-websockify 0.10.0+dfsg1-4):
    (websocketproxy.py do_proxy raises CClose before flushing its queue).
    wsgate half-closes: everything before the Close reaches the upstream,
    then EOF, and the connection ends once the upstream closes its side.
-5. Upstream closes first. Both deliver every byte, then Close 1000;
-   websockify's reason is "Target closed".
+5. Upstream closes first. Both deliver every byte to a client that keeps
+   up, then Close 1000 (websockify's reason: "Target closed"). But with a
+   client that reads slowly, websockify drops what it still has queued
+   for the client once the upstream's EOF comes (measured: 2.8 to 7.5 of
+   8 MiB delivered, then Close 1000); wsgate delivers all of it.
 6. Token files. websockify's TokenFile re-reads the file on every lookup
    (no reload needed) and only prints "Syntax error in FILE on line N" for
    a bad line, skipping it; wsgate reads it at start and on reload, and
@@ -40,6 +43,11 @@ bookworm's python3-websockify 0.10.0+dfsg1-4):
 7. Message sizes. websockify sends each upstream read (up to 64 KiB) as one
    binary message; wsgate caps them at proxy.upstream_message_max.
    Neither promises message boundaries: the client script concatenates.
+8. Backpressure. websockify has none: it keeps reading the client while
+   the upstream reads nothing (a client's 20 MiB all go through at once,
+   its memory grows by about 47 MiB) and keeps reading the upstream while
+   the client reads nothing. wsgate stops reading the side whose peer does
+   not take the data (worker memory bounded, test_proxy.py).
 
 Same on both: "binary" is chosen when offered and no subprotocol otherwise;
 binary payloads reach the upstream as raw bytes and the upstream's bytes
@@ -198,13 +206,93 @@ def _data_then_close_in_one_write(url, recorder):
     return {"upstream_got": bytes(record["received"]), "close_code": code}
 
 
+MiB = 1024 * 1024
+
+
+async def _wait_stalled(progress, quiet=1.0, timeout=20.0):
+    """Waits until progress() stops growing for `quiet` seconds (bounded by
+    timeout); returns the value it stopped at."""
+    deadline = time.monotonic() + timeout
+    last, since = progress(), time.monotonic()
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        now = progress()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return now
+    raise AssertionError(f"still moving after {timeout}s (at {last})")
+
+
+def _small_buffer_socket(url, option):
+    sock = upstreams.socket.socket()
+    sock.setsockopt(upstreams.socket.SOL_SOCKET, option, 64 * 1024)
+    sock.settimeout(5)
+    sock.connect(("127.0.0.1", urllib.parse.urlsplit(url).port))
+    sock.setblocking(False)
+    return sock
+
+
+async def _client_held_back(url, reader, total=20 * MiB, chunk=64 * 1024):
+    """The upstream reads nothing: do the client's sends stall before
+    `total` bytes? Then the upstream reads: does everything arrive (the
+    client waits for that before closing)?"""
+    data = upstreams.pattern(total)
+    sock = _small_buffer_socket(url, upstreams.socket.SO_SNDBUF)
+    async with websockets.connect(url, sock=sock, subprotocols=["binary"], open_timeout=5,
+                                  close_timeout=5, ping_interval=None) as ws:
+        sent = [0]
+
+        async def sender():
+            for offset in range(0, total, chunk):
+                await ws.send(data[offset:offset + chunk])
+                sent[0] = offset + chunk
+
+        task = asyncio.ensure_future(sender())
+        try:
+            await _wait_stalled(lambda: sent[0])
+            held_back = not task.done()
+            reader.release()
+            await asyncio.wait_for(task, 60)
+            record = reader.wait_connection(0)
+            await asyncio.get_running_loop().run_in_executor(None, lambda: wait_for(
+                lambda: record["bytes_received"] >= total, 30, message="everything upstream"))
+        finally:
+            task.cancel()
+    return {"held_back": held_back, "upstream_got_all": bytes(record["received"]) == data}
+
+
+async def _slow_client(url, source):
+    """The client reads nothing until the source (BigSource, which closes
+    after its last byte) has stopped sending; then reads to the Close."""
+    sock = _small_buffer_socket(url, upstreams.socket.SO_RCVBUF)
+    async with websockets.connect(url, sock=sock, subprotocols=["binary"], open_timeout=5,
+                                  close_timeout=5, ping_interval=None, max_size=None,
+                                  max_queue=1) as ws:
+        record = await asyncio.get_running_loop().run_in_executor(
+            None, source.wait_connection, 0)
+        held_at = await _wait_stalled(lambda: record["bytes_sent"])
+        data, code = b"", None
+        try:
+            while len(data) <= source.size:
+                data += await asyncio.wait_for(ws.recv(), 20)
+        except websockets.ConnectionClosed as error:
+            code = _close_of(error)[0]
+    return {"source_held_back": held_at < source.size,
+            "prefix_intact": data == upstreams.pattern(len(data)),
+            "complete": len(data) == source.size, "close_code": code}
+
+
 def client_script(fixed_url, token_url, echo_a, echo_b, refused_token_url, cut_url, cut_size,
-                  recorder_url, recorder, one_write_url, one_write_recorder):
+                  recorder_url, recorder, one_write_url, one_write_recorder, reader_url, reader,
+                  source_url, source):
     """The client script. fixed_url reaches echo_a directly; token_url(t) is
     the URL for token t (token file: a -> echo_a, b -> echo_b, r -> a refused
     port); cut_url's upstream sends cut_size pattern bytes then closes;
     recorder_url's upstream is `recorder` and one_write_url's is
-    one_write_recorder (EofRecorders). Returns what it observed, as a dict."""
+    one_write_recorder (EofRecorders); reader_url's is `reader` (a
+    SlowReader), source_url's is `source` (a BigSource). Returns what it
+    observed, as a dict."""
     observed = {}
     run = asyncio.run
     observed["fixed"] = run(_binary_session(fixed_url))
@@ -230,6 +318,8 @@ def client_script(fixed_url, token_url, echo_a, echo_b, refused_token_url, cut_u
     observed["client_closes_first"] = run(_client_closes_first(recorder_url, recorder))
     observed["data_then_close_in_one_write"] = _data_then_close_in_one_write(
         one_write_url, one_write_recorder)
+    observed["upstream_not_reading"] = run(_client_held_back(reader_url, reader))
+    observed["client_not_reading"] = run(_slow_client(source_url, source))
     return observed
 
 
@@ -251,6 +341,13 @@ EXPECTED = {
         # Data read in the same recv() as the Close is dropped (do_proxy
         # raises CClose before flushing its queue to the target).
         "data_then_close_in_one_write": {"upstream_got": b"", "close_code": 1000},
+        # No backpressure either way: it reads the client while the upstream
+        # reads nothing (all 20 MiB taken, held in its memory), and reads the
+        # upstream while the client reads nothing; when the upstream then
+        # closes, what is still queued for the client is dropped.
+        "upstream_not_reading": {"held_back": False, "upstream_got_all": True},
+        "client_not_reading": {"source_held_back": False, "prefix_intact": True,
+                               "complete": False, "close_code": 1000},
     },
     "wsgate": {
         "text": ("echoed", TEXT_PAYLOAD.encode(), ["bytes"]),
@@ -259,6 +356,9 @@ EXPECTED = {
         # refused: 1014, "upstream ... refused ..." (checked by pattern below)
         "client_closes_first": {"upstream_saw_eof": True},
         "data_then_close_in_one_write": {"upstream_got": b"final words", "close_code": 1000},
+        "upstream_not_reading": {"held_back": True, "upstream_got_all": True},
+        "client_not_reading": {"source_held_back": True, "prefix_intact": True,
+                               "complete": True, "close_code": 1000},
     },
 }
 
@@ -331,6 +431,8 @@ def peers(tmp_path):
         cut = stack.enter_context(upstreams.SendThenClose(150000))
         recorder = stack.enter_context(upstreams.EofRecorder(close_delay=1.0))
         one_write = stack.enter_context(upstreams.EofRecorder(close_delay=0.0))
+        reader = stack.enter_context(upstreams.SlowReader(rcvbuf=64 * 1024))
+        source = stack.enter_context(upstreams.BigSource(8 * MiB, sndbuf=64 * 1024))
         tokens = tmp_path / "tokens.conf"
         tokens.write_text("# websockify TokenFile format: 'token: host:port'\n\n"
                           f"a: {echo_a.address}\n"
@@ -338,9 +440,11 @@ def peers(tmp_path):
                           f"r: 127.0.0.1:{upstreams.refused_port()}\n"
                           f"cut: {cut.address}\n"
                           f"rec: {recorder.address}\n"
-                          f"one: {one_write.address}\n")
+                          f"one: {one_write.address}\n"
+                          f"reader: {reader.address}\n"
+                          f"source: {source.address}\n")
         yield {"echo_a": echo_a, "echo_b": echo_b, "cut": cut, "recorder": recorder,
-               "one_write": one_write,
+               "one_write": one_write, "reader": reader, "source": source,
                "tokens": str(tokens), "dir": str(tmp_path)}
 
 
@@ -363,7 +467,9 @@ def run_against_websockify(peers):
             refused_token_url=token_query(base, "r"),
             cut_url=token_query(base, "cut"), cut_size=len(peers["cut"].data),
             recorder_url=token_query(base, "rec"), recorder=peers["recorder"],
-            one_write_url=token_query(base, "one"), one_write_recorder=peers["one_write"])
+            one_write_url=token_query(base, "one"), one_write_recorder=peers["one_write"],
+            reader_url=token_query(base, "reader"), reader=peers["reader"],
+            source_url=token_query(base, "source"), source=peers["source"])
         return observed, open(log_path, encoding="utf-8", errors="replace").read()
 
 
@@ -390,7 +496,9 @@ def test_wsgate_behaves_as_the_contract_says(peers, gateway):
         refused_token_url=token_query(gw.url("/t"), "r"),
         cut_url=token_query(gw.url("/t"), "cut"), cut_size=len(peers["cut"].data),
         recorder_url=token_query(gw.url("/t"), "rec"), recorder=peers["recorder"],
-        one_write_url=token_query(gw.url("/t"), "one"), one_write_recorder=peers["one_write"])
+        one_write_url=token_query(gw.url("/t"), "one"), one_write_recorder=peers["one_write"],
+        reader_url=token_query(gw.url("/t"), "reader"), reader=peers["reader"],
+        source_url=token_query(gw.url("/t"), "source"), source=peers["source"])
     assert {k: observed[k] for k in SHARED} == SHARED
     assert {k: observed[k] for k in EXPECTED["wsgate"]} == EXPECTED["wsgate"]
     code, reason = observed["refused"]
