@@ -111,7 +111,8 @@ void Supervisor::request_reload(std::optional<uint64_t> requester) {
   error_log().info("reload: starting generation {} ({} workers) from {}", reload_->generation,
                    next->workers, next->path);
   for (unsigned slot = 0; slot < next->workers; ++slot) {
-    WorkerProcess* process = spawn(static_cast<int>(slot), reload_->generation, next, next_tls, next_upstream_tls);
+    WorkerProcess* process =
+        spawn(static_cast<int>(slot), reload_->generation, next, next_tls, next_upstream_tls);
     if (process == nullptr) {
       fail_reload("rollback: cannot fork worker slot " + std::to_string(slot));
       return;

@@ -136,7 +136,8 @@ int run_daemon(const config::ConfigPtr& config, bool foreground) {
     return fail(drop_error);
   }
 
-  Supervisor supervisor(config, server_tls, upstream_tls, *ticket_keys, listeners, lock, readiness, notifier);
+  Supervisor supervisor(config, server_tls, upstream_tls, *ticket_keys, listeners, lock, readiness,
+                        notifier);
   const int code = supervisor.run(control_fd, ControlAccess{geteuid(), control_group});
   if (!supervisor.startup_error().empty()) {
     control_bound = false;  // the supervisor removed its files already

@@ -105,7 +105,8 @@ int Supervisor::run(int control_fd, ControlAccess access) {
     startup_deadline_ms_ = now() + static_cast<uint64_t>(config_->timeouts.worker_start.count());
     error_log().info("starting generation 1: {} workers", config_->workers);
     for (unsigned slot = 0; slot < config_->workers && mode_ == Mode::Starting; ++slot) {
-      WorkerProcess* process = spawn(static_cast<int>(slot), generation_, config_, tls_, upstream_tls_);
+      WorkerProcess* process =
+          spawn(static_cast<int>(slot), generation_, config_, tls_, upstream_tls_);
       if (process == nullptr) {
         fail_startup("cannot fork worker slot " + std::to_string(slot));
         break;

@@ -59,8 +59,9 @@ class Supervisor final : private ControlServer::Handler, private WorkerChannel::
   // TLS (null when none); `ticket_keys` is the first session ticket key,
   // rotated from here on.
   Supervisor(config::ConfigPtr config, std::shared_ptr<const tls::ServerTls> server_tls,
-             std::shared_ptr<const tls::UpstreamTls> upstream_tls, tls::TicketKeyRing ticket_keys, ListenerSet& listeners, LockFile& lock,
-             ReadinessPipe& readiness, ServiceNotifier& notifier);
+             std::shared_ptr<const tls::UpstreamTls> upstream_tls, tls::TicketKeyRing ticket_keys,
+             ListenerSet& listeners, LockFile& lock, ReadinessPipe& readiness,
+             ServiceNotifier& notifier);
   ~Supervisor();
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
@@ -156,7 +157,7 @@ class Supervisor final : private ControlServer::Handler, private WorkerChannel::
   std::string stats_json() const;
 
   config::ConfigPtr config_;
-  std::shared_ptr<const tls::ServerTls> tls_;  // contexts of config_'s TLS listeners
+  std::shared_ptr<const tls::ServerTls> tls_;             // contexts of config_'s TLS listeners
   std::shared_ptr<const tls::UpstreamTls> upstream_tls_;  // config_'s proxy upstream contexts
   tls::TicketKeyRing ticket_keys_;
   uint64_t ticket_keys_made_ms_ = 0;  // when the current ticket key was made
