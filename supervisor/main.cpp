@@ -7,6 +7,7 @@
 #include "supervisor/command_line.h"
 #include "supervisor/startup.h"
 #include "tls/server_tls.h"
+#include "tls/upstream_tls.h"
 
 int main(int argc, char** argv) {
   using namespace wsgate;
@@ -31,9 +32,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (options.test_config) {
-    // Every certificate/key pair is loaded and checked as startup would.
+    // Every certificate/key pair and upstream CA file is loaded and
+    // checked as startup would (token files were read by load_config).
     try {
       tls::ServerTls::load(*config);
+      tls::UpstreamTls::load(*config);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "%s\n", e.what());
       std::fprintf(stderr, "wsgated: configuration file %s test failed\n",

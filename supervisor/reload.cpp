@@ -79,11 +79,14 @@ void Supervisor::request_reload(std::optional<uint64_t> requester) {
     fail_early(error);
     return;
   }
-  // Certificates and keys are read again; a broken one fails the reload
-  // here, before anything was started (the old generation keeps serving).
+  // Certificates, keys and upstream CA files are read again (token files
+  // were, by load_config); a broken one fails the reload here, before
+  // anything was started (the old generation keeps serving).
   std::shared_ptr<const tls::ServerTls> next_tls;
+  std::shared_ptr<const tls::UpstreamTls> next_upstream_tls;
   try {
     next_tls = tls::ServerTls::load(*next);
+    next_upstream_tls = tls::UpstreamTls::load(*next);
   } catch (const std::exception& e) {
     fail_early(e.what());
     return;
@@ -100,6 +103,7 @@ void Supervisor::request_reload(std::optional<uint64_t> requester) {
   Reload reload;
   reload.config = next;
   reload.tls = next_tls;
+  reload.upstream_tls = next_upstream_tls;
   reload.generation = next_generation_++;
   reload.deadline_ms = now() + static_cast<uint64_t>(next->timeouts.worker_start.count());
   if (requester) reload.requesters.push_back(*requester);
@@ -107,7 +111,8 @@ void Supervisor::request_reload(std::optional<uint64_t> requester) {
   error_log().info("reload: starting generation {} ({} workers) from {}", reload_->generation,
                    next->workers, next->path);
   for (unsigned slot = 0; slot < next->workers; ++slot) {
-    WorkerProcess* process = spawn(static_cast<int>(slot), reload_->generation, next, next_tls);
+    WorkerProcess* process =
+        spawn(static_cast<int>(slot), reload_->generation, next, next_tls, next_upstream_tls);
     if (process == nullptr) {
       fail_reload("rollback: cannot fork worker slot " + std::to_string(slot));
       return;
@@ -141,6 +146,7 @@ void Supervisor::commit_reload() {
   }
   config_ = reload.config;
   tls_ = reload.tls;
+  upstream_tls_ = reload.upstream_tls;
   generation_ = reload.generation;
   listeners_.commit(*config_);
   if (!same_log_config(old_config->log, config_->log)) {

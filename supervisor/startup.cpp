@@ -19,6 +19,7 @@
 #include "supervisor/sd_notify.h"
 #include "supervisor/supervisor.h"
 #include "tls/server_tls.h"
+#include "tls/upstream_tls.h"
 
 namespace wsgate::supervisor {
 namespace {
@@ -111,12 +112,14 @@ int run_daemon(const config::ConfigPtr& config, bool foreground) {
   if (control_fd < 0) return fail(error);
   control_bound = true;
 
-  // SEC-PRIV-01 / SEC-TLS-08: certificates and keys are read now, while
-  // the process may still be root, and never by a worker.
+  // SEC-PRIV-01 / SEC-TLS-08: certificates, keys and upstream CA files are
+  // read now, while the process may still be root, and never by a worker.
   std::shared_ptr<const tls::ServerTls> server_tls;
+  std::shared_ptr<const tls::UpstreamTls> upstream_tls;
   std::optional<tls::TicketKeyRing> ticket_keys;
   try {
     server_tls = tls::ServerTls::load(*config);
+    upstream_tls = tls::UpstreamTls::load(*config);
     ticket_keys = tls::TicketKeyRing::generate();
   } catch (const std::exception& e) {
     close(control_fd);
@@ -133,7 +136,8 @@ int run_daemon(const config::ConfigPtr& config, bool foreground) {
     return fail(drop_error);
   }
 
-  Supervisor supervisor(config, server_tls, *ticket_keys, listeners, lock, readiness, notifier);
+  Supervisor supervisor(config, server_tls, upstream_tls, *ticket_keys, listeners, lock, readiness,
+                        notifier);
   const int code = supervisor.run(control_fd, ControlAccess{geteuid(), control_group});
   if (!supervisor.startup_error().empty()) {
     control_bound = false;  // the supervisor removed its files already

@@ -38,10 +38,12 @@ void guarded(const char* where, Body&& body) noexcept {
 }  // namespace
 
 Supervisor::Supervisor(config::ConfigPtr config, std::shared_ptr<const tls::ServerTls> server_tls,
+                       std::shared_ptr<const tls::UpstreamTls> upstream_tls,
                        tls::TicketKeyRing ticket_keys, ListenerSet& listeners, LockFile& lock,
                        ReadinessPipe& readiness, ServiceNotifier& notifier)
     : config_(std::move(config)),
       tls_(std::move(server_tls)),
+      upstream_tls_(std::move(upstream_tls)),
       ticket_keys_(std::move(ticket_keys)),
       listeners_(listeners),
       lock_(lock),
@@ -103,7 +105,8 @@ int Supervisor::run(int control_fd, ControlAccess access) {
     startup_deadline_ms_ = now() + static_cast<uint64_t>(config_->timeouts.worker_start.count());
     error_log().info("starting generation 1: {} workers", config_->workers);
     for (unsigned slot = 0; slot < config_->workers && mode_ == Mode::Starting; ++slot) {
-      WorkerProcess* process = spawn(static_cast<int>(slot), generation_, config_, tls_);
+      WorkerProcess* process =
+          spawn(static_cast<int>(slot), generation_, config_, tls_, upstream_tls_);
       if (process == nullptr) {
         fail_startup("cannot fork worker slot " + std::to_string(slot));
         break;

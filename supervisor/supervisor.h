@@ -27,6 +27,7 @@
 #include "supervisor/worker_process.h"
 #include "tls/server_tls.h"
 #include "tls/ticket_keys.h"
+#include "tls/upstream_tls.h"
 
 namespace wsgate::supervisor {
 
@@ -54,10 +55,13 @@ class Supervisor final : private ControlServer::Handler, private WorkerChannel::
   // file; `readiness` is told OK once generation 1 is READY (or the error);
   // `notifier` tells the service manager of readiness, reloads and stops.
   // `server_tls` holds the contexts of the TLS listeners (null when none);
-  // `ticket_keys` is the first session ticket key, rotated from here on.
+  // `upstream_tls` holds the client contexts of proxy routes with upstream
+  // TLS (null when none); `ticket_keys` is the first session ticket key,
+  // rotated from here on.
   Supervisor(config::ConfigPtr config, std::shared_ptr<const tls::ServerTls> server_tls,
-             tls::TicketKeyRing ticket_keys, ListenerSet& listeners, LockFile& lock,
-             ReadinessPipe& readiness, ServiceNotifier& notifier);
+             std::shared_ptr<const tls::UpstreamTls> upstream_tls, tls::TicketKeyRing ticket_keys,
+             ListenerSet& listeners, LockFile& lock, ReadinessPipe& readiness,
+             ServiceNotifier& notifier);
   ~Supervisor();
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
@@ -87,6 +91,7 @@ class Supervisor final : private ControlServer::Handler, private WorkerChannel::
   struct Reload {
     config::ConfigPtr config;
     std::shared_ptr<const tls::ServerTls> tls;
+    std::shared_ptr<const tls::UpstreamTls> upstream_tls;
     unsigned generation = 0;
     std::vector<pid_t> pids;
     uint64_t deadline_ms = 0;
@@ -109,7 +114,8 @@ class Supervisor final : private ControlServer::Handler, private WorkerChannel::
   LogIdentity identity() const;
   WorkerProcess* find(pid_t pid);
   WorkerProcess* spawn(int slot, unsigned generation, const config::ConfigPtr& config,
-                       const std::shared_ptr<const tls::ServerTls>& server_tls);
+                       const std::shared_ptr<const tls::ServerTls>& server_tls,
+                       const std::shared_ptr<const tls::UpstreamTls>& upstream_tls);
   // Replaces the ticket key every tls.ticket_key_rotation and sends the
   // ring to every live worker.
   void rotate_ticket_keys_when_due();
@@ -151,7 +157,8 @@ class Supervisor final : private ControlServer::Handler, private WorkerChannel::
   std::string stats_json() const;
 
   config::ConfigPtr config_;
-  std::shared_ptr<const tls::ServerTls> tls_;  // contexts of config_'s TLS listeners
+  std::shared_ptr<const tls::ServerTls> tls_;             // contexts of config_'s TLS listeners
+  std::shared_ptr<const tls::UpstreamTls> upstream_tls_;  // config_'s proxy upstream contexts
   tls::TicketKeyRing ticket_keys_;
   uint64_t ticket_keys_made_ms_ = 0;  // when the current ticket key was made
   ListenerSet& listeners_;

@@ -19,13 +19,15 @@ WorkerProcess* Supervisor::find(pid_t pid) {
 }
 
 WorkerProcess* Supervisor::spawn(int slot, unsigned generation, const config::ConfigPtr& config,
-                                 const std::shared_ptr<const tls::ServerTls>& server_tls) {
+                                 const std::shared_ptr<const tls::ServerTls>& server_tls,
+                                 const std::shared_ptr<const tls::UpstreamTls>& upstream_tls) {
   WorkerSetup setup;
   setup.config = config;
   setup.slot = slot;
   setup.generation = generation;
   setup.listen_fds = listeners_.fds_for_slot(*config, slot);
   setup.tls = server_tls;
+  setup.upstream_tls = upstream_tls;
   setup.ticket_keys = &ticket_keys_;
   ForkResult forked;
   if (fork_worker(setup, forked) < 0) return nullptr;
@@ -156,7 +158,7 @@ void Supervisor::schedule_respawn(Slot& slot, int index, const WorkerProcess& pr
 void Supervisor::respawn(int index) {
   Slot& slot = slots_[index];
   slot.respawn_at_ms = 0;
-  WorkerProcess* process = spawn(index, generation_, config_, tls_);
+  WorkerProcess* process = spawn(index, generation_, config_, tls_, upstream_tls_);
   if (process == nullptr) {
     slot.backoff_ms =
         std::min(std::max(slot.backoff_ms * 2, kRespawnBackoffMinMs), kRespawnBackoffMaxMs);

@@ -12,6 +12,7 @@ namespace wsgate {
 namespace tls {
 class ServerTls;
 class TicketKeyRing;
+class UpstreamTls;
 }  // namespace tls
 
 // A listening socket and the index of its listener in config.listen.
@@ -27,6 +28,8 @@ struct WorkerSetup {
   int channel_fd = -1;                     // this worker's end of its socketpair
   std::vector<ListenFd> listen_fds;        // listening sockets this worker accepts on
   std::shared_ptr<const tls::ServerTls> tls;  // contexts of TLS listeners; null: none
+  // Client contexts of proxy routes with upstream TLS, by route index; null: none.
+  std::shared_ptr<const tls::UpstreamTls> upstream_tls;
   const tls::TicketKeyRing* ticket_keys = nullptr;  // copied at start; null: no TLS
 };
 

@@ -87,9 +87,9 @@ struct ProxyConfig {
 };
 
 struct RouteConfig {
-  std::string path;                  // exact match on the request path
-  std::string relay = "echo";        // "echo" or "proxy"
-  std::vector<std::string> origins;  // empty = no Origin check
+  std::string path;                       // exact match on the request path
+  std::string relay = "echo";             // "echo" or "proxy"
+  std::vector<std::string> origins;       // empty = no Origin check
   std::vector<std::string> subprotocols;  // proxy: [binary] unless written
   ProxyConfig proxy;                      // relay "proxy" only
   int line = 0;
@@ -127,9 +127,9 @@ struct TimeoutsConfig {
   Duration ping_interval{30000};
   Duration pong_timeout{30000};
   Duration close{5000};
-  Duration worker_start{30000};  // reload: wait this long for READY
-  Duration stop{10000};          // fast stop: SIGKILL workers after this
-  Duration watchdog{30000};      // worker silent this long is replaced
+  Duration worker_start{30000};      // reload: wait this long for READY
+  Duration stop{10000};              // fast stop: SIGKILL workers after this
+  Duration watchdog{30000};          // worker silent this long is replaced
   Duration upstream_connect{10000};  // proxy: connect (and TLS) to the upstream; then 1014
 };
 

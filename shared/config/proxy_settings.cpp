@@ -41,9 +41,10 @@ void read_tokens(SectionReader& r, Diagnostics& errors, ProxyConfig& proxy) {
   for (const auto& [token, address] : file.tokens) {
     if (lacks_tls_name(proxy.tls, address)) {
       file.errors.push_back(proxy.token_file + ":" + std::to_string(file.lines[token]) +
-                            ": token \"" + token + "\" is a unix: target, which has no host name "
-                            "for TLS to verify; set " + r.display(kServerName) +
-                            " (or tls.verify: false)");
+                            ": token \"" + token +
+                            "\" is a unix: target, which has no host name "
+                            "for TLS to verify; set " +
+                            r.display(kServerName) + " (or tls.verify: false)");
     }
   }
   for (std::string& error : file.errors) {
@@ -85,7 +86,8 @@ void read_proxy(SectionReader& r, Diagnostics& errors, RouteConfig& route) {
   ProxyConfig& proxy = route.proxy;
   const std::string upstream = r.text(kUpstream);
   proxy.token_file = r.path(kTokenFile);
-  proxy.upstream_message_max = static_cast<uint64_t>(r.number("routes[].proxy.upstream_message_max"));
+  proxy.upstream_message_max =
+      static_cast<uint64_t>(r.number("routes[].proxy.upstream_message_max"));
   read_tls(r, proxy.tls);
 
   if (route.relay != "proxy") {

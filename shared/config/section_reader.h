@@ -38,7 +38,7 @@ class SectionReader {
   bool boolean(std::string_view key);
   int64_t number(std::string_view key);    // Int, Duration (ms), Size, WorkerCount
   std::string text(std::string_view key);  // String, Enum
-  std::string path(std::string_view key);  // Path, absolute unless one of its words or 
+  std::string path(std::string_view key);  // Path, absolute unless one of its words or ""
   std::optional<ListenAddress> address(std::string_view key);
   std::vector<ListElement> strings(std::string_view key);
   const std::vector<Section>& items(std::string_view key);

@@ -117,8 +117,9 @@ Parsed<UpstreamAddress> parse_upstream(std::string_view text, const std::string&
     if (std::string why = check_socket_path(address.path); !why.empty()) return Result::fail(why);
     return Result::ok(std::move(address));
   }
-  return Result::fail("must start with tcp:// or unix:, as in tcp://127.0.0.1:5900 or "
-                      "unix:/run/vnc.sock");
+  return Result::fail(
+      "must start with tcp:// or unix:, as in tcp://127.0.0.1:5900 or "
+      "unix:/run/vnc.sock");
 }
 
 Parsed<UpstreamAddress> parse_token_target(std::string_view text) {

@@ -26,9 +26,9 @@ struct BioFree {
   throw TlsError(origin + ": " + path + ": " + why);
 }
 
-// The whole file; errors name the syscall's reason ("No such file or
-// directory", "Permission denied").
-std::string read_pem(const std::string& origin, const std::string& path) {
+}  // namespace
+
+std::string read_pem_file(const std::string& origin, const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) fail(origin, path, std::string("cannot open: ") + std::strerror(errno));
   std::string content;
@@ -51,6 +51,8 @@ std::string read_pem(const std::string& origin, const std::string& path) {
   ::close(fd);
   return content;
 }
+
+namespace {
 
 std::unique_ptr<BIO, BioFree> memory_bio(const std::string& content) {
   return std::unique_ptr<BIO, BioFree>(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
@@ -105,7 +107,7 @@ std::vector<std::string> certificate_dns_names(X509* cert) {
 
 LoadedCertificate load_certificate(const config::CertificateConfig& config) {
   LoadedCertificate out;
-  const std::string cert_pem = read_pem(config.certificate_origin, config.certificate);
+  const std::string cert_pem = read_pem_file(config.certificate_origin, config.certificate);
   {
     auto bio = memory_bio(cert_pem);
     out.leaf.reset(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
@@ -127,7 +129,7 @@ LoadedCertificate load_certificate(const config::CertificateConfig& config) {
                " in the file (an intermediate) is not valid PEM (" + openssl_reason() + ")");
     }
   }
-  const std::string key_pem = read_pem(config.key_origin, config.key);
+  const std::string key_pem = read_pem_file(config.key_origin, config.key);
   {
     auto bio = memory_bio(key_pem);
     // A passphrase callback that refuses: an encrypted key cannot be used

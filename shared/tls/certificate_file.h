@@ -38,6 +38,10 @@ struct LoadedCertificate {
   std::string key_type;            // "ECDSA", "RSA", "Ed25519" ...
 };
 
+// The whole of the PEM file `path` (at most 1MiB). Throws TlsError
+// "origin: path: cannot open: <strerror>" (or cannot read, or too large).
+std::string read_pem_file(const std::string& origin, const std::string& path);
+
 // Loads and checks `config`. Throws TlsError naming the file at fault.
 LoadedCertificate load_certificate(const config::CertificateConfig& config);
 

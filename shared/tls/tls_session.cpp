@@ -1,7 +1,9 @@
 // The per-connection TLS filter (see tls_session.h).
 #include "tls/tls_session.h"
 
+#include <arpa/inet.h>
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 #include <cstring>
 #include <new>
@@ -111,13 +113,15 @@ std::string_view handshake_failure_name(HandshakeFailure failure) {
       return "not_tls";
     case HandshakeFailure::ClientAlert:
       return "client_alert";
+    case HandshakeFailure::Verify:
+      return "verify";
     case HandshakeFailure::Other:
       return "other";
   }
   return "other";
 }
 
-TlsSession::TlsSession(SSL_CTX* ctx) : ssl_(SSL_new(ctx)) {
+void TlsSession::attach_bio() {
   BIO* bio = ssl_ != nullptr ? BIO_new(bio_method()) : nullptr;
   if (bio == nullptr) {
     SSL_free(ssl_);
@@ -125,7 +129,39 @@ TlsSession::TlsSession(SSL_CTX* ctx) : ssl_(SSL_new(ctx)) {
     throw std::bad_alloc();
   }
   SSL_set_bio(ssl_, bio, bio);  // one BIO both ways; SSL_free frees it once
+}
+
+TlsSession::TlsSession(SSL_CTX* ctx) : ssl_(SSL_new(ctx)) {
+  attach_bio();
   SSL_set_accept_state(ssl_);
+}
+
+TlsSession::TlsSession(SSL_CTX* ctx, std::string_view server_name) : ssl_(SSL_new(ctx)) {
+  attach_bio();
+  SSL_set_connect_state(ssl_);
+  const std::string name(server_name);
+  bool ok = true;
+  if (!name.empty()) {
+    const bool verifies = (SSL_get_verify_mode(ssl_) & SSL_VERIFY_PEER) != 0;
+    unsigned char address[16];
+    const bool ip = inet_pton(AF_INET, name.c_str(), address) == 1 ||
+                    inet_pton(AF_INET6, name.c_str(), address) == 1;
+    if (ip) {
+      // RFC 6066 section 3: SNI carries host names, never addresses.
+      if (verifies) ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), name.c_str()) == 1;
+    } else {
+      ok = SSL_set_tlsext_host_name(ssl_, name.c_str()) == 1;
+      if (ok && verifies) {
+        SSL_set_hostflags(ssl_, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        ok = SSL_set1_host(ssl_, name.c_str()) == 1;
+      }
+    }
+  }
+  if (!ok) {
+    SSL_free(ssl_);
+    ERR_clear_error();
+    throw std::bad_alloc();
+  }
 }
 
 TlsSession::~TlsSession() {
@@ -219,6 +255,12 @@ void TlsSession::classify_error(int ssl_error) {
   ERR_clear_error();
   if (handshake_done_) return;
   switch (reason) {
+    // A client session that refused the server's certificate.
+    case SSL_R_CERTIFICATE_VERIFY_FAILED:
+      failure_ = HandshakeFailure::Verify;
+      error_text_ = std::string("certificate verify failed: ") +
+                    X509_verify_cert_error_string(SSL_get_verify_result(ssl_));
+      break;
     case SSL_R_UNSUPPORTED_PROTOCOL:
     case SSL_R_VERSION_TOO_LOW:
     case SSL_R_VERSION_TOO_HIGH:

@@ -24,7 +24,10 @@ enum class HandshakeFailure : uint8_t {
   Cipher,       // no cipher suite, group or signature algorithm in common
   Alpn,         // ALPN offered without http/1.1 (h2 only, say)
   NotTls,       // not a TLS ClientHello: plain HTTP to a TLS port, or garbage
-  ClientAlert,  // the client gave up with an alert (it did not trust our certificate, say)
+  ClientAlert,  // the peer gave up with an alert (it did not trust our certificate, say);
+                //   for a client session, the server's alert
+  Verify,       // client session: the server's certificate failed verification
+                //   (chain, name or IP); error_text() says why
   Other,
 };
 
@@ -35,6 +38,14 @@ class TlsSession {
   // A server session on `ctx`. Throws std::bad_alloc when OpenSSL cannot
   // allocate one.
   explicit TlsSession(SSL_CTX* ctx);
+  // A client session on `ctx` (a tls::UpstreamTls context) to an upstream
+  // named `server_name`. A DNS name is sent as SNI and, when `ctx` verifies
+  // the peer, must match the certificate; an IP literal is not sent (SNI
+  // takes names only) and must match an IP address of the certificate; ""
+  // sends no SNI and checks the chain alone. The first read() call, with
+  // empty input, puts the ClientHello into `out` and returns NeedMore.
+  // Throws std::bad_alloc when OpenSSL cannot allocate the session.
+  TlsSession(SSL_CTX* ctx, std::string_view server_name);
   TlsSession(const TlsSession&) = delete;
   TlsSession& operator=(const TlsSession&) = delete;
   ~TlsSession();
@@ -68,14 +79,17 @@ class TlsSession {
   // completed, so the caller can count it.
   bool take_handshake_completed();
   HandshakeFailure failure() const { return failure_; }
-  // OpenSSL's reason for the failure ("unsupported protocol").
+  // OpenSSL's reason for the failure ("unsupported protocol"); for Verify,
+  // "certificate verify failed: " and the X509 reason ("self-signed
+  // certificate", "hostname mismatch").
   const std::string& error_text() const { return error_text_; }
   // True when the handshake failed because the bytes were a plain HTTP
   // request, which deserves a plain-text answer.
   bool plain_http_request() const;
 
   // After the handshake: "TLSv1.3", "TLS_AES_128_GCM_SHA256", the SNI name
-  // ("" when none), and how the session resumed.
+  // ("" when none; for a client, the name it sent), and how the session
+  // resumed.
   std::string_view version() const;
   std::string_view cipher() const;
   std::string_view server_name() const;
@@ -83,6 +97,8 @@ class TlsSession {
   bool resumed_by_ticket() const;
 
  private:
+  // Gives the session its memory BIO; throws std::bad_alloc.
+  void attach_bio();
   void classify_error(int ssl_error);
 
   SSL* ssl_ = nullptr;

@@ -76,7 +76,9 @@ TEST(ProxyConfig, WrittenSubprotocolsAreKeptEvenEmpty) {
 
 TEST(ProxyConfig, UpstreamForms) {
   const UpstreamAddress name =
-      load_text(proxy_route("      upstream: tcp://vnc.example.net:65535\n"))->routes[0].proxy.upstream;
+      load_text(proxy_route("      upstream: tcp://vnc.example.net:65535\n"))
+          ->routes[0]
+          .proxy.upstream;
   EXPECT_EQ(name.host, "vnc.example.net");
   EXPECT_EQ(name.port, 65535);
   const UpstreamAddress v6 =
@@ -157,8 +159,9 @@ TEST(ProxyConfig, ProxySectionOnlyOnProxyRoutes) {
 }
 
 TEST(ProxyConfig, TokenFileIsReadByTheLoader) {
-  const std::string tokens = write_file("tokens", "# desks\ndesk1: 10.0.0.5:5900\n"
-                                                  "desk2: unix:/run/vnc.sock\n");
+  const std::string tokens = write_file("tokens",
+                                        "# desks\ndesk1: 10.0.0.5:5900\n"
+                                        "desk2: unix:/run/vnc.sock\n");
   ConfigPtr config = load_text(proxy_route("      token_file: " + tokens + "\n"));
   const ProxyConfig& proxy = config->routes[0].proxy;
   EXPECT_EQ(proxy.upstream.kind, Kind::None);
@@ -186,17 +189,20 @@ TEST(ProxyConfig, RelativeTokenFileResolvesAgainstTheConfigDirectory) {
 TEST(ProxyConfig, TokenFileErrorsNameTheFileLineAndTheKey) {
   const std::string tokens = write_file("tokens", "a: h:1\n\nb: x\na: h:2\n");
   EXPECT_EQ(errors_of(proxy_route("      token_file: " + tokens + "\n")),
-            tokens + ":3: bad target \"x\" (want host:port or unix:/path) (token file of "
-                     "routes[0].proxy.token_file at f.yaml:7:19)\n" +
-                tokens + ":4: token \"a\" repeats line 1 (token file of "
-                         "routes[0].proxy.token_file at f.yaml:7:19)");
+            tokens +
+                ":3: bad target \"x\" (want host:port or unix:/path) (token file of "
+                "routes[0].proxy.token_file at f.yaml:7:19)\n" +
+                tokens +
+                ":4: token \"a\" repeats line 1 (token file of "
+                "routes[0].proxy.token_file at f.yaml:7:19)");
 }
 
 TEST(ProxyConfig, MissingTokenFileNamesFileAndReason) {
   const std::string missing = write_file("x", "") + ".absent";
   EXPECT_EQ(errors_of(proxy_route("      token_file: " + missing + "\n")),
-            missing + ": cannot read: No such file or directory (token file of "
-                      "routes[0].proxy.token_file at f.yaml:7:19)");
+            missing +
+                ": cannot read: No such file or directory (token file of "
+                "routes[0].proxy.token_file at f.yaml:7:19)");
 }
 
 TEST(ProxyConfig, TokenFileIsNotReadForEchoRoutesOrBadRoutes) {
@@ -211,11 +217,10 @@ TEST(ProxyConfig, UpstreamMessageMaxRange) {
                 ->routes[0]
                 .proxy.upstream_message_max,
             1024u);
-  EXPECT_EQ(
-      load_text(proxy_route("      upstream: tcp://h:1\n      upstream_message_max: 16MiB\n"))
-          ->routes[0]
-          .proxy.upstream_message_max,
-      16u << 20);
+  EXPECT_EQ(load_text(proxy_route("      upstream: tcp://h:1\n      upstream_message_max: 16MiB\n"))
+                ->routes[0]
+                .proxy.upstream_message_max,
+            16u << 20);
   EXPECT_EQ(errors_of(proxy_route("      upstream: tcp://h:1\n      upstream_message_max: 1023\n")),
             "f.yaml:8:29: routes[0].proxy.upstream_message_max: must be between 1KiB and 16MiB "
             "(got 1023)");
@@ -231,12 +236,14 @@ TEST(ProxyConfig, UpstreamConnectTimeout) {
 
 TEST(ProxyConfig, TlsSettingsAreRead) {
   const std::string ca = write_file("ca.pem", "");
-  ConfigPtr config = load_text(proxy_route(
-      "      upstream: tcp://10.0.0.5:5901\n"
-      "      tls:\n"
-      "        enabled: true\n"
-      "        ca: " + ca + "\n"
-      "        server_name: vnc.example.net\n"));
+  ConfigPtr config =
+      load_text(proxy_route("      upstream: tcp://10.0.0.5:5901\n"
+                            "      tls:\n"
+                            "        enabled: true\n"
+                            "        ca: " +
+                            ca +
+                            "\n"
+                            "        server_name: vnc.example.net\n"));
   const ProxyTlsConfig& tls = config->routes[0].proxy.tls;
   EXPECT_TRUE(tls.enabled);
   EXPECT_TRUE(tls.verify);
@@ -246,14 +253,16 @@ TEST(ProxyConfig, TlsSettingsAreRead) {
   ConfigPtr unverified = load_text(proxy_route(
       "      upstream: tcp://h:1\n      tls:\n        enabled: true\n        verify: false\n"));
   EXPECT_FALSE(unverified->routes[0].proxy.tls.verify);
-  EXPECT_TRUE(load_text(proxy_route("      upstream: tcp://h:1\n      tls:\n        enabled: "
-                                    "true\n        server_name: 192.0.2.1\n")));
+  EXPECT_TRUE(
+      load_text(proxy_route("      upstream: tcp://h:1\n      tls:\n        enabled: "
+                            "true\n        server_name: 192.0.2.1\n")));
 }
 
 TEST(ProxyConfig, TlsKeysNeedEnabled) {
-  EXPECT_EQ(errors_of(proxy_route("      upstream: tcp://h:1\n      tls:\n        verify: false\n")),
-            "f.yaml:9:17: routes[0].proxy.tls.verify: must not be set while "
-            "routes[0].proxy.tls.enabled is false (got false)");
+  EXPECT_EQ(
+      errors_of(proxy_route("      upstream: tcp://h:1\n      tls:\n        verify: false\n")),
+      "f.yaml:9:17: routes[0].proxy.tls.verify: must not be set while "
+      "routes[0].proxy.tls.enabled is false (got false)");
   EXPECT_EQ(errors_of(proxy_route("      upstream: tcp://h:1\n      tls:\n        enabled: false\n"
                                   "        ca: /etc/ssl/ca.pem\n        server_name: a.test\n")),
             "f.yaml:10:13: routes[0].proxy.tls.ca: must not be set while "
@@ -261,8 +270,8 @@ TEST(ProxyConfig, TlsKeysNeedEnabled) {
             "f.yaml:11:22: routes[0].proxy.tls.server_name: must not be set while "
             "routes[0].proxy.tls.enabled is false (got a.test)");
   // enabled: false alone is fine.
-  EXPECT_TRUE(load_text(
-      proxy_route("      upstream: tcp://h:1\n      tls:\n        enabled: false\n")));
+  EXPECT_TRUE(
+      load_text(proxy_route("      upstream: tcp://h:1\n      tls:\n        enabled: false\n")));
 }
 
 TEST(ProxyConfig, CaIsNotUsedWithoutVerify) {
@@ -285,16 +294,19 @@ TEST(ProxyConfig, VerifiedTlsToAUnixSocketNeedsAServerName) {
             "f.yaml:9:18: routes[0].proxy.tls.enabled: needs routes[0].proxy.tls.server_name with "
             "a unix: upstream, which has no host name to verify (or set verify: false) (got "
             "true)");
-  EXPECT_TRUE(load_text(proxy_route("      upstream: unix:/run/vnc.sock\n      tls:\n"
-                                    "        enabled: true\n        server_name: vnc.test\n")));
-  EXPECT_TRUE(load_text(proxy_route("      upstream: unix:/run/vnc.sock\n      tls:\n"
-                                    "        enabled: true\n        verify: false\n")));
+  EXPECT_TRUE(
+      load_text(proxy_route("      upstream: unix:/run/vnc.sock\n      tls:\n"
+                            "        enabled: true\n        server_name: vnc.test\n")));
+  EXPECT_TRUE(
+      load_text(proxy_route("      upstream: unix:/run/vnc.sock\n      tls:\n"
+                            "        enabled: true\n        verify: false\n")));
   const std::string tokens = write_file("tokens", "a: h:1\nb: unix:/run/b.sock\n");
   EXPECT_EQ(errors_of(proxy_route("      token_file: " + tokens +
                                   "\n      tls:\n        enabled: true\n")),
-            tokens + ":2: token \"b\" is a unix: target, which has no host name for TLS to "
-                     "verify; set routes[0].proxy.tls.server_name (or tls.verify: false) (token "
-                     "file of routes[0].proxy.token_file at f.yaml:7:19)");
+            tokens +
+                ":2: token \"b\" is a unix: target, which has no host name for TLS to "
+                "verify; set routes[0].proxy.tls.server_name (or tls.verify: false) (token "
+                "file of routes[0].proxy.token_file at f.yaml:7:19)");
 }
 
 TEST(ProxyConfig, ErrorsOfEveryRouteAreReportedTogether) {

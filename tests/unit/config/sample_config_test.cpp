@@ -167,7 +167,8 @@ TEST(SampleConfig, HasNoKeyOutsideTheSchema) {
 // The proxy route example is a valid route once uncommented, with a token
 // file beside the config as its comment describes.
 TEST(SampleConfig, ExamplesLoadOnceUncommented) {
-  const fs::path dir = fs::temp_directory_path() / ("wsgate-sample-test-" + std::to_string(getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("wsgate-sample-test-" + std::to_string(getpid()));
   fs::create_directories(dir);
   {
     std::ofstream(dir / "wsgate.yaml") << with_examples(sample_text());

@@ -49,7 +49,10 @@ X509Ptr make_certificate(EVP_PKEY* key, const std::vector<std::string>& names, l
                              0);
   X509_set_issuer_name(cert.get(), name);
   std::string san;
-  for (const std::string& n : names) san += (san.empty() ? "DNS:" : ",DNS:") + n;
+  for (const std::string& n : names) {
+    san += san.empty() ? "" : ",";
+    san += n.starts_with("IP:") ? n : "DNS:" + n;
+  }
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, cert.get(), cert.get(), nullptr, nullptr, 0);

@@ -19,7 +19,8 @@ enum class KeyType { Ecdsa, Rsa };
 PkeyPtr make_key(KeyType type);
 
 // A certificate for `key`, issued by `issuer_key` (self-signed when null),
-// for the DNS names `names` (the first is also the CN), valid from
+// for the DNS names `names` (the first is also the CN; an entry "IP:addr"
+// is an IP address entry instead), valid from
 // now + `from_days` to now + `to_days`.
 X509Ptr make_certificate(EVP_PKEY* key, const std::vector<std::string>& names,
                          long from_days = -1, long to_days = 30,
