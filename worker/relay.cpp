@@ -1,15 +1,86 @@
 // create_relay(): the one place that maps a route's relay kind to its class.
 #include "worker/relay.h"
 
+#include <string_view>
+
 #include "config/config.h"
+#include "tls/upstream_tls.h"
+#include "worker/connection.h"
 #include "worker/relays/echo.h"
+#include "worker/relays/proxy.h"
+#include "worker/worker_loop.h"
 
 namespace wsgate {
 
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The value of `name` in a query string (a=1&b=2), percent-decoded with
+// '+' as a space, as websockify reads it (Python's parse_qs); nullopt when
+// absent or malformed.
+std::optional<std::string> query_value(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const size_t eq = pair.find('=');
+    if (pair.substr(0, eq) != name || eq == std::string_view::npos) continue;
+    std::string value;
+    const std::string_view raw = pair.substr(eq + 1);
+    for (size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '+') {
+        value += ' ';
+      } else if (raw[i] == '%') {
+        if (i + 2 >= raw.size()) return std::nullopt;
+        const int high = hex_value(raw[i + 1]);
+        const int low = hex_value(raw[i + 2]);
+        if (high < 0 || low < 0) return std::nullopt;
+        value += static_cast<char>(high * 16 + low);
+        i += 2;
+      } else {
+        value += raw[i];
+      }
+    }
+    return value;
+  }
+  return std::nullopt;
+}
+
+std::unique_ptr<Relay> create_proxy(Connection& client, const config::RouteConfig& route,
+                                    const http::Request& request,
+                                    std::optional<http::HttpError>& refusal) {
+  const config::ProxyConfig& proxy = route.proxy;
+  const config::UpstreamAddress* target = &proxy.upstream;
+  if (!proxy.token_file.empty()) {
+    // websockify's token lookup: ?token= in the query picks the target.
+    const std::optional<std::string> token = query_value(request.query, "token");
+    const auto found = token ? proxy.tokens.find(*token) : proxy.tokens.end();
+    if (found == proxy.tokens.end()) {
+      refusal = http::HttpError{404, token ? "unknown token" : "no token in the query"};
+      return nullptr;
+    }
+    target = &found->second;
+  }
+  const config::Config& cfg = client.worker().config();
+  const size_t index = static_cast<size_t>(&route - cfg.routes.data());
+  const tls::UpstreamTls* contexts = client.worker().upstream_tls();
+  SSL_CTX* tls_context = contexts != nullptr ? contexts->context(index) : nullptr;
+  return std::make_unique<ProxyRelay>(client, *target, proxy, tls_context);
+}
+
+}  // namespace
+
 std::unique_ptr<Relay> create_relay(Connection& client, const config::RouteConfig& route,
-                                    const http::Request&, std::optional<http::HttpError>&) {
-  // The loader accepts only known relay names, so anything else is echo's.
-  (void)route;
+                                    const http::Request& request,
+                                    std::optional<http::HttpError>& refusal) {
+  // The loader accepts only these relay names.
+  if (route.relay == "proxy") return create_proxy(client, route, request, refusal);
   return std::make_unique<EchoRelay>(client);
 }
 

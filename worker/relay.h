@@ -62,11 +62,16 @@ class Relay {
   // Appends " key=value" fields to the connection's access log line.
   virtual void append_log_fields(std::string&) const {}
 
-  // Worker timer lists a relay can be in (one hook per list): a backend
-  // connect in progress, bounded by timeouts.upstream_connect.
+  // Worker timer lists a relay can be in, one hook per list: a backend
+  // connect in progress, bounded by timeouts.upstream_connect; a backend
+  // whose EOF is awaited after the client left, bounded by timeouts.close.
+  // The worker unlinks the relay before it calls the timeout.
   ListHook<Relay> connecting_hook;
   uint64_t connecting_since = 0;
   virtual void on_connect_timeout() {}
+  ListHook<Relay> linger_hook;
+  uint64_t linger_since = 0;
+  virtual void on_linger_timeout() {}
 
  protected:
   Connection& client_;

@@ -29,7 +29,8 @@ uint64_t tick_period(const config::Config& cfg) {
   uint64_t shortest = 1000 * 4;
   for (config::Duration d :
        {cfg.limits.handshake_timeout, cfg.timeouts.close, cfg.timeouts.idle,
-        cfg.timeouts.ping_interval, cfg.timeouts.pong_timeout, cfg.limits.write_queue_timeout}) {
+        cfg.timeouts.ping_interval, cfg.timeouts.pong_timeout, cfg.limits.write_queue_timeout,
+       cfg.timeouts.upstream_connect}) {
     if (d.count() > 0) shortest = std::min(shortest, ms(d));
   }
   return std::clamp<uint64_t>(shortest / 4, 10, 1000);
@@ -93,13 +94,14 @@ Worker::Worker(const WorkerSetup& setup)
       channel_fd_(setup.channel_fd),
       listen_fds_(setup.listen_fds),
       tls_(setup.tls),
+      upstream_tls_(setup.upstream_tls),
       read_buffer_(new char[kReadBufferSize]) {
   if (tls_) {
     // The supervisor always hands over its key ring with TLS contexts.
     if (setup.ticket_keys == nullptr) throw std::logic_error("TLS contexts without ticket keys");
     ticket_keys_ = *setup.ticket_keys;
-    plain_buffer_.reset(new uint8_t[kPlainBufferSize]);
   }
+  if (tls_ || upstream_tls_) plain_buffer_.reset(new uint8_t[kPlainBufferSize]);
 }
 
 int Worker::run() {
@@ -485,6 +487,12 @@ void Worker::tick() {
       [](Connection* c) {
         c->start_close(ws::close_code::kPolicyViolation, "slow consumer", CloseCause::SlowConsumer);
       });
+  expire_front(
+      upstream_connecting, t, ms(cfg.timeouts.upstream_connect),
+      [](Relay* r) { return r->connecting_since; }, [](Relay* r) { r->on_connect_timeout(); });
+  expire_front(
+      upstream_lingering, t, ms(cfg.timeouts.close), [](Relay* r) { return r->linger_since; },
+      [](Relay* r) { r->on_linger_timeout(); });
 }
 
 // ---- drain and stop ------------------------------------------------------------

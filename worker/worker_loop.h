@@ -74,6 +74,8 @@ class Worker {
   IntrusiveList<Connection, &Connection::drain_hook> drain_pending;
   // Relays connecting to their backend, by connect start time.
   IntrusiveList<Relay, &Relay::connecting_hook> upstream_connecting;
+  // Relays waiting for their backend's EOF after the client left, by then.
+  IntrusiveList<Relay, &Relay::linger_hook> upstream_lingering;
   // Streams written to since their last flush. The worker flushes them
   // before the loop polls and after each round of I/O callbacks, so every
   // byte written in a callback reaches the kernel in the same loop
