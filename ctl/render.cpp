@@ -73,6 +73,22 @@ std::string render_stats(const YAML::Node& s) {
                     format_bytes(number(worker, "rss_bytes"))});
   }
   out += "\n" + format_table(rows);
+  if (s["routes"] && s["routes"].size() > 0) {
+    std::vector<std::vector<std::string>> routes{{"ROUTE", "CONNS", "UPGRADES", "MSG-IN",
+                                                  "MSG-OUT", "UP-OK", "UP-FAILED", "UP-ERRORS"}};
+    for (const auto& member : s["routes"]) {
+      const YAML::Node& r = member.second;
+      const uint64_t failed =
+          number(r, "proxy_connect_failures_refused") + number(r, "proxy_connect_failures_timeout") +
+          number(r, "proxy_connect_failures_dns") + number(r, "proxy_connect_failures_tls") +
+          number(r, "proxy_connect_failures_other");
+      routes.push_back({member.first.as<std::string>(), text(r, "connections_active"),
+                        text(r, "upgrades"), text(r, "messages_in"), text(r, "messages_out"),
+                        text(r, "proxy_connects_ok"), std::to_string(failed),
+                        text(r, "proxy_upstream_errors")});
+    }
+    out += "\n" + format_table(routes);
+  }
   return out;
 }
 

@@ -184,15 +184,29 @@ std::string Supervisor::stats_json() const {
   // Counters: everything ever reported, by live and exited workers alike.
   // Gauges: workers that still run.
   WorkerStats totals = retained_;
+  RouteStatsByPath routes = retained_routes_;
   for (const auto& [pid, process] : processes_) {
     totals.add_counters(process->stats);
     if (!process->reaped) totals.add_gauges(process->stats);
+    for (const auto& [path, route] : process->routes) {
+      RouteStats& sum = routes[path];
+      sum.add_counters(route);
+      if (!process->reaped) sum.add_gauges(route);
+    }
   }
   JsonWriter json;
   json.begin_object().field("ok", true).field("generation", generation_);
   std::string members;
   append_stats_json(members, totals);
   json.key("totals").begin_object().members(members).end_object();
+  // Every route any worker of any generation reported, by path.
+  json.key("routes").begin_object();
+  for (const auto& [path, route] : routes) {
+    members.clear();
+    append_route_stats_json(members, route);
+    json.key(path).begin_object().members(members).end_object();
+  }
+  json.end_object();
   json.key("workers").begin_array();
   for (const auto& [pid, process] : processes_) {
     const WorkerProcess& p = *process;

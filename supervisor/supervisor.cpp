@@ -310,6 +310,12 @@ void Supervisor::on_channel_message(WorkerChannel& channel, ChannelMessage type,
         process->last_report_ms = now();
         on_stats_report(process->pid);
         break;
+      case ChannelMessage::RouteStats:
+        if (!decode_route_stats(payload, process->routes)) {
+          error_log().warn("worker slot {} pid {}: malformed route stats report of {} bytes",
+                           process->slot, process->pid, payload.size());
+        }
+        break;
       default:
         error_log().warn("worker slot {} pid {}: unexpected channel message type {}", process->slot,
                          process->pid, static_cast<int>(type));

@@ -184,6 +184,7 @@ class Supervisor final : private ControlServer::Handler, private WorkerChannel::
   std::vector<StatsQuery> stats_queries_;
   std::vector<uint64_t> stop_requesters_;
   WorkerStats retained_;  // counters of workers that are gone
+  RouteStatsByPath retained_routes_;  // their route counters, by path
   bool finished_ = false;
   int exit_code_ = 0;
   std::string startup_error_;

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/route_stats.h"
 #include "common/stats.h"
 #include "config/config.h"
 #include "supervisor/worker_channel.h"
@@ -35,6 +36,7 @@ struct WorkerProcess {
   uint64_t started_ms = 0;      // loop time of the fork
   uint64_t last_report_ms = 0;  // READY or last Stats (the heartbeat)
   WorkerStats stats;            // last report
+  RouteStatsByPath routes;      // last report, by route path
 
   uint64_t kill_at_ms = 0;       // SIGKILL then, if still alive (0: no)
   bool watchdog_fired = false;   // SIGABRT sent for silence

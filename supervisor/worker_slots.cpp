@@ -136,6 +136,7 @@ void Supervisor::finalize(pid_t pid) {
   const auto it = processes_.find(pid);
   if (it == processes_.end()) return;
   retained_.add_counters(it->second->stats);
+  for (const auto& [path, route] : it->second->routes) retained_routes_[path].add_counters(route);
   processes_.erase(it);
   maybe_finish();
 }

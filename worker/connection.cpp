@@ -270,6 +270,9 @@ void Connection::answer_request(const http::Request& request, uint8_t* tail, siz
   ws_output() += http::make_101_response(accept, protocol);
   ws_wrote();
   ++stats.handshakes_ok;
+  RouteStats& route_stats = worker_.route_stats(*route);
+  ++route_stats.upgrades;
+  ++route_stats.connections_active;
   http_status_ = 101;
   head_parser_.reset();
   ws_.emplace(*this, cfg.limits);
@@ -444,6 +447,16 @@ void Connection::on_stream_closed(Stream&) noexcept {
 void Connection::release() {
   if (--holds_ > 0) return;
   if (tls_ && tls_->handshake_done()) --worker_.stats().tls_connections_active;
+  if (http_status_ == 101) {
+    // Per-route traffic is added once, here, to keep the message path short.
+    RouteStats& route_stats = worker_.route_stats(*route_);
+    --route_stats.connections_active;
+    route_stats.messages_in += messages_in_;
+    route_stats.messages_out += messages_out_;
+    route_stats.bytes_in += bytes_in_;
+    route_stats.bytes_out += bytes_out_;
+    if (cause_ == CloseCause::Upstream) ++route_stats.closes_upstream;
+  }
   write_access_log();
   worker_.release_fds(fds_reserved_);
   worker_.connection_closed(this);

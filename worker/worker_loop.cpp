@@ -95,7 +95,8 @@ Worker::Worker(const WorkerSetup& setup)
       listen_fds_(setup.listen_fds),
       tls_(setup.tls),
       upstream_tls_(setup.upstream_tls),
-      read_buffer_(new char[kReadBufferSize]) {
+      read_buffer_(new char[kReadBufferSize]),
+      route_stats_(config_->routes.size()) {
   if (tls_) {
     // The supervisor always hands over its key ring with TLS contexts.
     if (setup.ticket_keys == nullptr) throw std::logic_error("TLS contexts without ticket keys");
@@ -423,6 +424,17 @@ void Worker::send_stats() {
   stats_.loop_total_ns = uv_hrtime() - start_hrtime_;
   const uint64_t idle_ns = uv_metrics_idle_time(&loop_);
   stats_.loop_busy_ns = stats_.loop_total_ns > idle_ns ? stats_.loop_total_ns - idle_ns : 0;
+  // Route records first, so the supervisor has them when Stats arrives;
+  // as many messages as the channel's payload cap needs.
+  std::string records;
+  for (size_t i = 0; i < route_stats_.size(); ++i) {
+    encode_route_stats(records, config_->routes[i].path, route_stats_[i]);
+    if (records.size() + kMaxRouteStatsRecord > kMaxChannelPayload) {
+      send_to_supervisor(ChannelMessage::RouteStats, records);
+      records.clear();
+    }
+  }
+  if (!records.empty()) send_to_supervisor(ChannelMessage::RouteStats, records);
   send_to_supervisor(ChannelMessage::Stats,
                      {reinterpret_cast<const char*>(&stats_), sizeof(stats_)});
 }

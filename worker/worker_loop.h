@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/channel.h"
+#include "common/route_stats.h"
 #include "common/stats.h"
 #include "config/config.h"
 #include "tls/server_tls.h"
@@ -45,6 +46,10 @@ class Worker {
   uv_loop_t* loop() { return &loop_; }
   const config::Config& config() const { return *config_; }
   WorkerStats& stats() { return stats_; }
+  // The counters of `route`, one of config().routes.
+  RouteStats& route_stats(const config::RouteConfig& route) {
+    return route_stats_[static_cast<size_t>(&route - config_->routes.data())];
+  }
   uint64_t now() const { return uv_now(&loop_); }
   // One read buffer for the whole loop (reads never overlap). Whatever a
   // read callback does with the bytes, it does before it returns.
@@ -140,6 +145,7 @@ class Worker {
   std::unique_ptr<char[]> read_buffer_;
   std::unique_ptr<uint8_t[]> plain_buffer_;  // allocated when a listener has TLS
   WorkerStats stats_;
+  std::vector<RouteStats> route_stats_;  // by index in config_->routes
   uint64_t start_hrtime_ = 0;
 
   bool draining_ = false;

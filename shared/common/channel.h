@@ -23,6 +23,7 @@ enum class ChannelMessage : uint8_t {
   // worker -> supervisor
   Ready = 64,  // listening; payload empty
   Stats = 65,  // payload: WorkerStats (stats.h)
+  RouteStats = 66,  // payload: route_stats.h records; sent just before Stats
 };
 
 inline constexpr size_t kMaxChannelPayload = 64 * 1024;

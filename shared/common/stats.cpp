@@ -98,9 +98,7 @@ std::span<const StatsField> stats_fields() {
 }
 
 void WorkerStats::add_counters(const WorkerStats& other) {
-  for (const StatsField& field : kFields) {
-    if (field.counter) this->*field.member += other.*field.member;
-  }
+  add_fields<WorkerStats>(*this, other, kFields, true);
 }
 
 // Gauges add up (connections, queued bytes, memory), except report_time_ms:
@@ -117,15 +115,7 @@ void WorkerStats::add_gauges(const WorkerStats& other) {
 }
 
 void append_stats_json(std::string& out, const WorkerStats& stats) {
-  bool first = true;
-  for (const StatsField& field : kFields) {
-    if (!first) out += ',';
-    first = false;
-    out += '"';
-    out += field.name;
-    out += "\":";
-    out += std::to_string(stats.*field.member);
-  }
+  append_fields_json<WorkerStats>(out, stats, kFields);
 }
 
 uint64_t current_rss_bytes() {

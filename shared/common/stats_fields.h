@@ -6,15 +6,12 @@
 #include <span>
 #include <string_view>
 
+#include "common/field_table.h"
 #include "common/stats.h"
 
 namespace wsgate {
 
-struct StatsField {
-  std::string_view name;  // the member's name, also its JSON key
-  uint64_t WorkerStats::*member;
-  bool counter;  // true: only grows; false: a gauge
-};
+using StatsField = FieldOf<WorkerStats>;
 
 // Every member of WorkerStats, in declaration order.
 std::span<const StatsField> stats_fields();

@@ -595,3 +595,59 @@ def test_access_log_names_route_upstream_and_byte_counts(gateway):
         assert "upstream_bytes_received=5000" in line, line
         stats = wait_total(gw, "proxy_bytes_from_upstream", 5000)
         assert stats["proxy_bytes_to_upstream"] == 3 and stats["proxy_connects_ok"] == 1
+
+
+# -- per-route stats ----------------------------------------------------------------------
+
+def test_stats_count_each_route_apart_and_survive_a_reload(gateway):
+    """Two proxy routes and an echo route: wsgatectl stats shows each
+    route's upgrades, traffic and upstream outcomes under its own path, and
+    a reload (new workers) does not take any counter back."""
+    with upstreams.TcpEcho() as up:
+        gw = start(gateway, proxy_route("/good", upstream=up.upstream),
+                   proxy_route("/down", upstream=f"tcp://127.0.0.1:{upstreams.refused_port()}"),
+                   {"path": "/echo", "relay": "echo"})
+
+        async def main():
+            async with connect(gw.url("/good"), subprotocols=["binary"]) as ws:
+                await ws.send(b"x" * 100)
+                data, _ = await read_bytes(ws, 100)
+                assert data == b"x" * 100
+            async with connect(gw.url("/down"), subprotocols=["binary"]) as ws:
+                _, code, _ = await read_until_close(ws, timeout=10)
+                assert code == 1014
+            async with connect(gw.url("/echo")) as ws:
+                await ws.send("hi")
+                assert await ws.recv() == "hi"
+
+        asyncio.run(main())
+
+        def routes_settled():
+            routes = gw.stats()["routes"]
+            settled = (routes["/good"]["messages_in"] == 1 and routes["/echo"]["messages_out"] == 1
+                       and routes["/down"]["proxy_connect_failures_refused"] == 1
+                       and all(r["connections_active"] == 0 for r in routes.values()))
+            return settled and routes
+
+        routes = gw.wait_for(routes_settled, 5, message="per-route stats")
+        good, down, echo_route = routes["/good"], routes["/down"], routes["/echo"]
+        assert good["upgrades"] == 1 and good["proxy_connects_ok"] == 1
+        assert good["proxy_bytes_to_upstream"] == 100 and good["proxy_bytes_from_upstream"] == 100
+        assert good["proxy_connect_failures_refused"] == 0
+        assert down["upgrades"] == 1 and down["proxy_connects_ok"] == 0
+        assert down["closes_upstream"] == 1
+        assert echo_route["upgrades"] == 1 and echo_route["proxy_connects_ok"] == 0
+
+        result = gw.ctl("stats")
+        assert result.returncode == 0 and "/down" in result.stdout, result.stdout
+
+        assert gw.ctl("reload").returncode == 0
+        gw.wait_for(lambda: all(w["generation"] == 2 and w["state"] == "Ready"
+                                for w in gw.workers()["workers"]), 10,
+                    message="every worker of generation 2 Ready")
+        gw.wait_for(lambda: len(gw.workers()["workers"]) == 1, 10, message="old worker gone")
+        after = gw.stats()["routes"]
+        for path, before in routes.items():
+            for name, value in before.items():
+                if name != "connections_active":
+                    assert after[path][name] >= value, (path, name)

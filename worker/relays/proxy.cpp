@@ -17,6 +17,7 @@ ProxyRelay::ProxyRelay(Connection& client, const config::UpstreamAddress& target
                        const config::ProxyConfig& proxy, SSL_CTX* tls_context)
     : Relay(client),
       target_(target),
+      route_stats_(client.worker().route_stats(client.route())),
       proxy_(proxy),
       tls_context_(tls_context),
       upstream_(client.worker(), *this, client.worker().config().limits.write_queue_low,
@@ -137,9 +138,8 @@ void ProxyRelay::connected() {
   phase_ = Phase::Open;
   const uint64_t micros = (uv_hrtime() - connect_started_ns_) / 1000;
   connect_us_ = static_cast<int64_t>(micros);
-  WorkerStats& stats = client_.worker().stats();
-  ++stats.proxy_connects_ok;
-  stats.proxy_connect_us_total += micros;
+  count(&WorkerStats::proxy_connects_ok, &RouteStats::proxy_connects_ok);
+  count(&WorkerStats::proxy_connect_us_total, &RouteStats::proxy_connect_us_total, micros);
   if (!pending_.empty()) {
     std::string waiting;
     waiting.swap(pending_);
@@ -171,7 +171,7 @@ void ProxyRelay::on_client_message(ws::Opcode, std::span<const uint8_t> payload)
 void ProxyRelay::to_upstream(std::span<const uint8_t> bytes) {
   if (!upstream_.open() || upstream_.shutdown_wanted()) return;
   bytes_sent_ += bytes.size();
-  client_.worker().stats().proxy_bytes_to_upstream += bytes.size();
+  count(&WorkerStats::proxy_bytes_to_upstream, &RouteStats::proxy_bytes_to_upstream, bytes.size());
   if (!tls_) {
     upstream_.write({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
     return;
@@ -228,7 +228,7 @@ void ProxyRelay::tls_input(const uint8_t* data, size_t size) {
 
 void ProxyRelay::to_client(const uint8_t* data, size_t size) {
   bytes_received_ += size;
-  client_.worker().stats().proxy_bytes_from_upstream += size;
+  count(&WorkerStats::proxy_bytes_from_upstream, &RouteStats::proxy_bytes_from_upstream, size);
   // After the client's Close the upstream is only drained to its EOF.
   if (client_closed_) return;
   const size_t max = proxy_.upstream_message_max;
@@ -295,7 +295,7 @@ void ProxyRelay::on_stream_end(Stream&, int status) noexcept {
 void ProxyRelay::upstream_error(std::string_view detail) {
   if (phase_ == Phase::Done) return;
   phase_ = Phase::Done;
-  ++client_.worker().stats().proxy_upstream_errors;
+  count(&WorkerStats::proxy_upstream_errors, &RouteStats::proxy_upstream_errors);
   error_log().warn("route {}: upstream {} failed: {}", client_.route().path, target_.text, detail);
   close_upstream();
   client_.close_client(ws::close_code::kBadGateway, std::string("upstream error: ").append(detail),
@@ -306,22 +306,24 @@ void ProxyRelay::fail(Failure failure, std::string_view detail) {
   if (phase_ == Phase::Done) return;
   phase_ = Phase::Done;
   leave_connecting();
-  WorkerStats& stats = client_.worker().stats();
   switch (failure) {
     case Failure::Refused:
-      ++stats.proxy_connect_failures_refused;
+      count(&WorkerStats::proxy_connect_failures_refused,
+            &RouteStats::proxy_connect_failures_refused);
       break;
     case Failure::Timeout:
-      ++stats.proxy_connect_failures_timeout;
+      count(&WorkerStats::proxy_connect_failures_timeout,
+            &RouteStats::proxy_connect_failures_timeout);
       break;
     case Failure::Dns:
-      ++stats.proxy_connect_failures_dns;
+      count(&WorkerStats::proxy_connect_failures_dns, &RouteStats::proxy_connect_failures_dns);
       break;
     case Failure::Tls:
-      ++stats.proxy_connect_failures_tls;
+      count(&WorkerStats::proxy_connect_failures_tls, &RouteStats::proxy_connect_failures_tls);
       break;
     case Failure::Other:
-      ++stats.proxy_connect_failures_other;
+      count(&WorkerStats::proxy_connect_failures_other,
+            &RouteStats::proxy_connect_failures_other);
       break;
   }
   error_log().warn("route {}: upstream {} {} (client {})", client_.route().path, target_.text,
@@ -329,6 +331,12 @@ void ProxyRelay::fail(Failure failure, std::string_view detail) {
   close_upstream();
   client_.close_client(ws::close_code::kBadGateway, std::string("upstream ").append(detail),
                        CloseCause::Upstream);
+}
+
+void ProxyRelay::count(uint64_t WorkerStats::*worker_field, uint64_t RouteStats::*route_field,
+                       uint64_t amount) {
+  client_.worker().stats().*worker_field += amount;
+  route_stats_.*route_field += amount;
 }
 
 void ProxyRelay::on_connect_timeout() {
