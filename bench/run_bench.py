@@ -17,7 +17,13 @@ TLS (issue 4): full and resumed wss:// handshakes per second next to the
 bound `openssl speed` gives on the server's core in the same run (one ECDSA
 P-256 sign + two X25519 ops per full handshake), wss:// echo as a ratio of
 ws:// echo on the same wsgated, and memory per idle wss:// connection with
-release_buffers on and off (plain ws:// beside it). The
+release_buffers on and off (plain ws:// beside it).
+
+Proxy relay (issue 11): wsgate's relay: proxy beside Debian's websockify,
+both in front of the same raw TCP echo upstream (wsgate-tcp-echo, pinned to
+the server CPU but in its own cgroup, so server CPU per message excludes
+it), echoes checked as a byte stream (wsgate-loadgen --stream); idle
+proxied connections are counted open once the upstream holds them. The
 generated section of BENCHMARKS.md (between <!-- bench:begin --> and
 <!-- bench:end -->) is rewritten with the tables, the exact command of every
 figure and the machine. Every process started here is stopped on exit, also
@@ -542,6 +548,43 @@ class WebsocketdServer(Server):
             raise RuntimeError(f"websocketd did not listen: {self.output()}")
 
 
+class TcpEchoUpstream(TcpEchoServer):
+    """The TCP echo behind the proxy servers: on the server CPU, in a cgroup
+    of its own, so the proxies' CPU per message does not include it."""
+    name = "upstream"
+    label = "TCP echo upstream"
+
+
+class WsgateProxyServer(WsgateServer):
+    """wsgated with a relay: proxy route /p to the upstream, beside /echo."""
+
+    def __init__(self, ctx, upstream_port):
+        WsgateServer.__init__(self, ctx, name="wsgate-proxy", label="wsgate (relay: proxy)", extra={
+            "routes": [{"path": "/echo", "relay": "echo"},
+                       {"path": "/p", "relay": "proxy",
+                        "proxy": {"upstream": f"tcp://{HOST}:{upstream_port}"}}]})
+
+    def target(self):
+        return {"raw": False, "host": HOST, "port": self.port, "path": "/p"}
+
+
+class WebsockifyServer(Server):
+    name = "websockify"
+    label = "websockify"
+
+    def __init__(self, ctx, upstream_port):
+        Server.__init__(self, ctx)
+        self.upstream_port = upstream_port
+
+    def start(self):
+        # Defaults: one forked process per client, no subprotocol required
+        # (binary when none is offered).
+        self.port = free_port()
+        self.launch(["websockify", f"{HOST}:{self.port}", f"{HOST}:{self.upstream_port}"])
+        if not wait_port(self.port, self.proc):
+            raise RuntimeError(f"websockify did not listen: {self.output()}")
+
+
 # ---------------------------------------------------------------- generator
 
 class Generator:
@@ -568,6 +611,8 @@ class Generator:
             return "n/a: wsbench has no connect mode"
         if self.kind == "wsbench" and feature == "tls":
             return "n/a: wsbench has no wss://; needs wsgate-loadgen"
+        if self.kind == "wsbench" and feature == "stream":
+            return "n/a: wsbench checks one echo per message; needs wsgate-loadgen --stream"
         if self.kind == "loadgen" and feature in ("raw-idle", "raw-connect"):
             return "n/a: wsgate-loadgen runs only echo mode over raw TCP"
         return None
@@ -585,13 +630,15 @@ class Generator:
         return args + (["-m", "tcp"] if t["raw"] else ["-u", t["path"]])
 
     def echo_argv(self, t, conns, size, depth, binary, warmup, duration, cpu_counter,
-                  reconnect=False):
+                  reconnect=False, stream=False):
         if self.kind == "loadgen":
             argv = [self.path] + self._target_args(t) + [
                 "--mode", "echo", "-c", str(conns), "-s", str(size), "-q", str(depth),
                 "-w", fmt_s(warmup), "-d", fmt_s(duration), "--json"]
             if binary:
                 argv.append("--binary")
+            if stream:
+                argv.append("--stream")
             if reconnect:
                 argv.append("--reconnect")
             if cpu_counter:
@@ -716,6 +763,7 @@ def tail(text, n=300):
 # ---------------------------------------------------------------- scenarios
 
 ECHO_SERVERS = ["wsgate", "tcp", "node", "python", "websocketd"]
+PROXY_SERVERS = ["wsgate", "websockify"]  # in front of the TCP echo upstream
 
 SCENARIOS = [
     {"id": "echo32-c100", "kind": "echo", "conns": 100, "size": 32, "depth": 1,
@@ -745,6 +793,12 @@ SCENARIOS = [
      "title": "wss:// echo as a ratio of ws:// echo (same wsgated, two listeners)"},
     {"id": "tls-idle", "kind": "tls_idle",
      "title": "Idle wss:// connections: memory per connection, release_buffers on and off"},
+    {"id": "proxy32", "kind": "proxy_echo", "conns": 100, "size": 32, "depth": 1,
+     "title": "Proxy relay to a TCP echo, 32 B binary, 100 connections, ping-pong"},
+    {"id": "proxy64k", "kind": "proxy_echo", "conns": 10, "size": 65536, "depth": 1,
+     "title": "Proxy relay to a TCP echo, 64 KiB binary, 10 connections, ping-pong"},
+    {"id": "proxy_idle", "kind": "proxy_idle",
+     "title": "Idle proxied connections (each with its upstream): memory per connection"},
 ]
 
 # wss echo workloads of the tls-echo scenario: (key, conns, size, depth, binary, label).
@@ -856,6 +910,7 @@ class Bench:
         self.reload_s = 4.0 if self.quick else 30.0
         self.reload_conns = 250 if self.quick else 1000
         self.tls_idle_n = args.idle_connections or (500 if self.quick else 2000)
+        self.proxy_idle_n = args.idle_connections or (200 if self.quick else 2000)
         self.speed_seconds = 1 if self.quick else 2
         self.results = {}  # (scenario, server) -> list of (result, failure)
         self.commands = {}  # scenario -> list of (label, server cmd, generator cmd)
@@ -888,6 +943,12 @@ class Bench:
             srv = PythonServer(ctx)
         elif name == "websocketd":
             srv = WebsocketdServer(ctx)
+        elif name == "upstream":
+            srv = TcpEchoUpstream(ctx)
+        elif name == "wsgate-proxy":
+            srv = WsgateProxyServer(ctx, self.server("upstream").port)
+        elif name == "websockify":
+            srv = WebsockifyServer(ctx, self.server("upstream").port)
         else:
             raise KeyError(name)
         if name in self.servers:
@@ -998,10 +1059,12 @@ class Bench:
             f"(open in {result['connect_s']:.1f} s)" if result else "")
             + (f" FAILED: {failure}" if failure else ""))
 
-    def idle_once(self, srv, target, n, sources):
+    def idle_once(self, srv, target, n, sources, holder=None):
         """Holds n idle connections to target on a fresh srv: PSS summed over
-        its processes before and after, per connection. Returns (result,
-        failure, generator argv)."""
+        its processes before and after, per connection. A connection counts
+        as open once it holds an fd in holder (default srv; a proxy's
+        upstream). Returns (result, failure, generator argv)."""
+        holder = holder or srv
         # Baseline: once the server's PSS holds still (workers finish starting).
         base_pss, deadline = None, time.monotonic() + 3
         while time.monotonic() < deadline:
@@ -1011,7 +1074,7 @@ class Bench:
                 break
             base_pss = cur
         pids = srv.pids()
-        base_pss, base_fds = pss_kib(pids), fd_count(pids)
+        base_pss, base_fds = pss_kib(pids), fd_count(holder.pids())
         hold = 600
         argv = self.gen.idle_argv(target, n, hold, sources)
         out = tempfile.TemporaryFile(mode="w+")
@@ -1023,7 +1086,7 @@ class Bench:
         while True:
             time.sleep(0.1)
             pids = srv.pids()
-            opened = fd_count(pids) - base_fds
+            opened = fd_count(holder.pids()) - base_fds
             if opened >= n:
                 break
             if gen.poll() is not None:
@@ -1154,6 +1217,67 @@ class Bench:
             if result else "") + (f"  FAILED: {failure}" if failure else ""))
         self.stop_server(name)
 
+    # proxy relay ----------------------------------------------------------
+    def proxy_servers(self):
+        """(result key, server name) of the enabled proxy servers."""
+        return [(name, "wsgate-proxy" if name == "wsgate" else name)
+                for name in PROXY_SERVERS if name in self.enabled_servers]
+
+    def run_proxy_echo(self, sc, run):
+        for key, name in self.proxy_servers():
+            why = self.gen.lacks("stream")
+            if why:
+                self.record(sc["id"], key, None, why, "", "")
+                continue
+            try:
+                srv = self.server(name)
+            except Exception as error:  # noqa: BLE001 - report and go on
+                self.record(sc["id"], key, None, f"server did not start: {error}", "", "")
+                continue
+            argv = self.gen.echo_argv(srv.target(), sc["conns"], sc["size"], sc["depth"], True,
+                                      self.warmup, self.duration, srv.cpu_counter, stream=True)
+            upstream = self.servers["upstream"]
+            before = read_cpu_ns(upstream.cpu_counter)
+            result, failure = self.gen.run(argv, self.warmup + self.duration + 60)
+            after = read_cpu_ns(upstream.cpu_counter)
+            if result and result.get("messages") and before is not None and after is not None:
+                # Warm-up and drain included: a rough figure, for scale only.
+                result["upstream_cpu_ns"] = after - before
+            self.record(sc["id"], key, result, failure,
+                        srv.command() + "   # upstream: " + upstream.command(), shlex.join(argv))
+            log(f"  [{sc['id']} run {run + 1}] {srv.label:22s} " + (
+                f"{human(result['msgs_per_s'])} msg/s ({mb(result['bytes_per_s'] / 1e6)} MB/s) "
+                f"p99 {human(result['p99'])} µs cpu {human(result['cpu_us_per_msg'])} µs/msg"
+                if result and result.get("msgs_per_s") is not None else "")
+                + (f"  FAILED: {failure}" if failure else ""))
+
+    def run_proxy_idle(self, sc, run):
+        n_all = min(self.proxy_idle_n, (self.ctx.nofile - 100) // 2)  # wsgated: 2 fds each
+        for key, name in self.proxy_servers():
+            n = n_all
+            if name == "websockify" and n > 500:
+                n = 500
+                self.note(sc["id"], f"websockify holds 500 connections, not {n_all}: each "
+                                    "connection's forked process inherits the parent's fds "
+                                    "(about two per live child: 806 with 400 open) and waits in "
+                                    "select(), so from about the 508th connection on its socket "
+                                    "numbers pass FD_SETSIZE (1024) and the handler fails with "
+                                    "\"filedescriptor out of range in select()\".")
+            # Fresh server and upstream: no history, no upstream sockets left over.
+            self.stop_server(name, fast=True)
+            self.stop_server("upstream")
+            try:
+                srv = self.server(name)
+            except Exception as error:  # noqa: BLE001
+                self.record(sc["id"], key, None, f"server did not start: {error}", "", "")
+                continue
+            upstream = self.servers["upstream"]
+            result, failure, argv = self.idle_once(srv, srv.target(), n, 1, holder=upstream)
+            self.record(sc["id"], key, result, failure,
+                        srv.command() + "   # upstream: " + upstream.command(), shlex.join(argv))
+            self.log_idle(f"proxy_idle run {run + 1}", srv.label, n, result, failure)
+            self.stop_server(name, fast=True)
+
     # TLS ------------------------------------------------------------------
     def tls_server(self, key, workers=1, release_buffers=True):
         """A fresh wsgated with a plain and a wss:// listener (registered as
@@ -1272,7 +1396,7 @@ class Bench:
     def label(self, name):
         return {"wsgate": "**wsgate**", "wsgate-2w": "**wsgate, 2 workers**", "tcp": "raw TCP echo",
                 "node": "node ws", "python": "python websockets",
-                "websocketd": "websocketd + cat"}.get(name, name)
+                "websocketd": "websocketd + cat", "websockify": "websockify"}.get(name, name)
 
     def row_failure(self, sc_id, name):
         runs = self.results.get((sc_id, name), [])
@@ -1420,6 +1544,73 @@ class Bench:
                        "Kernel socket memory is not included. With release_buffers OpenSSL frees "
                        "each idle connection's read and write record buffers "
                        "(SSL_MODE_RELEASE_BUFFERS).")
+
+    def report_proxy_echo(self, sc, body, targets):
+        sid = sc["id"]
+        size_mb = sc["size"] >= 1024
+        body.append("| server | msg/s | MB/s (payload, each way) | p99 µs | server µs/msg | "
+                    "÷ websockify (server µs/msg) | upstream µs/msg (rough) |")
+        body.append("|" + " --- |" * 7)
+        ref = median_range(self.values(sid, "websockify", "cpu_us_per_msg"))[0]
+        for key in PROXY_SERVERS:
+            if (sid, key) not in self.results:
+                continue
+            fail = self.row_failure(sid, key)
+            if fail:
+                body.append(f"| {self.label(key)} | {fail} |" + " |" * 5)
+                continue
+            cpu = median_range(self.values(sid, key, "cpu_us_per_msg"))[0]
+            up = [r["upstream_cpu_ns"] / 1e3 / r["messages"] if r and r.get("upstream_cpu_ns")
+                  else None for r, _ in self.results[(sid, key)]]
+            body.append(f"| {self.label(key)} | {cell(self.values(sid, key, 'msgs_per_s'))}"
+                        f"{self.flag(sid, key)} | "
+                        f"{cell(self.values(sid, key, 'bytes_per_s'), 1e-6, '', mb)} | "
+                        f"{cell(self.values(sid, key, 'p99'))} | "
+                        f"{cell(self.values(sid, key, 'cpu_us_per_msg'))} | "
+                        f"{f'{cpu / ref:.2f}' if cpu and ref else '–'} | {cell(up)} |")
+        w = median_range(self.values(sid, "wsgate", "cpu_us_per_msg"))[0]
+        targets.append((self.title(sc), "report; server µs/msg ÷ websockify",
+                        f"{human(w)} µs/msg, {w / ref:.2f} × websockify" if w and ref else "–",
+                        "reported" if w else "not measured"))
+        self.note(sid, "Both proxies and the upstream (wsgate-tcp-echo) on CPU 0, the generator "
+                       "on CPU 1; the upstream has its own cgroup, so server µs/msg is the "
+                       "proxy's CPU alone (wsgate: supervisor + worker; websockify: its main "
+                       "process + one forked process per connection). Upstream µs/msg is its "
+                       "cgroup over the whole generator run (warm-up and drain too) ÷ measured "
+                       "echoes: for scale only. The generator runs with --binary --stream: the "
+                       "proxy re-frames the upstream's bytes as they are read, so echoes are "
+                       "checked as a byte stream." + (
+                           " A 64 KiB message may come back as several binary messages."
+                           if size_mb else ""))
+
+    def report_proxy_idle(self, sc, body, targets):
+        sid = sc["id"]
+        body.append("| server | connections | user-space bytes/conn (PSS) | processes | "
+                    "PSS before → after |")
+        body.append("| --- | --- | --- | --- | --- |")
+        for key in PROXY_SERVERS:
+            if (sid, key) not in self.results:
+                continue
+            fail = self.row_failure(sid, key)
+            if fail:
+                body.append(f"| {self.label(key)} | {fail} | | | |")
+                continue
+            last = [r for r, _ in self.results[(sid, key)] if r][-1]
+            body.append(f"| {self.label(key)} | {last['n']} | "
+                        f"{cell(self.values(sid, key, 'per_conn'), fmt=lambda v, u='': f'{v:.0f}')}"
+                        f"{self.flag(sid, key)} | {last['procs']} | "
+                        f"{last['base_kib']} → {last['after_kib']} KiB |")
+        w = median_range(self.values(sid, "wsgate", "per_conn"))[0]
+        k = median_range(self.values(sid, "websockify", "per_conn"))[0]
+        targets.append((self.title(sc), "report (PSS per connection); ÷ websockify",
+                        (f"{w:.0f} B" if w is not None else "–")
+                        + (f", {w / k:.3f} × websockify" if w is not None and k else ""),
+                        "reported" if w is not None else "not measured"))
+        self.note(sid, "A fresh proxy and a fresh upstream per row; a connection counts as open "
+                       "once the upstream holds its socket. Sum of PSS over the proxy's processes "
+                       "(wsgate: supervisor + worker; websockify: its main process and the one it "
+                       "forks per connection) with the connections open, minus before, ÷ N. The "
+                       "upstream and kernel socket memory are not included.")
 
     def report(self):
         lines = []
@@ -1581,6 +1772,10 @@ class Bench:
                 self.report_tls_echo(sc, body, targets)
             elif sc["kind"] == "tls_idle":
                 self.report_tls_idle(sc, body, targets)
+            elif sc["kind"] == "proxy_echo":
+                self.report_proxy_echo(sc, body, targets)
+            elif sc["kind"] == "proxy_idle":
+                self.report_proxy_idle(sc, body, targets)
             sections.append((sc, body))
 
         build = os.path.abspath(self.args.build)
@@ -1730,7 +1925,7 @@ def main():
     ap.add_argument("--only", type=lambda s: [x for x in s.split(",") if x],
                     help="comma-separated scenario ids (see --list)")
     ap.add_argument("--servers", type=lambda s: [x for x in s.split(",") if x],
-                    help="comma-separated subset of: " + ",".join(ECHO_SERVERS))
+                    help="comma-separated subset of: " + ",".join(ECHO_SERVERS + ["websockify"]))
     ap.add_argument("--build", default=os.path.join(ROOT, "build", "release"))
     ap.add_argument("--generator", help="wsgate-loadgen binary (default BUILD/bench/wsgate-loadgen)")
     ap.add_argument("--wsbench", help="use this wsbench binary (../shared/tools/wsbench.c) instead")
@@ -1768,13 +1963,18 @@ def main():
         raise SystemExit(f"run_bench: load generator {gen_path} is missing "
                          "(build with -DWSGATE_BENCH=ON, or pass --wsbench PATH)")
     ctx.tcp_echo = args.tcp_echo or os.path.join(build, "bench", "wsgate-tcp-echo")
-    enabled = args.servers or list(ECHO_SERVERS)
+    enabled = args.servers or ECHO_SERVERS + ["websockify"]
     if not os.access(ctx.tcp_echo, os.X_OK):
         log(f"run_bench: no raw TCP echo server at {ctx.tcp_echo}: raw TCP figures skipped")
         enabled = [s for s in enabled if s != "tcp"]
     if not shutil.which("websocketd") and "websocketd" in enabled:
         log("run_bench: websocketd is not installed: its figures are skipped")
         enabled = [s for s in enabled if s != "websocketd"]
+    if not shutil.which("websockify") and "websockify" in enabled:
+        log("run_bench: websockify is not installed: its proxy figures are skipped")
+        enabled = [s for s in enabled if s != "websockify"]
+    if not os.access(ctx.tcp_echo, os.X_OK):
+        enabled = [s for s in enabled if s != "websockify"]  # needs the TCP echo upstream
     if not os.path.isdir(os.path.join(PEERS, "node_modules", "ws")) and "node" in enabled:
         log("run_bench: bench/peers/node_modules is missing (npm ci): node figures skipped")
         enabled = [s for s in enabled if s != "node"]

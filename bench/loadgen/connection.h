@@ -130,7 +130,7 @@ class Connection {
   uint64_t acked_sequence_ = 0;
   std::vector<uint64_t> sent_at_ns_;
   uint64_t ring_mask_ = 0;
-  size_t raw_offset_ = 0;  // raw mode: bytes of the oldest message received
+  size_t raw_offset_ = 0;  // raw, --stream: bytes of the oldest message received
 };
 
 }  // namespace wsgate::loadgen

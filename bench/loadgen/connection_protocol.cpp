@@ -29,7 +29,8 @@ void Connection::start_traffic() {
 }
 
 // Every frame must start a final, unfragmented frame: an echo server
-// answers one frame with one frame. The parser checks the rest (RSV bits,
+// answers one frame with one frame (with --stream, any number of whole
+// binary messages). The parser checks the rest (RSV bits,
 // no mask from a server, lengths, UTF-8 of text).
 bool Connection::check_frame_start(uint8_t first_byte) {
   if ((first_byte & 0x80) == 0 || (first_byte & 0x0F) == 0) {
@@ -87,6 +88,11 @@ void Connection::handle_message(const ws::FrameEvent& event) {
   const ws::Opcode expected = run_.options().binary ? ws::Opcode::Binary : ws::Opcode::Text;
   if (event.opcode != expected) {
     fail(ErrorKind::BadEcho, "echo with the wrong opcode");
+    return;
+  }
+  if (run_.options().stream) {
+    // A proxy re-frames the upstream's bytes as they arrive: check bytes.
+    received_raw(event.payload.data(), event.payload.size());
     return;
   }
   if (event.payload.size() != payload.size() ||

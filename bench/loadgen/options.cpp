@@ -100,6 +100,9 @@ Options parse_command_line(int argc, char** argv) {
       ->check(CLI::Range(uint64_t{1}, uint64_t{64} << 20))
       ->capture_default_str();
   app.add_flag("--binary", options.binary, "Binary messages (default: text, ASCII payload)");
+  app.add_flag("--stream", options.stream,
+               "Echo mode, binary: the echo is a byte stream (a proxy in front of a TCP "
+               "echo): binary messages of any size, checked by bytes across message bounds");
   app.add_option("-q,--depth", options.depth, "Messages in flight per connection")
       ->check(CLI::Range(1u, 1000000u))
       ->capture_default_str();
@@ -149,6 +152,9 @@ Options parse_command_line(int argc, char** argv) {
     }
     if (options.messages > 0 && options.mode != Mode::Echo) {
       throw CLI::ValidationError("--messages", "only echo mode counts messages");
+    }
+    if (options.stream && (options.mode != Mode::Echo || options.target.raw || !options.binary)) {
+      throw CLI::ValidationError("--stream", "needs echo mode over WebSocket and --binary");
     }
     if (options.resume && (options.mode != Mode::Connect || !options.target.tls)) {
       throw CLI::ValidationError("--resume", "needs --mode connect and a wss:// URL");

@@ -25,6 +25,7 @@ struct Options {
   uint32_t connections = 100;
   uint64_t size = 32;
   bool binary = false;
+  bool stream = false;  // echoes are a byte stream split into messages anyhow (proxy relays)
   uint32_t depth = 1;
   double duration_s = 10.0;
   uint64_t messages = 0;  // 0: run for duration_s

@@ -144,6 +144,19 @@ def test_raw_mode_against_tcp_echo(spawn):
     assert report["messages"] > 0 and report["url"] == f"tcp://127.0.0.1:{server.port}"
 
 
+@pytest.mark.parametrize("size,depth", [(32, 16), (65536, 1)])
+def test_stream_mode_through_a_proxy_route(gateway, spawn, size, depth):
+    """--stream checks a proxy's echo as bytes: wsgated's relay: proxy in
+    front of the TCP echo re-frames what the upstream returns."""
+    upstream = spawn([TCP_ECHO, "0"])
+    gw = gateway(workers=1, extra={"routes": [
+        {"path": "/p", "relay": "proxy", "proxy": {"upstream": f"tcp://127.0.0.1:{upstream.port}"}}]})
+    status, report = loadgen("--url", gw.url("/p"), "--binary", "--stream", "-c", 10, "-q", depth,
+                             "-s", size, "-d", 1, "-w", 0.2)
+    assert_clean(status, report)
+    assert report["messages"] > 0
+
+
 def test_connect_mode_counts_handshakes(gateway):
     gw = gateway(workers=1)
     status, report = loadgen("--url", gw.url(), "--mode", "connect", "-c", 10, "-d", 1,
@@ -178,6 +191,9 @@ def test_usage_error_exits_2():
     result = subprocess.run([LOADGEN, "--raw", "127.0.0.1:1", "--mode", "idle"],
                             capture_output=True, timeout=10)
     assert result.returncode == 2
+    result = subprocess.run([LOADGEN, "--url", "ws://127.0.0.1:1/", "--stream"],
+                            capture_output=True, timeout=10)
+    assert result.returncode == 2  # --stream needs --binary
 
 
 class ThreadedServer:
