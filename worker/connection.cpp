@@ -87,8 +87,7 @@ std::string_view close_cause_name(CloseCause cause) {
 
 Connection::Connection(Worker& worker)
     : worker_(worker),
-      client_(worker, *this, worker.config().limits.write_queue_low,
-              worker.config().limits.write_queue_high) {}
+      client_(worker, *this) {}
 
 int Connection::accept(uv_stream_t* server) {
   worker_.all.push_back(*this);
@@ -112,7 +111,7 @@ uint64_t Connection::now() const {
 }
 
 uint64_t Connection::queued_bytes() const {
-  return client_.queued_bytes() + tls_plain_.size();
+  return client_.queued_bytes() + (tls_plain_ ? tls_plain_->size() : 0);
 }
 
 void Connection::on_stream_read(Stream&, uint8_t* data, size_t size) noexcept {
@@ -431,7 +430,7 @@ void Connection::abort(CloseCause cause) {
   if (state_ == State::Closed) return;
   if (cause_ == CloseCause::None) cause_ = cause;
   enter_state(State::Closed);
-  tls_plain_.clear();
+  if (tls_plain_) tls_plain_->clear();
   if (relay_) relay_->stop();
   // Without a handle (uv_tcp_init failed) no close callback will come.
   if (!client_.close()) {
@@ -517,13 +516,13 @@ void Connection::leave_open_lists() {
 // ---- output path ----------------------------------------------------------
 
 std::string& Connection::ws_output() {
-  return tls_ ? tls_plain_ : client_.output_buffer();
+  return tls_ ? *tls_plain_ : client_.output_buffer();
 }
 
 void Connection::ws_wrote() {
   // TLS plaintext is encrypted when the stream flushes; a large batch is
   // encrypted early so the queue's marks see it.
-  if (tls_ && tls_plain_.size() >= Worker::kPlainBufferSize) {
+  if (tls_ && tls_plain_->size() >= Worker::kPlainBufferSize) {
     client_.flush();
     return;
   }

@@ -202,7 +202,7 @@ class Connection final : private StreamOwner {
   int http_status_ = 0;
 
   std::unique_ptr<tls::TlsSession> tls_;                   // TLS listeners only
-  std::string tls_plain_;                                 // plaintext waiting for encryption
+  std::unique_ptr<std::string> tls_plain_;                // TLS: plaintext waiting for encryption
   uint64_t tls_started_ns_ = 0;                           // first ClientHello byte (uv_hrtime)
   std::unique_ptr<http::RequestHeadParser> head_parser_;  // only during Handshake
   std::unique_ptr<std::string> request_line_;             // "GET /path", kept for refused requests

@@ -11,6 +11,7 @@ namespace wsgate {
 
 void Connection::use_tls(SSL_CTX* ctx) {
   tls_ = std::make_unique<tls::TlsSession>(ctx);
+  tls_plain_ = std::make_unique<std::string>();
 }
 
 void Connection::handle_tls_bytes(const uint8_t* data, size_t size) {
@@ -126,18 +127,18 @@ void Connection::encrypt_output() {
   if (cause_ == CloseCause::Tls) {
     // The session failed: nothing more can be encrypted, but the alert
     // OpenSSL queued in the stream still goes out before the FIN.
-    tls_plain_.clear();
+    tls_plain_->clear();
     return;
   }
-  if (!tls_plain_.empty()) {
+  if (!tls_plain_->empty()) {
     bool ok = false;
     try {
-      ok = tls_->write(tls_plain_, client_.output_buffer());
+      ok = tls_->write(*tls_plain_, client_.output_buffer());
     } catch (const std::exception& e) {
       error_log().error("connection {}: {}", peer_text(), e.what());
     }
     // An idle connection keeps no plaintext buffer.
-    std::string().swap(tls_plain_);
+    std::string().swap(*tls_plain_);
     if (!ok) {
       error_log().debug("TLS write to {} failed: {}", peer_text(), tls_->error_text());
       abort(CloseCause::Tls);

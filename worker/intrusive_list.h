@@ -7,13 +7,14 @@
 
 namespace wsgate {
 
-// Embedded in the element, one hook per list the element can be in. `owner`
-// points back at the element, so no offset tricks are needed.
+// Embedded in the element, one hook per list the element can be in. Two
+// pointers: the list finds the element from its hook by the hook's offset,
+// which it learns from the first element it is given, so an element pays
+// nothing more per list it can be in.
 template <typename T>
 struct ListHook {
   ListHook* prev = nullptr;
   ListHook* next = nullptr;
-  T* owner = nullptr;
   bool linked() const { return prev != nullptr; }
 };
 
@@ -30,14 +31,14 @@ class IntrusiveList {
 
   bool empty() const { return head_.next == &head_; }
   size_t size() const { return size_; }
-  T* front() const { return empty() ? nullptr : head_.next->owner; }
+  T* front() const { return empty() ? nullptr : owner(head_.next); }
   // True when `element` is in this list (its hook is this list's).
   static bool contains(const T& element) { return (element.*Hook).linked(); }
 
   // Appends `element`, which must not be in this list.
   void push_back(T& element) {
     ListHook<T>& hook = element.*Hook;
-    hook.owner = &element;
+    offset_ = reinterpret_cast<char*>(&hook) - reinterpret_cast<char*>(&element);
     hook.prev = head_.prev;
     hook.next = &head_;
     head_.prev->next = &hook;
@@ -67,14 +68,19 @@ class IntrusiveList {
   void for_each(Fn&& fn) {
     for (ListHook<T>* h = head_.next; h != &head_;) {
       ListHook<T>* next = h->next;
-      fn(h->owner);
+      fn(owner(h));
       h = next;
     }
   }
 
  private:
+  T* owner(ListHook<T>* hook) const {
+    return reinterpret_cast<T*>(reinterpret_cast<char*>(hook) - offset_);
+  }
+
   ListHook<T> head_;
   size_t size_ = 0;
+  std::ptrdiff_t offset_ = 0;  // of the hook in T; the same for every element
 };
 
 }  // namespace wsgate

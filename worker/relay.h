@@ -62,19 +62,26 @@ class Relay {
   // Appends " key=value" fields to the connection's access log line.
   virtual void append_log_fields(std::string&) const {}
 
-  // Worker timer lists a relay can be in, one hook per list: a backend
-  // connect in progress, bounded by timeouts.upstream_connect; a backend
-  // whose EOF is awaited after the client left, bounded by timeouts.close.
-  // The worker unlinks the relay before it calls the timeout.
-  ListHook<Relay> connecting_hook;
-  uint64_t connecting_since = 0;
-  virtual void on_connect_timeout() {}
-  ListHook<Relay> linger_hook;
-  uint64_t linger_since = 0;
-  virtual void on_linger_timeout() {}
 
  protected:
   Connection& client_;
+};
+
+// A relay with a backend connection, which the worker's timer lists bound
+// (one hook per list): a connect in progress, by timeouts.upstream_connect;
+// a backend whose EOF is awaited after the client left, by timeouts.close.
+// The worker unlinks the relay before it calls the timeout. Kept out of
+// Relay so that relays without a backend (echo) stay small.
+class BackendRelay : public Relay {
+ public:
+  using Relay::Relay;
+
+  ListHook<BackendRelay> connecting_hook;
+  uint64_t connecting_since = 0;
+  virtual void on_connect_timeout() = 0;
+  ListHook<BackendRelay> linger_hook;
+  uint64_t linger_since = 0;
+  virtual void on_linger_timeout() = 0;
 };
 
 // Builds the relay of `route` for an upgrade `request`, or answers why the

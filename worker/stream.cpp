@@ -6,8 +6,7 @@
 
 namespace wsgate {
 
-Stream::Stream(Worker& worker, StreamOwner& owner, uint64_t low_mark, uint64_t high_mark)
-    : worker_(worker), owner_(owner), low_mark_(low_mark), high_mark_(high_mark) {
+Stream::Stream(Worker& worker, StreamOwner& owner) : worker_(worker), owner_(owner) {
   handle_.tcp.data = this;
 }
 
@@ -201,11 +200,14 @@ void Stream::on_write(uv_write_t* req, int status) noexcept {
 }
 
 void Stream::check_pressure() {
+  // The marks are read from the config rather than kept per stream: every
+  // stream of a worker has the same, and an idle one should be small.
+  const config::LimitsConfig& limits = worker_.config().limits;
   const uint64_t queued = queued_bytes();
-  if (!above_high_ && queued > high_mark_) {
+  if (!above_high_ && queued > limits.write_queue_high) {
     above_high_ = true;
     owner_.on_stream_pressure(*this, true);
-  } else if (above_high_ && queued <= low_mark_) {
+  } else if (above_high_ && queued <= limits.write_queue_low) {
     above_high_ = false;
     owner_.on_stream_pressure(*this, false);
   }

@@ -58,8 +58,8 @@ class Stream {
     kPauseWaiting = 4,   // nothing to do with input yet (connecting upstream)
   };
 
-  // Marks are bytes of queued output (write_queue_low/high of the config).
-  Stream(Worker& worker, StreamOwner& owner, uint64_t low_mark, uint64_t high_mark);
+  // The queue's marks are the config's limits.write_queue_low and _high.
+  Stream(Worker& worker, StreamOwner& owner);
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
 
@@ -133,8 +133,6 @@ class Stream {
     uv_tcp_t tcp;
     uv_pipe_t pipe;
   } handle_;
-  uint64_t low_mark_;
-  uint64_t high_mark_;
   std::string output_;    // written, not yet handed to uv_write
   std::string inflight_;  // handed to uv_write, untouched until its callback
   // Requests exist only while in use, so an idle stream does not carry them.

@@ -501,10 +501,10 @@ void Worker::tick() {
       });
   expire_front(
       upstream_connecting, t, ms(cfg.timeouts.upstream_connect),
-      [](Relay* r) { return r->connecting_since; }, [](Relay* r) { r->on_connect_timeout(); });
+      [](BackendRelay* r) { return r->connecting_since; }, [](BackendRelay* r) { r->on_connect_timeout(); });
   expire_front(
-      upstream_lingering, t, ms(cfg.timeouts.close), [](Relay* r) { return r->linger_since; },
-      [](Relay* r) { r->on_linger_timeout(); });
+      upstream_lingering, t, ms(cfg.timeouts.close), [](BackendRelay* r) { return r->linger_since; },
+      [](BackendRelay* r) { r->on_linger_timeout(); });
 }
 
 // ---- drain and stop ------------------------------------------------------------

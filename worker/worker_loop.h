@@ -78,9 +78,9 @@ class Worker {
   // Idle while draining: closed a slice at a time.
   IntrusiveList<Connection, &Connection::drain_hook> drain_pending;
   // Relays connecting to their backend, by connect start time.
-  IntrusiveList<Relay, &Relay::connecting_hook> upstream_connecting;
+  IntrusiveList<BackendRelay, &BackendRelay::connecting_hook> upstream_connecting;
   // Relays waiting for their backend's EOF after the client left, by then.
-  IntrusiveList<Relay, &Relay::linger_hook> upstream_lingering;
+  IntrusiveList<BackendRelay, &BackendRelay::linger_hook> upstream_lingering;
   // Streams written to since their last flush. The worker flushes them
   // before the loop polls and after each round of I/O callbacks, so every
   // byte written in a callback reaches the kernel in the same loop

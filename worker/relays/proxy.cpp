@@ -15,13 +15,12 @@ namespace wsgate {
 
 ProxyRelay::ProxyRelay(Connection& client, const config::UpstreamAddress& target,
                        const config::ProxyConfig& proxy, SSL_CTX* tls_context)
-    : Relay(client),
+    : BackendRelay(client),
       target_(target),
       route_stats_(client.worker().route_stats(client.route())),
       proxy_(proxy),
       tls_context_(tls_context),
-      upstream_(client.worker(), *this, client.worker().config().limits.write_queue_low,
-                client.worker().config().limits.write_queue_high) {}
+      upstream_(client.worker(), *this) {}
 
 void ProxyRelay::start() {
   Worker& worker = client_.worker();

@@ -31,7 +31,7 @@ struct UpstreamAddress;
 struct ProxyConfig;
 }  // namespace config
 
-class ProxyRelay final : public Relay, private StreamOwner {
+class ProxyRelay final : public BackendRelay, private StreamOwner {
  public:
   // `target` and `proxy` live in the worker's Config; `tls_context` is the
   // route's upstream client context, or null for plain upstreams.
