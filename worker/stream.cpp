@@ -125,7 +125,8 @@ void Stream::wrote() {
 }
 
 void Stream::mark_dirty() {
-  worker_.dirty_streams.move_to_back(*this);
+  // Once per batch: a stream already waiting for its flush stays where it is.
+  if (!dirty_hook.linked()) worker_.dirty_streams.push_back(*this);
 }
 
 void Stream::flush() {
