@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "config/config.h"
+#include "config/upstream_address.h"
 #include "config/cross_checks.h"
 #include "config/document.h"
 #include "config/file_reader.h"
@@ -144,19 +145,7 @@ void read_timeouts(SectionReader& r, TimeoutsConfig& timeouts) {
 // digits and hyphens, optionally behind one leading "*." (a wildcard label).
 bool is_server_name(std::string_view name) {
   if (name.starts_with("*.")) name.remove_prefix(2);
-  if (name.empty() || name.size() > 253) return false;
-  size_t label = 0;
-  for (size_t i = 0; i <= name.size(); ++i) {
-    if (i == name.size() || name[i] == '.') {
-      if (label == 0 || label > 63 || name[i - 1] == '-' || name[i - label] == '-') return false;
-      label = 0;
-      continue;
-    }
-    const char c = name[i];
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
-    ++label;
-  }
-  return true;
+  return is_host_name(name, false);
 }
 
 std::string lower(std::string text) {

@@ -72,7 +72,7 @@ std::string check_socket_path(const std::string& path) {
 
 }  // namespace
 
-bool is_host_name(std::string_view name) {
+bool is_host_name(std::string_view name, bool allow_underscore) {
   if (name.empty() || name.size() > 253) return false;
   size_t label = 0;
   for (size_t i = 0; i <= name.size(); ++i) {
@@ -82,7 +82,9 @@ bool is_host_name(std::string_view name) {
       continue;
     }
     const char c = name[i];
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && (c != '_' || !allow_underscore)) {
+      return false;
+    }
     ++label;
   }
   return true;

@@ -23,9 +23,10 @@ Parsed<UpstreamAddress> parse_upstream(std::string_view text, const std::string&
 Parsed<UpstreamAddress> parse_token_target(std::string_view text);
 
 // True when `name` is a DNS host name: dot-separated labels of letters,
-// digits, hyphens and underscores, none empty, longer than 63 or starting
-// or ending with a hyphen, 253 characters at most.
-bool is_host_name(std::string_view name);
+// digits, hyphens and (with allow_underscore) underscores, none empty,
+// longer than 63 or starting or ending with a hyphen, 253 characters at
+// most. Certificate names (allow_underscore false) take no underscore.
+bool is_host_name(std::string_view name, bool allow_underscore = true);
 
 // True when `text` is a numeric IPv4 or IPv6 address (no brackets).
 bool is_ip_literal(std::string_view text);
