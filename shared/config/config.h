@@ -3,11 +3,13 @@
 // builds a new snapshot completely or keeps the old one.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -86,12 +88,50 @@ struct ProxyConfig {
   uint64_t upstream_message_max = 64 * 1024;  // upstream reads become binary messages this big
 };
 
+// Resource limits applied to each exec child (soft and hard), by its
+// launcher before the program runs; unset = inherited from the worker.
+struct ExecRlimits {
+  std::optional<uint64_t> nofile;  // RLIMIT_NOFILE: open files
+  std::optional<uint64_t> nproc;   // RLIMIT_NPROC: processes of the child's user
+  std::optional<uint64_t> as;      // RLIMIT_AS: address space, bytes
+  std::optional<uint64_t> cpu;     // RLIMIT_CPU: CPU seconds
+};
+
+// The settings of a `relay: exec` route: one program per WebSocket,
+// websocketd-style. Exactly one of `command` and `scripts_dir` is set.
+struct ExecConfig {
+  enum class Mode : uint8_t { Text, Binary };
+  // Program then arguments; command[0] is resolved at load time to an
+  // absolute path (searched in the daemon's PATH when it has no '/').
+  std::vector<std::string> command;
+  // Absolute, symlink-free directory whose executables are mapped from the
+  // URL path (websocketd --dir); the route's path is the URL prefix.
+  std::string scripts_dir;
+  std::string dir;  // working directory; empty = the program's directory
+  // Names copied from the daemon's environment (default PATH and
+  // LD_LIBRARY_PATH), then fixed NAME=value pairs; nothing else leaks.
+  std::vector<std::string> env_pass{"PATH", "LD_LIBRARY_PATH"};
+  std::vector<std::pair<std::string, std::string>> env_set;
+  std::string user;   // as written; empty = the worker's user
+  std::string group;  // as written; empty = the user's primary group (or the worker's)
+  int64_t uid = -1;   // resolved from user at load time; -1 = not changed
+  int64_t gid = -1;   // resolved from group (or user's primary group); -1 = not changed
+  uint32_t max_processes = 256;  // per worker, this route's children; beyond: 429
+  Mode mode = Mode::Text;
+  // The termination sequence, as websocketd's: stdin is closed; after
+  // kill_after[0] the process group gets SIGINT, kill_after[1] later
+  // SIGTERM, kill_after[2] later SIGKILL.
+  std::array<Duration, 3> kill_after{Duration{100}, Duration{250}, Duration{500}};
+  ExecRlimits rlimits;
+};
+
 struct RouteConfig {
   std::string path;                       // exact match on the request path
-  std::string relay = "echo";             // "echo" or "proxy"
+  std::string relay = "echo";             // "echo", "proxy" or "exec"
   std::vector<std::string> origins;       // empty = no Origin check
   std::vector<std::string> subprotocols;  // proxy: [binary] unless written
   ProxyConfig proxy;                      // relay "proxy" only
+  ExecConfig exec;                        // relay "exec" only
   int line = 0;
 };
 

@@ -39,6 +39,20 @@ MiB = 1024 * 1024
 RSS_GROWTH_LIMIT = 16 * MiB
 
 
+def kernel_buffer_bound():
+    """The most a TCP receive buffer plus a send buffer may hold on this
+    machine once autotuning has grown them (tcp_rmem and tcp_wmem maxima).
+    A transfer meant to show that a source is held back must be larger than
+    what the gateway's two sockets can hold between them, or the kernels
+    alone absorb it all and nothing is held back (seen on CI: 8 MiB fitted
+    into Debian's 6 MiB + 4 MiB defaults)."""
+    total = 0
+    for name in ("tcp_rmem", "tcp_wmem"):
+        with open(f"/proc/sys/net/ipv4/{name}") as f:
+            total += int(f.read().split()[2])
+    return total
+
+
 # -- configuration and gateway helpers -------------------------------------------------
 
 def proxy_route(path="/p", **proxy):
@@ -545,7 +559,7 @@ def test_upstream_that_does_not_read_stops_the_client(gateway):
 
 
 def test_client_that_does_not_read_stops_the_upstream(gateway):
-    size = 8 * MiB
+    size = max(8 * MiB, kernel_buffer_bound() + 8 * MiB)
     with upstreams.BigSource(size, sndbuf=64 * 1024) as up:
         gw = start(gateway, proxy_route(upstream=up.upstream))
         baseline = worker_rss(gw)
