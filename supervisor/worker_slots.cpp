@@ -29,6 +29,7 @@ WorkerProcess* Supervisor::spawn(int slot, unsigned generation, const config::Co
   setup.tls = server_tls;
   setup.upstream_tls = upstream_tls;
   setup.ticket_keys = &ticket_keys_;
+  setup.parent_loop = &loop_;
   ForkResult forked;
   if (fork_worker(setup, forked) < 0) return nullptr;
   auto process = std::make_unique<WorkerProcess>();

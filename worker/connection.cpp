@@ -23,6 +23,21 @@ http::HeadLimits head_limits(const config::LimitsConfig& limits) {
 }
 
 // The stats counter a refused handshake or plain request falls under.
+// The route of `path`: an exact match, else the longest scripts_dir
+// route whose path is a prefix of it at a segment boundary.
+const config::RouteConfig* find_route(const config::Config& cfg, std::string_view path) {
+  const config::RouteConfig* best = nullptr;
+  for (const config::RouteConfig& route : cfg.routes) {
+    if (route.path == path) return &route;
+    if (route.relay != "exec" || route.exec.scripts_dir.empty()) continue;
+    const std::string_view prefix = route.path;
+    if (!path.starts_with(prefix)) continue;
+    if (prefix.back() != '/' && path.size() > prefix.size() && path[prefix.size()] != '/') continue;
+    if (best == nullptr || best->path.size() < prefix.size()) best = &route;
+  }
+  return best;
+}
+
 void count_refusal(WorkerStats& stats, int status) {
   switch (status) {
     case 403:
@@ -195,13 +210,7 @@ void Connection::handle_handshake_bytes(uint8_t* data, size_t size) {
 void Connection::answer_request(const http::Request& request, uint8_t* tail, size_t tail_size) {
   const config::Config& cfg = worker_.config();
   WorkerStats& stats = worker_.stats();
-  const config::RouteConfig* route = nullptr;
-  for (const config::RouteConfig& candidate : cfg.routes) {
-    if (candidate.path == request.path) {
-      route = &candidate;
-      break;
-    }
-  }
+  const config::RouteConfig* route = find_route(cfg, request.path);
   auto keep_request_line = [&] {
     request_line_ =
         std::make_unique<std::string>(request.method + " " + escape_for_log(request.target, 128));
@@ -247,9 +256,20 @@ void Connection::answer_request(const http::Request& request, uint8_t* tail, siz
     keep_request_line();
     count_refusal(stats, error->status);
     refuse(error->status, error->reason,
-           error->status == 405   ? "Allow: GET\r\n"
-           : error->status == 503 ? "Retry-After: 1\r\n"
-                                  : "");
+           error->status == 405                          ? "Allow: GET\r\n"
+           : error->status == 503 || error->status == 429 ? "Retry-After: 1\r\n"
+                                                         : "");
+    return;
+  }
+
+  // From here the connection owns the relay, so that whatever open()
+  // acquired is released by stop() even when the upgrade is refused.
+  relay_ = std::move(relay);
+  if ((error = relay_->open(request))) {
+    keep_request_line();
+    count_refusal(stats, error->status);
+    refuse(error->status, error->reason,
+           error->status == 429 || error->status == 503 ? "Retry-After: 1\r\n" : "");
     return;
   }
 
@@ -276,7 +296,6 @@ void Connection::answer_request(const http::Request& request, uint8_t* tail, siz
   head_parser_.reset();
   ws_.emplace(*this, cfg.limits);
   enter_state(State::Open);
-  relay_ = std::move(relay);
   ++relay_depth_;
   relay_->start();
   --relay_depth_;
@@ -533,17 +552,24 @@ std::string Connection::describe(const Stream&) const {
   return peer_text();
 }
 
-std::string Connection::peer_text() const {
+std::string Connection::peer_host() const {
   char host[INET6_ADDRSTRLEN] = "-";
-  int port = 0;
   if (peer_.sa.sa_family == AF_INET) {
     inet_ntop(AF_INET, &peer_.in4.sin_addr, host, sizeof(host));
-    port = ntohs(peer_.in4.sin_port);
   } else if (peer_.sa.sa_family == AF_INET6) {
     inet_ntop(AF_INET6, &peer_.in6.sin6_addr, host, sizeof(host));
-    port = ntohs(peer_.in6.sin6_port);
   }
-  return std::string(host) + ":" + std::to_string(port);
+  return host;
+}
+
+uint16_t Connection::peer_port() const {
+  if (peer_.sa.sa_family == AF_INET) return ntohs(peer_.in4.sin_port);
+  if (peer_.sa.sa_family == AF_INET6) return ntohs(peer_.in6.sin6_port);
+  return 0;
+}
+
+std::string Connection::peer_text() const {
+  return peer_host() + ":" + std::to_string(peer_port());
 }
 
 void Connection::write_access_log() const {

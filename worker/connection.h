@@ -120,8 +120,11 @@ class Connection final : private StreamOwner {
   void release();
   Worker& worker() { return worker_; }
   const config::RouteConfig& route() const { return *route_; }
-  // "127.0.0.1:50000", for logs.
+  // "127.0.0.1:50000", for logs; the numeric host and the port apart.
   std::string peer_text() const;
+  std::string peer_host() const;
+  uint16_t peer_port() const;
+  bool secure() const { return tls_ != nullptr; }  // a TLS listener's connection
 
   // ---- from the WebSocket session ------------------------------------------
 

@@ -7,6 +7,7 @@
 #include "tls/upstream_tls.h"
 #include "worker/connection.h"
 #include "worker/relays/echo.h"
+#include "worker/relays/exec.h"
 #include "worker/relays/proxy.h"
 #include "worker/worker_loop.h"
 
@@ -74,6 +75,23 @@ std::unique_ptr<Relay> create_proxy(Connection& client, const config::RouteConfi
   return std::make_unique<ProxyRelay>(client, *target, proxy, tls_context);
 }
 
+std::unique_ptr<Relay> create_exec(Connection& client, const config::RouteConfig& route,
+                                   const http::Request& request,
+                                   std::optional<http::HttpError>& refusal) {
+  const config::ExecConfig& exec = route.exec;
+  std::optional<ExecTarget> target = find_exec_target(exec, route.path, request.path);
+  if (!target) {
+    refusal = http::HttpError{404, "no such script"};
+    return nullptr;
+  }
+  // websocketd's --maxforks: this route's children in this worker.
+  if (client.worker().route_stats(route).exec_processes_running >= exec.max_processes) {
+    refusal = http::HttpError{429, "too many processes on this route"};
+    return nullptr;
+  }
+  return std::make_unique<ExecRelay>(client, exec, std::move(*target));
+}
+
 }  // namespace
 
 std::unique_ptr<Relay> create_relay(Connection& client, const config::RouteConfig& route,
@@ -81,6 +99,7 @@ std::unique_ptr<Relay> create_relay(Connection& client, const config::RouteConfi
                                     std::optional<http::HttpError>& refusal) {
   // The loader accepts only these relay names.
   if (route.relay == "proxy") return create_proxy(client, route, request, refusal);
+  if (route.relay == "exec") return create_exec(client, route, request, refusal);
   return std::make_unique<EchoRelay>(client);
 }
 

@@ -7,6 +7,8 @@
 // Contract, in order of a connection's life:
 // - create_relay() runs after the upgrade request was validated and before
 //   the 101 goes out; it may refuse with an HTTP status (404 unknown token).
+// - open() runs next, after the fd budget admitted the relay; it may refuse
+//   too (exec: 500 when the program cannot be started).
 // - start() runs once the 101 is queued.
 // - on_client_message() for each complete client message, until
 //   on_client_closed(). The payload is valid during the call only.
@@ -43,6 +45,11 @@ class Relay {
   Relay& operator=(const Relay&) = delete;
   virtual ~Relay() = default;
 
+  // Acquires what the relay needs before the 101 goes out (exec: starts
+  // the program), or answers why the upgrade is refused. `request` is
+  // valid during the call only. Once open() ran, stop() follows whatever
+  // it answered.
+  virtual std::optional<http::HttpError> open(const http::Request&) { return std::nullopt; }
   virtual void start() = 0;
   virtual void on_client_message(ws::Opcode opcode, std::span<const uint8_t> payload) = 0;
   virtual void on_client_backpressure() {}

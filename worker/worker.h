@@ -1,6 +1,8 @@
 // Entry point of a worker process, called in the child right after fork().
 #pragma once
 
+#include <uv.h>
+
 #include <cstddef>
 #include <memory>
 #include <vector>
@@ -31,6 +33,9 @@ struct WorkerSetup {
   // Client contexts of proxy routes with upstream TLS, by route index; null: none.
   std::shared_ptr<const tls::UpstreamTls> upstream_tls;
   const tls::TicketKeyRing* ticket_keys = nullptr;  // copied at start; null: no TLS
+  // The supervisor's loop, inherited by fork: the worker takes its signal
+  // watchers out of libuv's process-wide signal table (see run_worker).
+  uv_loop_t* parent_loop = nullptr;
 };
 
 // Worker exit codes. kExitFatal tells the supervisor not to respawn.
@@ -39,10 +44,11 @@ inline constexpr int kWorkerExitError = 1;
 inline constexpr int kWorkerExitFatal = 2;
 
 // Runs the worker until it is told to stop, drains, or loses its
-// supervisor (channel EOF). Closes every inherited fd it does not own
-// (everything but 0-2, the channel and the listen fds), resets signal
-// dispositions, creates its own libuv loop and loggers. Returns the exit
-// code; the caller passes it to _exit().
+// supervisor (channel EOF). Stops the supervisor's signal watchers, closes
+// every inherited fd it does not own (everything but 0-2, the channel, the
+// listen fds and libuv's signal lock pipe), resets signal dispositions,
+// creates its own libuv loop and loggers. Returns the exit code; the caller
+// passes it to _exit().
 int run_worker(const WorkerSetup& setup) noexcept;
 
 }  // namespace wsgate

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "common/unix_socket.h"
 
 namespace wsgate {
 
@@ -103,6 +104,30 @@ Worker::Worker(const WorkerSetup& setup)
     ticket_keys_ = *setup.ticket_keys;
   }
   if (tls_ || upstream_tls_) plain_buffer_.reset(new uint8_t[kPlainBufferSize]);
+  for (const config::RouteConfig& route : config_->routes) {
+    if (route.relay == "exec") {
+      exec_launcher_ = find_exec_launcher();
+      break;
+    }
+  }
+}
+
+// Beside the running binary first (the build tree, or an install that
+// keeps both in one directory), then the installed libexec path.
+std::string Worker::find_exec_launcher() {
+  char self[4096];
+  const ssize_t length = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (length > 0) {
+    std::string path(self, static_cast<size_t>(length));
+    path.resize(path.rfind('/') + 1);
+    path += "wsgate-exec";
+    if (access(path.c_str(), X_OK) == 0) return path;
+  }
+  if (access(WSGATE_EXEC_LAUNCHER, X_OK) != 0) {
+    error_log().error("exec launcher not found: {} ({}), nor beside /proc/self/exe",
+                      WSGATE_EXEC_LAUNCHER, errno_text(errno));
+  }
+  return WSGATE_EXEC_LAUNCHER;
 }
 
 int Worker::run() {

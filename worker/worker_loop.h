@@ -58,6 +58,9 @@ class Worker {
   uint8_t* plain_buffer() { return plain_buffer_.get(); }
   // Client TLS contexts of proxy routes (null: no route uses upstream TLS).
   const tls::UpstreamTls* upstream_tls() const { return upstream_tls_.get(); }
+  // The exec relay's launcher (wsgate-exec): found once, before the loop
+  // runs; empty when no route is an exec route.
+  const std::string& exec_launcher() const { return exec_launcher_; }
 
   // The fd budget (SEC-LIM-10): descriptors connections and their relays
   // hold, against what RLIMIT_NOFILE leaves. reserve_fds() fails (and
@@ -146,6 +149,8 @@ class Worker {
   std::unique_ptr<uint8_t[]> plain_buffer_;  // allocated when a listener has TLS
   WorkerStats stats_;
   std::vector<RouteStats> route_stats_;  // by index in config_->routes
+  std::string exec_launcher_;
+  static std::string find_exec_launcher();
   uint64_t start_hrtime_ = 0;
 
   bool draining_ = false;

@@ -30,7 +30,13 @@ constexpr std::array kFields{
     WSGATE_COUNTER(proxy_connect_us_total),
     WSGATE_COUNTER(proxy_bytes_to_upstream),
     WSGATE_COUNTER(proxy_bytes_from_upstream),
+    WSGATE_COUNTER(exec_spawned),
+    WSGATE_COUNTER(exec_spawn_failures),
+    WSGATE_COUNTER(exec_exits_ok),
+    WSGATE_COUNTER(exec_exits_error),
+    WSGATE_COUNTER(exec_exits_signal),
     WSGATE_GAUGE(connections_active),
+    WSGATE_GAUGE(exec_processes_running),
 };
 
 #undef WSGATE_COUNTER

@@ -34,8 +34,14 @@ struct RouteStats {
   uint64_t proxy_connect_us_total = 0;
   uint64_t proxy_bytes_to_upstream = 0;
   uint64_t proxy_bytes_from_upstream = 0;
+  uint64_t exec_spawned = 0;
+  uint64_t exec_spawn_failures = 0;
+  uint64_t exec_exits_ok = 0;
+  uint64_t exec_exits_error = 0;
+  uint64_t exec_exits_signal = 0;
   // gauges
   uint64_t connections_active = 0;  // upgraded and not yet closed
+  uint64_t exec_processes_running = 0;  // this worker's children of the route: max_processes
 
   void add_counters(const RouteStats& other);
   void add_gauges(const RouteStats& other);

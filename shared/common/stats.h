@@ -47,6 +47,14 @@ struct WorkerStats {
   uint64_t proxy_connect_us_total = 0;  // sum of connect times (TLS included), for the mean
   uint64_t proxy_bytes_to_upstream = 0;
   uint64_t proxy_bytes_from_upstream = 0;
+  // Exec routes: programs started, failed to start, and how they ended.
+  uint64_t exec_spawned = 0;
+  uint64_t exec_spawn_failures = 0;  // uv_spawn failed (fork, pipes, the launcher)
+  uint64_t exec_exits_ok = 0;        // exit status 0
+  uint64_t exec_exits_error = 0;     // non-zero exit status (127: the program could not run)
+  uint64_t exec_exits_signal = 0;    // killed by a signal (our termination sequence included)
+  uint64_t exec_stderr_lines = 0;    // logged
+  uint64_t exec_stderr_suppressed = 0;  // over the per-child rate, not logged
   // TLS listeners: handshakes by outcome, resumptions, versions, ciphers
   // (by AEAD) and handshake latency, from the first ClientHello byte.
   uint64_t tls_handshakes_ok = 0;
@@ -77,6 +85,7 @@ struct WorkerStats {
   uint64_t connections_active = 0;
   uint64_t tls_connections_active = 0;
   uint64_t proxy_connections_active = 0;  // upstream connected or connecting
+  uint64_t exec_processes_running = 0;    // spawned and not yet reaped
   uint64_t write_queue_bytes = 0;
   uint64_t rss_bytes = 0;
   uint64_t report_time_ms = 0;  // worker's CLOCK_MONOTONIC, ms

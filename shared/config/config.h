@@ -107,6 +107,10 @@ struct ExecConfig {
   // Absolute, symlink-free directory whose executables are mapped from the
   // URL path (websocketd --dir); the route's path is the URL prefix.
   std::string scripts_dir;
+  // scripts_dir's executables by URL sub-path ("/name.sh", "/sub/name.sh")
+  // -> absolute path, indexed at load time (start, reload, -t) so that no
+  // upgrade touches the disk; symlinks out of the directory are left out.
+  std::map<std::string, std::string, std::less<>> scripts;
   std::string dir;  // working directory; empty = the program's directory
   // Names copied from the daemon's environment (default PATH and
   // LD_LIBRARY_PATH), then fixed NAME=value pairs; nothing else leaks.
