@@ -4,11 +4,14 @@
 #include "supervisor/supervisor.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <vector>
 
+#include "common/unix_socket.h"
 #include "supervisor/control_socket.h"
 
 namespace wsgate::supervisor {
@@ -96,6 +99,11 @@ int Supervisor::run(int control_fd, ControlAccess access) {
       uv_run(&loop_, UV_RUN_DEFAULT);
       return exit_code_;
     }
+  }
+  // Exec programs orphaned by a worker's death are adopted here rather
+  // than by init, so kill_orphans() can end them (see worker_slots.cpp).
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
+    error_log().warn("prctl(PR_SET_CHILD_SUBREAPER, 1): {}", errno_text(errno));
   }
   uv_timer_start(&tick_, on_tick, kTickMs, kTickMs);
   if (control_->start(control_fd) < 0) {

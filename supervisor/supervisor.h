@@ -122,6 +122,7 @@ class Supervisor final : private ControlServer::Handler, private WorkerChannel::
   void transition(WorkerProcess& process, WorkerState state);
   void send_signal(WorkerProcess& process, int signum);
   void reap_children();
+  void kill_orphans();
   void on_worker_exit(WorkerProcess& process, int status);
   void finalize(pid_t pid);
   void schedule_respawn(Slot& slot, int index, const WorkerProcess& process);

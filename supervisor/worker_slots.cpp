@@ -1,11 +1,15 @@
 // The worker table: forking into a slot, state transitions, reaping,
 // respawn with backoff, and readiness of a generation.
+#include <dirent.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include "common/unix_socket.h"
 #include "supervisor/supervisor.h"
@@ -84,11 +88,50 @@ void Supervisor::reap_children() {
     }
     WorkerProcess* process = find(pid);
     if (process == nullptr) {
-      error_log().warn("reaped unknown child pid {}: {}", pid, describe_wait_status(status));
+      // An exec program (or its descendant) whose worker died: adopted as
+      // the subreaper, killed by kill_orphans().
+      error_log().info("reaped orphaned process {}: {}", pid, describe_wait_status(status));
       continue;
     }
     on_worker_exit(*process, status);
+    if (!WIFEXITED(status)) kill_orphans();
   }
+}
+
+// A worker killed by a signal cannot end its exec programs. Its direct
+// children die by the launcher's PR_SET_PDEATHSIG; whatever they started
+// was reparented to this process (PR_SET_CHILD_SUBREAPER) by the time the
+// worker's SIGCHLD came. Every child that is not a worker is such an
+// orphan: it and its process group get SIGKILL. A worker that exits by
+// itself has already ended its programs.
+void Supervisor::kill_orphans() {
+  DIR* dir = opendir("/proc");
+  if (dir == nullptr) {
+    error_log().warn("opendir(/proc): {}", errno_text(errno));
+    return;
+  }
+  const pid_t self = getpid();
+  while (dirent* entry = readdir(dir)) {
+    const pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
+    if (pid <= 0 || find(pid) != nullptr) continue;
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    std::FILE* file = std::fopen(path, "re");
+    if (file == nullptr) continue;
+    char line[512];
+    const bool read = std::fgets(line, sizeof line, file) != nullptr;
+    std::fclose(file);
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces and ')'.
+    const char* after = read ? std::strrchr(line, ')') : nullptr;
+    char state = 0;
+    int ppid = 0, pgrp = 0;
+    if (after == nullptr || std::sscanf(after + 1, " %c %d %d", &state, &ppid, &pgrp) != 3) continue;
+    if (ppid != self || state == 'Z') continue;
+    error_log().warn("killing pid {} (process group {}), left behind by a dead worker", pid, pgrp);
+    if (pgrp == pid) kill(-pgrp, SIGKILL);
+    kill(pid, SIGKILL);
+  }
+  closedir(dir);
 }
 
 void Supervisor::on_worker_exit(WorkerProcess& process, int status) {
