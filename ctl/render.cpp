@@ -75,7 +75,8 @@ std::string render_stats(const YAML::Node& s) {
   out += "\n" + format_table(rows);
   if (s["routes"] && s["routes"].size() > 0) {
     std::vector<std::vector<std::string>> routes{{"ROUTE", "CONNS", "UPGRADES", "MSG-IN",
-                                                  "MSG-OUT", "UP-OK", "UP-FAILED", "UP-ERRORS"}};
+                                                  "MSG-OUT", "UP-OK", "UP-FAILED", "UP-ERRORS",
+                                                  "PROCS"}};
     for (const auto& member : s["routes"]) {
       const YAML::Node& r = member.second;
       const uint64_t failed =
@@ -85,7 +86,7 @@ std::string render_stats(const YAML::Node& s) {
       routes.push_back({member.first.as<std::string>(), text(r, "connections_active"),
                         text(r, "upgrades"), text(r, "messages_in"), text(r, "messages_out"),
                         text(r, "proxy_connects_ok"), std::to_string(failed),
-                        text(r, "proxy_upstream_errors")});
+                        text(r, "proxy_upstream_errors"), text(r, "exec_processes_running")});
     }
     out += "\n" + format_table(routes);
   }
