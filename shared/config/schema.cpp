@@ -226,6 +226,10 @@ std::string_view type_name(ValueType type) {
       return "enum";
     case T::StringList:
       return "string-list";
+    case T::DurationList:
+      return "duration-list";
+    case T::StringMap:
+      return "string-map";
     case T::WorkerCount:
       return "worker-count";
     case T::Address:
@@ -239,7 +243,8 @@ std::string_view type_name(ValueType type) {
 }
 
 bool is_scalar_type(ValueType type) {
-  return type != T::StringList && type != T::List && type != T::Map;
+  return type != T::StringList && type != T::DurationList && type != T::StringMap &&
+         type != T::List && type != T::Map;
 }
 
 std::string child_key(const SchemaEntry* parent, std::string_view name) {
@@ -251,16 +256,19 @@ std::string child_key(const SchemaEntry* parent, std::string_view name) {
 }
 
 std::string range_text(const SchemaEntry& entry) {
+  // The words a number takes instead of a value, as "|inherit".
+  const std::string words = entry.enum_values.empty() ? "" : "|" + std::string(entry.enum_values);
   switch (entry.type) {
     case T::Int:
     case T::WorkerCount:
-      return std::to_string(entry.min) + ".." + std::to_string(entry.max);
+      return std::to_string(entry.min) + ".." + std::to_string(entry.max) + words;
     case T::Duration:
+    case T::DurationList:
       return format_duration(config::Duration(entry.min)) + ".." +
-             format_duration(config::Duration(entry.max));
+             format_duration(config::Duration(entry.max)) + words;
     case T::Size:
       return format_size(static_cast<uint64_t>(entry.min)) + ".." +
-             format_size(static_cast<uint64_t>(entry.max));
+             format_size(static_cast<uint64_t>(entry.max)) + words;
     case T::List:
       return std::to_string(entry.min) + ".." + std::to_string(entry.max) + " items";
     case T::Enum:

@@ -55,6 +55,17 @@ TEST(Schema, EveryDefaultParsesAndLiesWithinItsRange) {
       case ValueType::StringList:
         EXPECT_TRUE(node.IsSequence());
         break;
+      case ValueType::DurationList:
+        ASSERT_TRUE(node.IsSequence());
+        for (const YAML::Node& element : node) {
+          ASSERT_TRUE(element.IsScalar());
+          EXPECT_EQ(check_scalar(entry, element.Scalar()), "");
+        }
+        break;
+      case ValueType::StringMap:
+        ASSERT_TRUE(node.IsMap());
+        for (const auto& pair : node) EXPECT_TRUE(pair.second.IsScalar());
+        break;
       default:
         ASSERT_TRUE(node.IsScalar());
         EXPECT_EQ(check_scalar(entry, node.Scalar()), "");
@@ -69,6 +80,7 @@ TEST(Schema, RangesAreOrderedAndOnlyWhereTheTypeHasOne) {
     switch (entry.type) {
       case ValueType::Int:
       case ValueType::Duration:
+      case ValueType::DurationList:
       case ValueType::Size:
       case ValueType::WorkerCount:
         EXPECT_LT(entry.min, entry.max);
@@ -81,7 +93,10 @@ TEST(Schema, RangesAreOrderedAndOnlyWhereTheTypeHasOne) {
         EXPECT_EQ(entry.min, 0);
         EXPECT_EQ(entry.max, 0);
     }
-    bool has_words = entry.type == ValueType::Enum || entry.type == ValueType::Path;
+    // Numbers may take words meaning "not set" (rlimits: inherit).
+    bool has_words = entry.type == ValueType::Enum || entry.type == ValueType::Path ||
+                     entry.type == ValueType::Int || entry.type == ValueType::Duration ||
+                     entry.type == ValueType::Size;
     if (!has_words) {
       EXPECT_EQ(entry.enum_values, "");
     }
