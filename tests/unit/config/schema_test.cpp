@@ -149,6 +149,23 @@ TEST(Schema, RangeTextUsesEachTypesUnits) {
   EXPECT_EQ(range_text(*find_schema("listen")), "1..256 items");
   EXPECT_EQ(range_text(*find_schema("log.file")), "path|stderr|syslog");
   EXPECT_EQ(range_text(*find_schema("daemon")), "");
+  EXPECT_EQ(range_text(*find_schema("routes[].exec.kill_after")), "1ms..1h");
+  EXPECT_EQ(range_text(*find_schema("routes[].exec.rlimits.nofile")), "3..1048576|inherit");
+  EXPECT_EQ(range_text(*find_schema("routes[].exec.rlimits.as")), "16MiB..1024GiB|inherit");
+  EXPECT_EQ(range_text(*find_schema("routes[].exec.rlimits.cpu")), "1s..168h|inherit");
+  EXPECT_EQ(range_text(*find_schema("routes[].exec.env.set")), "");
+}
+
+TEST(Schema, NumbersWithWordsTakeTheWordOrANumberInRange) {
+  const SchemaEntry& nofile = *find_schema("routes[].exec.rlimits.nofile");
+  EXPECT_EQ(check_scalar(nofile, "inherit"), "");
+  EXPECT_EQ(check_scalar(nofile, "3"), "");
+  EXPECT_EQ(check_scalar(nofile, "2"), "must be between 3 and 1048576, or inherit");
+  EXPECT_EQ(check_scalar(nofile, "lots"), "must be a whole number, or inherit");
+  EXPECT_EQ(check_scalar(nofile, "Inherit"), "must be a whole number, or inherit");
+  const SchemaEntry& kill_after = *find_schema("routes[].exec.kill_after");
+  EXPECT_EQ(check_scalar(kill_after, "1ms"), "");
+  EXPECT_EQ(check_scalar(kill_after, "0"), "must be between 1ms and 1h");
 }
 
 TEST(SchemaTable, HasAHeaderAndOneLinePerKey) {
