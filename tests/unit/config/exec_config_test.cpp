@@ -458,6 +458,35 @@ TEST(ExecConfig, UnknownUserOrGroupNamesTheKey) {
             "f.yaml:8:13: routes[0].exec.user: names no user of this system (got 4294967295)");
 }
 
+TEST(ExecConfig, WorkersWithATopLevelUserCannotSwitchChildren) {
+  const auto nobody = account("nobody");
+  if (!nobody) GTEST_SKIP() << "no user nobody";
+  const std::string top = "user: nobody\n";
+  EXPECT_EQ(errors_of(top + command_route("/bin/sh", "      user: root\n")),
+            "f.yaml:9:13: routes[0].exec.user: workers run as nobody (user: at line 1) and cannot "
+            "start children as root; remove the top-level user: so that workers keep root and "
+            "switch each child, or remove routes[0].exec.user (got root)");
+  // The workers' own user (and group) is fine, and so is no exec user.
+  EXPECT_TRUE(load_text(top + command_route("/bin/sh", "      user: nobody\n")));
+  EXPECT_TRUE(load_text(top + command_route("/bin/sh")));
+  EXPECT_EQ(errors_of(top + command_route("/bin/sh", "      group: root\n")),
+            "f.yaml:9:14: routes[0].exec.group: workers run in group gid " +
+                std::to_string(nobody->second) +
+                " (the primary group of nobody) (user: at line 1) and cannot start children in "
+                "group root (gid 0); remove the top-level user: so that workers keep root and "
+                "switch each child, or write routes[0].exec.group: " +
+                std::to_string(nobody->second) + " (got root)");
+  // With a top-level group, a user's primary group is not the workers'.
+  EXPECT_EQ(errors_of(top + "group: root\n" + command_route("/bin/sh", "      user: nobody\n")),
+            "f.yaml:10:13: routes[0].exec.user: workers run in group root (gid 0) (user: at line "
+            "1) and cannot start children in group gid " +
+                std::to_string(nobody->second) +
+                " (the primary group of nobody); remove the top-level user: so that workers keep "
+                "root and switch each child, or write routes[0].exec.group: root (got nobody)");
+  EXPECT_TRUE(load_text(top + "group: root\n" +
+                        command_route("/bin/sh", "      user: nobody\n      group: root\n")));
+}
+
 // ---- numbers, mode, kill_after, rlimits -------------------------------------------
 
 TEST(ExecConfig, MaxProcessesAndMode) {
