@@ -5,6 +5,7 @@
 #include <array>
 #include <map>
 
+#include "config/exec_scripts.h"
 #include "config/system_lookup.h"
 
 namespace wsgate::config {
@@ -198,6 +199,12 @@ void read_exec(SectionReader& r, RouteConfig& route) {
       read_command(r, command, exec);
     } else {
       read_directory(r, kScriptsDir, true, exec.scripts_dir);
+      // Indexed now, so that an upgrade never touches the disk.
+      if (r.ok(kScriptsDir)) {
+        if (std::string why = index_scripts(exec.scripts_dir, exec.scripts); !why.empty()) {
+          r.error(kScriptsDir, why, got_text(exec.scripts_dir));
+        }
+      }
     }
   }
   read_directory(r, kDir, false, exec.dir);
