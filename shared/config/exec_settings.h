@@ -21,7 +21,8 @@ bool is_connection_variable(std::string_view name);
 // command and scripts_dir; an empty command; a program that is not an
 // absolute path or a name found in PATH, or not an executable regular file
 // (command[0] becomes its absolute path); a scripts_dir or dir that is not
-// an existing directory (scripts_dir becomes its realpath); env names that
+// an existing directory (scripts_dir becomes its realpath, and its
+// executables are indexed into exec.scripts); env names that
 // are not [A-Za-z_][A-Za-z0-9_]*, that repeat in env.pass, or that the
 // worker sets for each connection; NUL bytes in arguments and values; a
 // user or group unknown to the system (uid and gid are resolved here, gid

@@ -8,8 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -274,6 +276,30 @@ TEST(ExecConfig, ScriptsDirIsStoredWithoutSymlinks) {
   const ExecConfig& exec = config->routes[0].exec;
   EXPECT_EQ(exec.scripts_dir, fs::canonical(real).string());
   EXPECT_TRUE(exec.command.empty());
+}
+
+TEST(ExecConfig, ScriptsDirIsIndexedWhenLoaded) {
+  const fs::path real = directory();
+  const fs::path outside = program("outside.sh");
+  fs::create_directory(real / "sub");
+  for (const char* name : {"a.sh", "sub/b.sh", "plain.sh"}) {
+    std::FILE* file = std::fopen((real / name).c_str(), "w");
+    ASSERT_NE(file, nullptr);
+    std::fclose(file);
+    ASSERT_EQ(::chmod((real / name).c_str(), name == std::string("plain.sh") ? 0644 : 0755), 0);
+  }
+  fs::create_symlink("a.sh", real / "in.sh");
+  fs::create_symlink(outside, real / "out.sh");
+  const std::string link = directory() + "/scripts";
+  fs::create_directory_symlink(real, link);
+  ConfigPtr config = load_text(exec_route("      scripts_dir: " + link + "\n"));
+  const std::string root = fs::canonical(real).string();
+  // Executable regular files by URL sub-path; the symlink that stays
+  // inside is served as what it points to, the one out of it is not.
+  EXPECT_EQ(config->routes[0].exec.scripts,
+            (std::map<std::string, std::string, std::less<>>{{"/a.sh", root + "/a.sh"},
+                                                             {"/in.sh", root + "/a.sh"},
+                                                             {"/sub/b.sh", root + "/sub/b.sh"}}));
 }
 
 TEST(ExecConfig, RelativeScriptsDirResolvesAgainstTheConfigDirectory) {
