@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "http/percent_decode.h"
 #include "tls/upstream_tls.h"
 #include "worker/connection.h"
 #include "worker/relays/echo.h"
@@ -15,13 +16,6 @@ namespace wsgate {
 
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // The value of `name` in a query string (a=1&b=2), percent-decoded with
 // '+' as a space, as websockify reads it (Python's parse_qs); nullopt when
 // absent or malformed.
@@ -32,23 +26,9 @@ std::optional<std::string> query_value(std::string_view query, std::string_view 
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     const size_t eq = pair.find('=');
     if (pair.substr(0, eq) != name || eq == std::string_view::npos) continue;
-    std::string value;
-    const std::string_view raw = pair.substr(eq + 1);
-    for (size_t i = 0; i < raw.size(); ++i) {
-      if (raw[i] == '+') {
-        value += ' ';
-      } else if (raw[i] == '%') {
-        if (i + 2 >= raw.size()) return std::nullopt;
-        const int high = hex_value(raw[i + 1]);
-        const int low = hex_value(raw[i + 2]);
-        if (high < 0 || low < 0) return std::nullopt;
-        value += static_cast<char>(high * 16 + low);
-        i += 2;
-      } else {
-        value += raw[i];
-      }
-    }
-    return value;
+    std::optional<http::PercentDecoded> value = http::percent_decode(pair.substr(eq + 1), true);
+    if (!value) return std::nullopt;
+    return std::move(value->text);
   }
   return std::nullopt;
 }

@@ -4,39 +4,10 @@
 #include <cstring>
 
 #include "config/config.h"
+#include "http/percent_decode.h"
 
 namespace wsgate {
 namespace {
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decoding without judging the result; nullopt on a malformed
-// escape (Go's url package refuses those too).
-std::optional<std::string> percent_decode(std::string_view text, bool& encoded_slash_or_nul) {
-  std::string out;
-  out.reserve(text.size());
-  encoded_slash_or_nul = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    if (i + 2 >= text.size()) return std::nullopt;
-    const int high = hex_digit(text[i + 1]);
-    const int low = hex_digit(text[i + 2]);
-    if (high < 0 || low < 0) return std::nullopt;
-    const char c = static_cast<char>(high * 16 + low);
-    if (c == '/' || c == '\0') encoded_slash_or_nul = true;
-    out += c;
-    i += 2;
-  }
-  return out;
-}
 
 void add(std::vector<std::string>& env, std::string_view name, std::string_view value) {
   std::string entry;
@@ -91,18 +62,18 @@ std::string header_variable(std::string_view header) {
 }  // namespace
 
 std::optional<std::string> decode_url_path(std::string_view path) {
-  bool encoded = false;
-  std::optional<std::string> decoded = percent_decode(path, encoded);
-  if (!decoded || encoded) return std::nullopt;
+  std::optional<http::PercentDecoded> decoded = http::percent_decode(path);
+  if (!decoded || decoded->encoded_slash_or_nul) return std::nullopt;
+  const std::string_view text = decoded->text;
   size_t start = 0;
-  while (start <= decoded->size()) {
-    size_t end = decoded->find('/', start);
-    if (end == std::string::npos) end = decoded->size();
-    const std::string_view segment = std::string_view(*decoded).substr(start, end - start);
+  while (start <= text.size()) {
+    size_t end = text.find('/', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string_view segment = text.substr(start, end - start);
     if (segment == "." || segment == "..") return std::nullopt;
     start = end + 1;
   }
-  return decoded;
+  return std::move(decoded->text);
 }
 
 std::optional<ExecTarget> find_exec_target(const config::ExecConfig& exec,
@@ -110,11 +81,10 @@ std::optional<ExecTarget> find_exec_target(const config::ExecConfig& exec,
                                            std::string_view request_path) {
   ExecTarget target;
   if (exec.scripts_dir.empty()) {
-    bool encoded = false;
-    std::optional<std::string> decoded = percent_decode(request_path, encoded);
+    std::optional<http::PercentDecoded> decoded = http::percent_decode(request_path);
     target.program = exec.command.front();
     target.script_name = "/";
-    target.path = decoded ? *decoded : std::string(request_path);
+    target.path = decoded ? std::move(decoded->text) : std::string(request_path);
     target.path_info = target.path;
     return target;
   }
