@@ -46,6 +46,12 @@ void Stream::connect_pipe(const char* path) {
   uv_pipe_connect(connect_req_.get(), &handle_.pipe, path, on_connect);
 }
 
+int Stream::open_pipe(int fd) {
+  const int rc = uv_pipe_open(&handle_.pipe, fd);
+  if (rc != 0) error_log().warn("uv_pipe_open(fd {}): {}", fd, uv_strerror(rc));
+  return rc;
+}
+
 void Stream::on_connect(uv_connect_t* req, int status) noexcept {
   auto* self = static_cast<Stream*>(req->data);
   self->connect_req_.reset();

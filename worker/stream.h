@@ -72,6 +72,9 @@ class Stream {
   // with UV_ECANCELED). Writes made meanwhile are queued.
   int connect_tcp(const sockaddr* address);
   void connect_pipe(const char* path);
+  // Takes `fd`, a non-blocking pipe end, into this initialised pipe
+  // stream: 0, or a libuv error (logged; the fd is still the caller's).
+  int open_pipe(int fd);
 
   // Reading starts only once start_reading() is called, then follows the
   // pause reasons.

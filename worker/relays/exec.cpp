@@ -59,9 +59,40 @@ std::optional<http::HttpError> ExecRelay::open(const http::Request& request) {
 
 int ExecRelay::spawn(const http::Request& request) {
   Worker& worker = client_.worker();
-  for (Stream* stream : {&stdin_, &stdout_, &stderr_}) {
-    if (const int rc = stream->init(Stream::Kind::Pipe); rc != 0) return rc;
+  // Real pipes, not the socket pairs libuv's UV_CREATE_PIPE makes: a line
+  // through a pipe costs the program and the worker less (websocketd uses
+  // pipes too). child[i] is the program's end, dup'ed onto fd i.
+  int child[3] = {-1, -1, -1};
+  auto close_child_ends = [&] {
+    for (int& fd : child) {
+      if (fd >= 0) close(fd);
+      fd = -1;
+    }
+  };
+  Stream* const streams[3] = {&stdin_, &stdout_, &stderr_};
+  for (int i = 0; i < 3; ++i) {
+    if (const int rc = streams[i]->init(Stream::Kind::Pipe); rc != 0) {
+      close_child_ends();
+      return rc;
+    }
     client_.hold();  // released by on_stream_closed
+    int fds[2];
+    // fds[0] reads, fds[1] writes; the worker's end is non-blocking.
+    const bool worker_writes = i == 0;
+    int rc = uv_pipe(fds, worker_writes ? 0 : UV_NONBLOCK_PIPE, worker_writes ? UV_NONBLOCK_PIPE : 0);
+    if (rc != 0) {
+      error_log().error("route {}: uv_pipe for the program's fd {}: {}", client_.route().path, i,
+                        uv_strerror(rc));
+      close_child_ends();
+      return rc;
+    }
+    child[i] = fds[worker_writes ? 0 : 1];
+    const int mine = fds[worker_writes ? 1 : 0];
+    if ((rc = streams[i]->open_pipe(mine)) != 0) {
+      close(mine);
+      close_child_ends();
+      return rc;
+    }
   }
   const ExecTarget& target = *target_;
   // wsgate-exec PARENT_PID [limits] -- PROGRAM ARG...
@@ -97,12 +128,10 @@ int ExecRelay::spawn(const http::Request& request) {
   const std::string cwd = exec_.dir.empty() ? directory_of(target.program) : exec_.dir;
 
   uv_stdio_container_t stdio[3];
-  stdio[0].flags = static_cast<uv_stdio_flags>(UV_CREATE_PIPE | UV_READABLE_PIPE);
-  stdio[0].data.stream = stdin_.handle();
-  stdio[1].flags = static_cast<uv_stdio_flags>(UV_CREATE_PIPE | UV_WRITABLE_PIPE);
-  stdio[1].data.stream = stdout_.handle();
-  stdio[2].flags = static_cast<uv_stdio_flags>(UV_CREATE_PIPE | UV_WRITABLE_PIPE);
-  stdio[2].data.stream = stderr_.handle();
+  for (int i = 0; i < 3; ++i) {
+    stdio[i].flags = UV_INHERIT_FD;
+    stdio[i].data.fd = child[i];
+  }
   uv_process_options_t options{};
   options.exit_cb = on_exit;
   options.file = argv[0];
@@ -124,6 +153,7 @@ int ExecRelay::spawn(const http::Request& request) {
   }
   process_.data = this;
   const int rc = uv_spawn(worker.loop(), &process_, &options);
+  close_child_ends();  // the program has its copies (or never will)
   // uv_spawn initialises the handle even when it fails; it needs uv_close.
   process_open_ = true;
   client_.hold();  // released when the process handle has closed
@@ -216,7 +246,9 @@ void ExecRelay::close_timer() {
 void ExecRelay::terminate() {
   if (terminating_) return;
   terminating_ = true;
-  // What the client sent before it left still reaches the program, then EOF.
+  // What the client sent before it left still reaches the program, then
+  // EOF. stdin is a pipe, so the shutdown itself fails (ENOTSOCK) once the
+  // queue is written, and on_stream_end closes the pipe: that is the EOF.
   if (stdin_.open()) stdin_.shutdown_when_flushed();
   // Output has nowhere to go now; keep reading so the program is not
   // blocked on a full pipe while it handles its signals.
