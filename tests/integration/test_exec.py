@@ -702,7 +702,7 @@ def test_max_processes_at_the_limit_and_beyond_gets_429(ex):
 def test_rlimits_apply_to_the_child(ex):
     gw = ex.start(ex.route("/x", [program("envdump.py")],
                            rlimits={"nofile": 64, "nproc": 4096, "as": 2 * 1024 * MiB,
-                                    "cpu": 30}))
+                                    "cpu": "30s"}))
     messages, code, _ = session(gw.url("/x"))
     _, extra, _ = parse_env(messages)
     assert code == 1000
@@ -713,7 +713,7 @@ def test_rlimits_apply_to_the_child(ex):
 
 
 def test_cpu_rlimit_ends_a_spinning_child_by_signal(ex):
-    gw = ex.start(ex.route("/x", [program("spin.py")], rlimits={"cpu": 1}))
+    gw = ex.start(ex.route("/x", [program("spin.py")], rlimits={"cpu": "1s"}))
     started = time.monotonic()
     messages, code, reason = session(gw.url("/x"), timeout=15)
     assert messages == ["spinning"]

@@ -1,14 +1,16 @@
 #!/usr/bin/python3
-"""Prints "fds A B C" (the open descriptors, the one used to list them left
-out), then one "fd N -> target" line each. Exits 0."""
+"""Prints "fds A B C" (the descriptors open in this process, the ones
+Python used to list them left out), then one "fd N -> target" line each.
+Exits 0."""
 import os
 
-listing = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY)
-fds = sorted(int(name) for name in os.listdir(listing) if int(name) != listing)
-os.close(listing)
-print("fds " + " ".join(str(fd) for fd in fds), flush=True)
-for fd in fds:
+listed = sorted(int(name) for name in os.listdir("/proc/self/fd"))
+fds = []
+for fd in listed:
     try:
-        print(f"fd {fd} -> {os.readlink(f'/proc/self/fd/{fd}')}")
-    except OSError as error:
-        print(f"fd {fd} -> ? {error}")
+        fds.append((fd, os.readlink(f"/proc/self/fd/{fd}")))
+    except FileNotFoundError:
+        pass  # the directory listing's own descriptor, closed by now
+print("fds " + " ".join(str(fd) for fd, _ in fds), flush=True)
+for fd, target in fds:
+    print(f"fd {fd} -> {target}")
