@@ -507,6 +507,8 @@ def test_client_leaving_closes_stdin_then_int_term_kill_to_the_group(case, ex, t
     assert gaps[1] * 0.8 <= sigterm - sigint <= gaps[1] + 0.5, \
         f"SIGTERM {sigterm - sigint:.3f}s after SIGINT, configured {gaps[1]}"
     killed_after = gone_at - sigterm
+    print(f"kill_after {gaps}: stdin closed +{eof - left_at:.3f}s, SIGINT +{sigint - eof:.3f}s, "
+          f"SIGTERM +{sigterm - sigint:.3f}s, gone +{killed_after:.3f}s")
     assert gaps[2] * 0.8 <= killed_after <= gaps[2] + SLACK, \
         f"gone {killed_after:.3f}s after SIGTERM, configured {gaps[2]}"
     # The group was signalled: the grandchild got them too.
@@ -531,6 +533,7 @@ def test_child_ignoring_int_and_term_ends_by_sigkill_within_the_bound(ex):
     assert KILL_TOTAL * 0.8 <= elapsed <= KILL_TOTAL + SLACK, \
         f"gone {elapsed:.3f}s after the client left (INT and TERM ignored: SIGKILL at {KILL_TOTAL}s)"
     wait_for(lambda: not group_members(pid), 2, message=f"process group {pid} to be empty")
+    print(f"stubborn child gone {elapsed:.3f}s after the client left")
 
 
 @pytest.mark.parametrize("how", ["client leaves", "child exits"])
@@ -605,6 +608,8 @@ def test_child_flooding_stdout_is_held_back_while_the_client_does_not_read(mode,
             return pid, held_at, state, bytes(data), resumed
 
     pid, held_at, state, data, resumed = run(main(), 120)
+    print(f"{mode} flood: held at {held_at} of {total} bytes, child {state}, worker RSS "
+          f"+{(peak[0] - baseline) // 1024} KiB, {len(data)} bytes read back, resumed to {resumed}")
     assert held_at < total // 2, f"the child wrote {held_at} of {total} bytes unhindered"
     assert state is not None and state[0] in "SD", f"the child should be blocked: {state}"
     assert peak[0] - baseline < RSS_GROWTH_LIMIT, (baseline, peak[0])
@@ -653,6 +658,8 @@ def test_child_not_reading_stdin_stalls_the_client(ex, tmp_path):
             return pid, stalled, done_early, reply, code
 
     pid, stalled, done_early, reply, code = run(main(), 120)
+    print(f"no-read child: client sends stalled at {stalled} of {total} bytes, worker RSS "
+          f"+{(peak[0] - baseline) // 1024} KiB")
     assert not done_early, "every send went through while the child read nothing"
     assert stalled < total - 4 * MiB, stalled
     assert peak[0] - baseline < RSS_GROWTH_LIMIT, (baseline, peak[0])
