@@ -1,0 +1,4 @@
+#!/bin/sh
+# One line, then exit with status $1.
+echo "before exit"
+exit "$1"
