@@ -760,6 +760,281 @@ def tail(text, n=300):
     return text[-n:]
 
 
+# ------------------------------------------------- one-message connect driver
+
+# wsgate-loadgen's connect mode closes right after the 101; an exec route's
+# setup cost is the program's start, so exec_connect needs a cycle that
+# proves the program runs: connect, upgrade, one text message and its echo,
+# Close 1000, the server's Close and FIN, close. This driver does that with
+# non-blocking sockets on epoll (one Python process, pinned to the generator
+# CPU): `bench/run_bench.py connect1 --help`.
+
+CONNECT1_KEY = "dGhlIHNhbXBsZSBub25jZQ=="           # RFC 6455's example key,
+CONNECT1_ACCEPT = b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="  # and its accept value
+
+
+def ws_client_frame(opcode, payload, mask):
+    """One masked, final client frame."""
+    n = len(payload)
+    if n < 126:
+        head = bytes([0x80 | opcode, 0x80 | n])
+    elif n < 65536:
+        head = bytes([0x80 | opcode, 0xFE]) + n.to_bytes(2, "big")
+    else:
+        head = bytes([0x80 | opcode, 0xFF]) + n.to_bytes(8, "big")
+    key = (mask * (n // 4 + 1))[:n]
+    masked = (int.from_bytes(payload, "big") ^ int.from_bytes(key, "big")).to_bytes(n, "big") if n else b""
+    return head + mask + masked
+
+
+def ws_server_frame(buf):
+    """(opcode, payload, bytes used) of the first complete unmasked frame in
+    buf, or None when it is incomplete. Raises ValueError on a masked or
+    fragmented frame (the server must send neither here)."""
+    if len(buf) < 2:
+        return None
+    b0, b1 = buf[0], buf[1]
+    if b1 & 0x80:
+        raise ValueError("masked server frame")
+    if not b0 & 0x80:
+        raise ValueError("fragmented server frame")
+    n, at = b1 & 0x7F, 2
+    if n == 126:
+        if len(buf) < 4:
+            return None
+        n, at = int.from_bytes(buf[2:4], "big"), 4
+    elif n == 127:
+        if len(buf) < 10:
+            return None
+        n, at = int.from_bytes(buf[2:10], "big"), 10
+    if len(buf) < at + n:
+        return None
+    return b0 & 0x0F, bytes(buf[at:at + n]), at + n
+
+
+def connect1_main(argv):
+    import selectors
+    import urllib.parse
+    ap = argparse.ArgumentParser(
+        prog="run_bench.py connect1",
+        description="Connection setup rate with one message per connection: each of -c slots "
+                    "loops TCP connect -> upgrade -> one text message -> its echo (checked) -> "
+                    "Close 1000 -> the server's Close and FIN -> close. Counts the cycles that "
+                    "end inside the measured window; with --cpu-counter, server CPU per cycle. "
+                    "Prints one JSON line (wsgate-loadgen's field names where they exist). "
+                    "Exit 0 when no cycle failed.")
+    ap.add_argument("--url", required=True, help="ws://HOST:PORT/PATH")
+    ap.add_argument("-c", "--connections", type=int, default=50, help="slots (default 50)")
+    ap.add_argument("-s", "--size", type=int, default=32, help="message bytes (default 32, >= 16)")
+    ap.add_argument("-w", "--warmup", type=float, default=2.0)
+    ap.add_argument("-d", "--duration", type=float, default=10.0)
+    ap.add_argument("--timeout", type=float, default=5.0, help="most seconds per cycle (default 5)")
+    ap.add_argument("--cpu-counter", help="cgroup cpuacct.usage or cpu.stat of the server")
+    ap.add_argument("--json", action="store_true", help="accepted for symmetry; output is JSON")
+    a = ap.parse_args(argv)
+    url = urllib.parse.urlsplit(a.url)
+    if url.scheme != "ws" or not url.hostname or not url.port:
+        ap.error("--url must be ws://HOST:PORT/PATH")
+    if a.size < 16:
+        ap.error("--size must be at least 16 (the payload carries a sequence number)")
+    addr = (url.hostname, url.port)
+    request = (f"GET {url.path or '/'}{'?' + url.query if url.query else ''} HTTP/1.1\r\n"
+               f"Host: {url.hostname}:{url.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               f"Sec-WebSocket-Key: {CONNECT1_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
+    close_frame = ws_client_frame(0x8, (1000).to_bytes(2, "big"), os.urandom(4))
+    sel = selectors.DefaultSelector()
+    errors = {}
+    stats = {"cycles": 0, "failed": 0, "no_server_close": 0, "started": 0}
+    latencies = []
+    seq = [0]
+    t_start = time.monotonic()
+    t_begin = t_start + a.warmup
+    t_end = t_begin + a.duration
+    window = {"cpu0": None, "cpu1": None, "own0": None, "own1": None}
+    stopping = [False]
+
+    class Slot:
+        __slots__ = ("sock", "state", "buf", "out", "t0", "deadline", "payload", "got_close",
+                     "retry_at")
+
+    def fail(slot, kind):
+        errors[kind] = errors.get(kind, 0) + 1
+        stats["failed"] += 1
+        finish(slot)
+        slot.retry_at = time.monotonic() + 0.01  # as wsgate-loadgen: 10 ms before the next
+
+    def finish(slot):
+        if slot.sock is not None:
+            try:
+                sel.unregister(slot.sock)
+            except (KeyError, ValueError):
+                pass
+            slot.sock.close()
+            slot.sock = None
+        slot.state = "idle"
+
+    def start(slot):
+        slot.retry_at = None
+        if stopping[0]:
+            slot.state = "done"
+            return
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        slot.sock, slot.state, slot.buf, slot.got_close = s, "connecting", bytearray(), False
+        slot.t0 = time.monotonic()
+        slot.deadline = slot.t0 + a.timeout
+        seq[0] += 1
+        stats["started"] += 1
+        slot.payload = f"{seq[0]:016x}".encode() + b"." * (a.size - 16)
+        slot.out = request
+        try:
+            s.connect(addr)
+        except BlockingIOError:
+            pass
+        except OSError as error:
+            sel.register(s, selectors.EVENT_WRITE, slot)
+            fail(slot, f"connect: {error.strerror or error}")
+            return
+        sel.register(s, selectors.EVENT_WRITE, slot)
+
+    def send(slot, data):
+        """Sends data now; what the socket does not take is sent on EVENT_WRITE."""
+        slot.out = data
+        flush(slot)
+
+    def flush(slot):
+        try:
+            n = slot.sock.send(slot.out)
+        except BlockingIOError:
+            n = 0
+        slot.out = slot.out[n:]
+        sel.modify(slot.sock, selectors.EVENT_WRITE if slot.out else selectors.EVENT_READ, slot)
+
+    def on_event(slot, events):
+        s = slot.sock
+        if slot.state == "connecting":
+            err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if err:
+                return fail(slot, f"connect: {os.strerror(err)}")
+            slot.state = "upgrade"
+            return send(slot, slot.out)
+        if events & selectors.EVENT_WRITE and slot.out:
+            return flush(slot)
+        try:
+            data = s.recv(65536)
+        except BlockingIOError:
+            return
+        if not data:
+            if slot.state == "closing":
+                done = time.monotonic()
+                if not slot.got_close:
+                    stats["no_server_close"] += 1
+                if t_begin <= done < t_end:
+                    stats["cycles"] += 1
+                    latencies.append(done - slot.t0)
+                finish(slot)
+                return start(slot)
+            return fail(slot, f"EOF during {slot.state}")
+        slot.buf += data
+        if slot.state == "upgrade":
+            end = slot.buf.find(b"\r\n\r\n")
+            if end < 0:
+                if len(slot.buf) > 16384:
+                    return fail(slot, "response head too long")
+                return
+            head = bytes(slot.buf[:end]).lower()
+            del slot.buf[:end + 4]
+            status = head.split(b"\r\n", 1)[0]
+            if not status.startswith(b"http/1.1 101"):
+                return fail(slot, "upgrade answered " + status[9:12].decode(errors="replace"))
+            if b"sec-websocket-accept: " + CONNECT1_ACCEPT.lower() not in head:
+                return fail(slot, "bad Sec-WebSocket-Accept")
+            slot.state = "echo"
+            send(slot, ws_client_frame(0x1, slot.payload, os.urandom(4)))
+        while True:
+            try:
+                frame = ws_server_frame(slot.buf)
+            except ValueError as error:
+                return fail(slot, str(error))
+            if frame is None:
+                return
+            opcode, payload, used = frame
+            del slot.buf[:used]
+            if slot.state == "echo":
+                if opcode == 0x8:
+                    code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+                    return fail(slot, f"server Close {code} before the echo")
+                if opcode != 0x1 or payload != slot.payload:
+                    return fail(slot, "bad echo")
+                slot.state = "closing"
+                send(slot, close_frame)
+            elif slot.state == "closing":
+                if opcode == 0x8:
+                    slot.got_close = True
+                # Anything else after our Close is ignored (RFC 6455 5.5.1).
+
+    slots = [Slot() for _ in range(a.connections)]
+    for slot in slots:
+        slot.sock = None
+        start(slot)
+    while True:
+        now = time.monotonic()
+        if "t0" not in window and now >= t_begin:
+            window["cpu0"], window["own0"] = read_cpu_ns(a.cpu_counter), time.process_time()
+            window["t0"] = now
+        if not stopping[0] and now >= t_end:
+            window["cpu1"], window["own1"] = read_cpu_ns(a.cpu_counter), time.process_time()
+            window["t1"] = now
+            stopping[0] = True
+            drain_until = now + a.timeout
+        if stopping[0] and (now >= drain_until or all(s.sock is None for s in slots)):
+            break
+        timeout = 0.05
+        for mark in (t_begin, t_end):
+            if mark > now:
+                timeout = min(timeout, mark - now)
+        for key, events in sel.select(timeout):
+            slot = key.data
+            if slot.sock is not key.fileobj:  # closed (and maybe reopened) earlier in this batch
+                continue
+            try:
+                on_event(slot, events)
+            except OSError as error:
+                fail(slot, f"{slot.state}: {error.strerror or error}")
+        now = time.monotonic()
+        for slot in slots:
+            if slot.sock is not None and now > slot.deadline:
+                fail(slot, f"timeout in {slot.state}")
+            elif slot.sock is None and slot.retry_at is not None and now >= slot.retry_at:
+                start(slot)
+    for slot in slots:
+        finish(slot)
+    span = window.get("t1", time.monotonic()) - window.get("t0", t_begin)
+    latencies.sort()
+
+    def pct(p):
+        return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1e6) if latencies else None
+    cpu_ns = (window["cpu1"] - window["cpu0"]
+              if window["cpu0"] is not None and window["cpu1"] is not None else None)
+    own = window["own1"] - window["own0"] if window["own1"] is not None else None
+    doc = {
+        "mode": "connect1", "connections": a.connections, "size": a.size,
+        "handshakes": stats["cycles"],
+        "handshakes_per_s": stats["cycles"] / span if span > 0 else None,
+        "handshakes_failed": stats["failed"], "errors": errors,
+        "no_server_close": stats["no_server_close"],
+        "latency_us": {"p50": pct(0.5), "p99": pct(0.99),
+                       "max": round(latencies[-1] * 1e6) if latencies else None},
+        "server_cpu_ns": cpu_ns,
+        "server_cpu_us_per_msg": cpu_ns / 1e3 / stats["cycles"] if cpu_ns and stats["cycles"] else 0,
+        "client_cpu_fraction": own / span if own is not None and span > 0 else None,
+        "window_s": span,
+    }
+    print(json.dumps(doc), flush=True)
+    return 0 if stats["failed"] == 0 and stats["cycles"] > 0 else 1
+
+
 # ---------------------------------------------------------------- scenarios
 
 ECHO_SERVERS = ["wsgate", "tcp", "node", "python", "websocketd"]
@@ -1919,6 +2194,8 @@ def machine_description(gen):
 
 
 def main():
+    if sys.argv[1:2] == ["connect1"]:  # the exec_connect driver, run as its own process
+        return connect1_main(sys.argv[2:])
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="1 short run per figure (development)")
