@@ -23,8 +23,17 @@ Proxy relay (issue 11): wsgate's relay: proxy beside Debian's websockify,
 both in front of the same raw TCP echo upstream (wsgate-tcp-echo, pinned to
 the server CPU but in its own cgroup, so server CPU per message excludes
 it), echoes checked as a byte stream (wsgate-loadgen --stream); idle
-proxied connections are counted open once the upstream holds them. The
-generated section of BENCHMARKS.md (between <!-- bench:begin --> and
+proxied connections are counted open once the upstream holds them.
+
+Exec relay (issue 12): wsgate's relay: exec beside Debian's websocketd, both
+running /bin/cat once per connection in line/text mode, pinned to the server
+CPU with their programs, which inherit the server's cgroup (so server CPU
+per message or per connection includes the children; each run checks that
+they are in it). exec32: 32 B echo; exec_connect: connect, one message,
+close, by `run_bench.py connect1` (a small epoll driver: wsgate-loadgen's
+connect mode closes right after the 101); exec_idle: PSS per idle connection
+of the whole process tree, split into the programs' and the server's own.
+The generated section of BENCHMARKS.md (between <!-- bench:begin --> and
 <!-- bench:end -->) is rewritten with the tables, the exact command of every
 figure and the machine. Every process started here is stopped on exit, also
 on failure and Ctrl-C.
@@ -32,6 +41,11 @@ on failure and Ctrl-C.
 usage: bench/run_bench.py [--quick] [--only SCENARIO[,SCENARIO...]] [--build DIR]
                           [--generator PATH] [--wsbench PATH] [--tcp-echo PATH]
                           [--no-write] [--no-netns] [--runs N] [--list]
+       bench/run_bench.py connect1 --url ws://HOST:PORT/PATH [-c N] [-s BYTES]
+                          [-w SEC] [-d SEC] [--cpu-counter PATH]
+
+--only with writing on replaces the whole generated section with the chosen
+scenarios' tables: use --no-write to measure a few.
 """
 import argparse
 import ctypes
@@ -585,6 +599,80 @@ class WebsockifyServer(Server):
             raise RuntimeError(f"websockify did not listen: {self.output()}")
 
 
+# The exec scenarios' program, the same file for both servers: a line echo
+# (websocketd's line mode and wsgate's mode: text both write message + "\n"
+# and send back each line).
+EXEC_PROGRAM = "/bin/cat"
+EXEC_COMM = "cat"  # its /proc/PID/comm once running (wsgate's launcher execs into it)
+
+
+class WsgateExecServer(WsgateServer):
+    """wsgated with a relay: exec route /exec running EXEC_PROGRAM in text
+    mode, beside /echo. max_processes is raised from its default 256 so that
+    the idle scenario's N (and connections still closing in exec_connect) are
+    not answered 429."""
+
+    def __init__(self, ctx):
+        WsgateServer.__init__(self, ctx, name="wsgate-exec", label="wsgate (relay: exec)", extra={
+            "routes": [{"path": "/echo", "relay": "echo"},
+                       {"path": "/exec", "relay": "exec",
+                        "exec": {"command": [EXEC_PROGRAM], "mode": "text",
+                                 "max_processes": 100000}}]})
+
+    def target(self):
+        return {"raw": False, "host": HOST, "port": self.port, "path": "/exec"}
+
+
+class WebsocketdExecServer(WebsocketdServer):
+    """Debian's websocketd running EXEC_PROGRAM (by absolute path, so both
+    servers run the same file) in line mode; no --maxforks (unlimited)."""
+    name = "websocketd-exec"
+    label = "websocketd + /bin/cat"
+
+    def start(self):
+        self.port = free_port()
+        self.launch(["websocketd", f"--port={self.port}", f"--address={HOST}", "--binary=false",
+                     "--loglevel=fatal", EXEC_PROGRAM])
+        if not wait_port(self.port, self.proc):
+            raise RuntimeError(f"websocketd did not listen: {self.output()}")
+
+
+def comm_of(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def cgroup_of(pid, cgroups):
+    """pid's cgroup path (relative to the hierarchy's root) in the hierarchy
+    that run_bench reads CPU from, or None."""
+    try:
+        lines = open(f"/proc/{pid}/cgroup").read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        hierarchy, controllers, path = line.split(":", 2)
+        if cgroups.kind == "v2" and hierarchy == "0":
+            return path
+        if cgroups.kind and cgroups.kind.startswith("v1") and "cpuacct" in controllers.split(","):
+            return path
+    return None
+
+
+def tree_sample(srv, cgroups):
+    """What srv's process tree holds now: processes, EXEC_COMM programs, and
+    how many of each are in srv's cgroup (children must inherit it for the
+    CPU figures to include them)."""
+    pids = srv.pids()
+    want = "/" + os.path.relpath(srv.group, cgroups.base) if srv.group else None
+    programs = [p for p in pids if comm_of(p) == EXEC_COMM]
+    inside = lambda ps: sum(1 for p in ps if want and cgroup_of(p, cgroups) == want)  # noqa: E731
+    return {"procs": len(pids), "procs_in_cgroup": inside(pids),
+            "programs": len(programs), "programs_in_cgroup": inside(programs)}
+
+
 # ---------------------------------------------------------------- generator
 
 class Generator:
@@ -1039,6 +1127,7 @@ def connect1_main(argv):
 
 ECHO_SERVERS = ["wsgate", "tcp", "node", "python", "websocketd"]
 PROXY_SERVERS = ["wsgate", "websockify"]  # in front of the TCP echo upstream
+EXEC_SERVERS = ["wsgate", "websocketd"]   # both running EXEC_PROGRAM per connection
 
 SCENARIOS = [
     {"id": "echo32-c100", "kind": "echo", "conns": 100, "size": 32, "depth": 1,
@@ -1074,6 +1163,13 @@ SCENARIOS = [
      "title": "Proxy relay to a TCP echo, 64 KiB binary, 10 connections, ping-pong"},
     {"id": "proxy_idle", "kind": "proxy_idle",
      "title": "Idle proxied connections (each with its upstream): memory per connection"},
+    {"id": "exec32", "kind": "exec_echo", "conns": 100, "size": 32, "depth": 1,
+     "title": "Exec relay running /bin/cat, 32 B text, 100 connections, ping-pong"},
+    {"id": "exec_connect", "kind": "exec_connect", "conns": 50, "size": 32,
+     "title": "Exec relay: connection setup with /bin/cat (connect, one 32 B message, close), "
+              "{conns} at a time"},
+    {"id": "exec_idle", "kind": "exec_idle",
+     "title": "Idle exec connections (each with its /bin/cat): memory per connection"},
 ]
 
 # wss echo workloads of the tls-echo scenario: (key, conns, size, depth, binary, label).
@@ -1186,6 +1282,7 @@ class Bench:
         self.reload_conns = 250 if self.quick else 1000
         self.tls_idle_n = args.idle_connections or (500 if self.quick else 2000)
         self.proxy_idle_n = args.idle_connections or (200 if self.quick else 2000)
+        self.exec_idle_n = args.idle_connections or (50 if self.quick else 200)
         self.speed_seconds = 1 if self.quick else 2
         self.results = {}  # (scenario, server) -> list of (result, failure)
         self.commands = {}  # scenario -> list of (label, server cmd, generator cmd)
@@ -1224,6 +1321,10 @@ class Bench:
             srv = WsgateProxyServer(ctx, self.server("upstream").port)
         elif name == "websockify":
             srv = WebsockifyServer(ctx, self.server("upstream").port)
+        elif name == "wsgate-exec":
+            srv = WsgateExecServer(ctx)
+        elif name == "websocketd-exec":
+            srv = WebsocketdExecServer(ctx)
         else:
             raise KeyError(name)
         if name in self.servers:
@@ -1334,11 +1435,13 @@ class Bench:
             f"(open in {result['connect_s']:.1f} s)" if result else "")
             + (f" FAILED: {failure}" if failure else ""))
 
-    def idle_once(self, srv, target, n, sources, holder=None):
+    def idle_once(self, srv, target, n, sources, holder=None, programs=False):
         """Holds n idle connections to target on a fresh srv: PSS summed over
         its processes before and after, per connection. A connection counts
         as open once it holds an fd in holder (default srv; a proxy's
-        upstream). Returns (result, failure, generator argv)."""
+        upstream), or with programs (exec routes) once its EXEC_COMM program
+        runs; then the result also splits the PSS after into the programs'
+        and the rest's. Returns (result, failure, generator argv)."""
         holder = holder or srv
         # Baseline: once the server's PSS holds still (workers finish starting).
         base_pss, deadline = None, time.monotonic() + 3
@@ -1361,7 +1464,10 @@ class Bench:
         while True:
             time.sleep(0.1)
             pids = srv.pids()
-            opened = fd_count(holder.pids()) - base_fds
+            if programs:
+                opened = sum(1 for p in pids if comm_of(p) == EXEC_COMM)
+            else:
+                opened = fd_count(holder.pids()) - base_fds
             if opened >= n:
                 break
             if gen.poll() is not None:
@@ -1387,7 +1493,12 @@ class Bench:
                 if abs(cur - prev) <= max(64, prev * 0.002):
                     break
                 prev = cur
-            after = pss_kib(srv.pids())
+            pids = srv.pids()
+            after = pss_kib(pids)
+            if programs:
+                running = [p for p in pids if comm_of(p) == EXEC_COMM]
+                program_kib = pss_kib(running)
+                sample = tree_sample(srv, self.ctx.cgroups)
         stop_process(gen, signal.SIGINT, timeout=10)
         out.close()
         result = None
@@ -1395,6 +1506,12 @@ class Bench:
             result = {"per_conn": (after - base_pss) * 1024.0 / n, "n": n,
                       "base_kib": base_pss, "after_kib": after, "procs": len(pids),
                       "connect_s": connect_s}
+            if programs:
+                result.update({"program_kib": program_kib, "programs": len(running),
+                               "server_after_kib": after - program_kib,
+                               "program_per_conn": program_kib * 1024.0 / n,
+                               "server_per_conn": (after - program_kib - base_pss) * 1024.0 / n,
+                               "sample": sample})
         return result, failure, argv
 
     def run_connect(self, sc, run):
@@ -1551,6 +1668,119 @@ class Bench:
             self.record(sc["id"], key, result, failure,
                         srv.command() + "   # upstream: " + upstream.command(), shlex.join(argv))
             self.log_idle(f"proxy_idle run {run + 1}", srv.label, n, result, failure)
+            self.stop_server(name, fast=True)
+
+    # exec relay -----------------------------------------------------------
+    def exec_servers(self):
+        """(result key, server name) of the enabled exec servers."""
+        return [(key, "wsgate-exec" if key == "wsgate" else "websocketd-exec")
+                for key in EXEC_SERVERS if key in self.enabled_servers]
+
+    def run_sampled(self, argv, timeout, srv, parse):
+        """Runs a generator to its end like Generator.run, sampling srv's
+        process tree (tree_sample) a few times inside the measured window;
+        returns (result, failure, the sample with the most programs)."""
+        out = tempfile.TemporaryFile(mode="w+")
+        err = tempfile.TemporaryFile(mode="w+")
+        gen = spawn(argv, stdout=out, stderr=err)
+        t0 = time.monotonic()
+        first, every = t0 + self.warmup, max(0.25, self.duration / 4)
+        sample, due = None, first
+        while gen.poll() is None and time.monotonic() - t0 < timeout:
+            now = time.monotonic()
+            if now >= due and now < t0 + 60 + self.warmup + self.duration:
+                cur = tree_sample(srv, self.ctx.cgroups)
+                if sample is None or cur["programs"] > sample["programs"]:
+                    sample = cur
+                due = now + every
+            time.sleep(0.05)
+        if gen.poll() is None:
+            stop_process(gen)
+            out.close()
+            err.close()
+            return None, f"generator timed out after {timeout:.0f} s", sample
+        out.seek(0)
+        err.seek(0)
+        result, failure = parse(gen.returncode, out.read(), err.read())
+        out.close()
+        err.close()
+        return result, failure, sample
+
+    def parse_connect1(self, rc, stdout, stderr):
+        """connect1's JSON: loadgen's field names, plus its own."""
+        result, failure = Generator(self.gen.path, "loadgen", self.gen.pin).parse(rc, stdout, stderr)
+        if result is not None:
+            try:
+                doc = json.loads(stdout.strip().splitlines()[-1])
+            except (ValueError, IndexError):
+                doc = {}
+            for key in ("client_cpu_fraction", "no_server_close", "server_cpu_ns", "window_s"):
+                result[key] = doc.get(key)
+        return result, failure
+
+    def run_exec_echo(self, sc, run):
+        for key, name in self.exec_servers():
+            try:
+                srv = self.server(name)
+            except Exception as error:  # noqa: BLE001 - report and go on
+                self.record(sc["id"], key, None, f"server did not start: {error}", "", "")
+                continue
+            argv = self.gen.echo_argv(srv.target(), self.conns(sc), sc["size"], sc["depth"], False,
+                                      self.warmup, self.duration, srv.cpu_counter)
+            result, failure, sample = self.run_sampled(
+                argv, self.warmup + self.duration + 60 + self.conns(sc) / 50, srv, self.gen.parse)
+            if result is not None:
+                result["sample"] = sample
+            self.record(sc["id"], key, result, failure, srv.command(), shlex.join(argv))
+            log(f"  [{sc['id']} run {run + 1}] {srv.label:22s} " + (
+                f"{human(result['msgs_per_s'])} msg/s p99 {human(result['p99'])} µs "
+                f"cpu {human(result['cpu_us_per_msg'])} µs/msg"
+                if result and result.get("msgs_per_s") is not None else "")
+                + (f"  [tree: {sample}]" if sample else "")
+                + (f"  FAILED: {failure}" if failure else ""))
+
+    def run_exec_connect(self, sc, run):
+        for key, name in self.exec_servers():
+            try:
+                srv = self.server(name)
+            except Exception as error:  # noqa: BLE001
+                self.record(sc["id"], key, None, f"server did not start: {error}", "", "")
+                continue
+            t = srv.target()
+            argv = self.gen.prefix() + [
+                "/usr/bin/python3", os.path.abspath(__file__), "connect1",
+                "--url", f"ws://{t['host']}:{t['port']}{t['path']}", "-c", str(self.conns(sc)),
+                "-s", str(sc["size"]), "-w", fmt_s(self.warmup), "-d", fmt_s(self.duration),
+                "--json"] + (["--cpu-counter", srv.cpu_counter] if srv.cpu_counter else [])
+            result, failure, sample = self.run_sampled(argv, self.warmup + self.duration + 60, srv,
+                                                       self.parse_connect1)
+            if result is not None:
+                result["sample"] = sample
+            self.record(sc["id"], key, result, failure, srv.command(), shlex.join(argv))
+            log(f"  [{sc['id']} run {run + 1}] {srv.label:22s} " + (
+                f"{human(result.get('handshakes_per_s'))} conn/s, failed "
+                f"{result.get('handshakes_failed')}, server {human(result.get('cpu_us_per_msg'))} "
+                f"µs/conn, driver CPU {human((result.get('client_cpu_fraction') or 0) * 100)} %"
+                if result else "") + (f"  [tree: {sample}]" if sample else "")
+                + (f"  FAILED: {failure}" if failure else ""))
+
+    def run_exec_idle(self, sc, run):
+        n = min(self.exec_idle_n, (self.ctx.nofile - 100) // 4)  # wsgated: socket + 3 pipes each
+        for key, name in self.exec_servers():
+            # A fresh server: no history, no programs left from other scenarios.
+            self.stop_server(name, fast=True)
+            try:
+                srv = self.server(name)
+            except Exception as error:  # noqa: BLE001
+                self.record(sc["id"], key, None, f"server did not start: {error}", "", "")
+                continue
+            result, failure, argv = self.idle_once(srv, srv.target(), n, 1, programs=True)
+            self.record(sc["id"], key, result, failure, srv.command(), shlex.join(argv))
+            self.log_idle(f"exec_idle run {run + 1}", srv.label, n, result, failure)
+            if result:
+                log(f"      programs {result['programs']}: {result['program_kib']} KiB "
+                    f"({result['program_per_conn']:.0f} B/conn), the server's own "
+                    f"{result['server_per_conn']:.0f} B/conn; tree: {result['sample']}")
             self.stop_server(name, fast=True)
 
     # TLS ------------------------------------------------------------------
@@ -1887,6 +2117,155 @@ class Bench:
                        "forks per connection) with the connections open, minus before, ÷ N. The "
                        "upstream and kernel socket memory are not included.")
 
+    def exec_label(self, key):
+        return {"wsgate": "**wsgate** (relay: exec)",
+                "websocketd": "websocketd + /bin/cat"}.get(key, key)
+
+    def exec_cgroup_note(self, sid):
+        """Whether every process of each server's tree, programs included,
+        was found in its cgroup when sampled."""
+        seen = []
+        for key in EXEC_SERVERS:
+            samples = [r.get("sample") for r, _ in self.results.get((sid, key), []) if r and r.get("sample")]
+            if samples:
+                s = max(samples, key=lambda x: x["programs"])
+                seen.append(f"{self.exec_label(key).replace('*', '')}: {s['procs_in_cgroup']} of "
+                            f"{s['procs']} processes, {s['programs_in_cgroup']} of {s['programs']} "
+                            f"{EXEC_COMM} programs")
+        if seen:
+            self.note(sid, "In the server's cgroup when its process tree was sampled during the "
+                           "measured window (the sample with the most programs): "
+                           + "; ".join(seen) + ".")
+
+    def report_exec_echo(self, sc, body, targets):
+        sid = sc["id"]
+        body.append("| server | msg/s | p99 µs | server µs/msg (children included) | "
+                    "÷ websocketd (µs/msg) | ÷ websocketd (msg/s) |")
+        body.append("|" + " --- |" * 6)
+        ref_cpu = median_range(self.values(sid, "websocketd", "cpu_us_per_msg"))[0]
+        ref_rate = median_range(self.values(sid, "websocketd", "msgs_per_s"))[0]
+        for key in EXEC_SERVERS:
+            if (sid, key) not in self.results:
+                continue
+            fail = self.row_failure(sid, key)
+            if fail:
+                body.append(f"| {self.exec_label(key)} | {fail} |" + " |" * 4)
+                continue
+            cpu = median_range(self.values(sid, key, "cpu_us_per_msg"))[0]
+            rate = median_range(self.values(sid, key, "msgs_per_s"))[0]
+            body.append(f"| {self.exec_label(key)} | {cell(self.values(sid, key, 'msgs_per_s'))}"
+                        f"{self.flag(sid, key)} | {cell(self.values(sid, key, 'p99'))} | "
+                        f"{cell(self.values(sid, key, 'cpu_us_per_msg'))} | "
+                        f"{f'{cpu / ref_cpu:.2f}' if cpu and ref_cpu else '–'} | "
+                        f"{f'{rate / ref_rate:.2f}' if rate and ref_rate else '–'} |")
+        w = median_range(self.values(sid, "wsgate", "cpu_us_per_msg"))[0]
+        r = median_range(self.values(sid, "wsgate", "msgs_per_s"))[0]
+        targets.append((self.title(sc), "report; server µs/msg and msg/s ÷ websocketd",
+                        (f"{human(w)} µs/msg, {w / ref_cpu:.2f} × websocketd; "
+                         f"{human(r)} msg/s, {r / ref_rate:.2f} ×" if w and ref_cpu and r and ref_rate
+                         else f"{human(w)} µs/msg" if w else "–"),
+                        "reported" if w else "not measured"))
+        self.note(sid, f"Both servers run `{EXEC_PROGRAM}` once per connection and are pinned to "
+                       "CPU 0 with their programs; server µs/msg is the server's cgroup, which the "
+                       "programs inherit (wsgate: supervisor, worker and one `wsgate-exec` "
+                       f"launcher per connection that execs into `{EXEC_PROGRAM}`; websocketd: "
+                       "itself and its cat processes), over the measured window ÷ echoes. Text "
+                       "mode on both: each 32 B message reaches cat as one line, each line comes "
+                       "back as one text message, checked by the generator.")
+        self.exec_cgroup_note(sid)
+
+    def report_exec_connect(self, sc, body, targets):
+        sid = sc["id"]
+        body.append("| server | connections/s | failed | server µs/connection (children "
+                    "included) | ÷ websocketd (µs/conn) | ÷ websocketd (conn/s) | cycle p50 / p99 ms "
+                    "| driver CPU |")
+        body.append("|" + " --- |" * 8)
+        ref_cpu = median_range(self.values(sid, "websocketd", "cpu_us_per_msg"))[0]
+        ref_rate = median_range(self.values(sid, "websocketd", "handshakes_per_s"))[0]
+        for key in EXEC_SERVERS:
+            if (sid, key) not in self.results:
+                continue
+            fail = self.row_failure(sid, key)
+            if fail:
+                body.append(f"| {self.exec_label(key)} | {fail} |" + " |" * 6)
+                continue
+            runs = [r for r, _ in self.results[(sid, key)] if r]
+            cpu = median_range(self.values(sid, key, "cpu_us_per_msg"))[0]
+            rate = median_range(self.values(sid, key, "handshakes_per_s"))[0]
+            failed = sum(r.get("handshakes_failed") or 0 for r in runs)
+            p50 = median_range(self.values(sid, key, "p50"))[0]
+            p99 = median_range(self.values(sid, key, "p99"))[0]
+            body.append(f"| {self.exec_label(key)} | {cell(self.values(sid, key, 'handshakes_per_s'))}"
+                        f"{self.flag(sid, key)} | {failed} | "
+                        f"{cell(self.values(sid, key, 'cpu_us_per_msg'))} | "
+                        f"{f'{cpu / ref_cpu:.2f}' if cpu and ref_cpu else '–'} | "
+                        f"{f'{rate / ref_rate:.2f}' if rate and ref_rate else '–'} | "
+                        f"{human(p50 / 1e3 if p50 else None)} / {human(p99 / 1e3 if p99 else None)} | "
+                        f"{cell(self.values(sid, key, 'client_cpu_fraction'), 100, ' %')} |")
+        w = median_range(self.values(sid, "wsgate", "cpu_us_per_msg"))[0]
+        r = median_range(self.values(sid, "wsgate", "handshakes_per_s"))[0]
+        targets.append((self.title(sc), "report; server µs/connection and conn/s ÷ websocketd",
+                        (f"{human(w)} µs/conn, {w / ref_cpu:.2f} × websocketd; "
+                         f"{human(r)}/s, {r / ref_rate:.2f} ×" if w and ref_cpu and r and ref_rate
+                         else f"{human(w)} µs/conn" if w else "–"),
+                        "reported" if w else "not measured"))
+        self.note(sid, f"Driver: `bench/run_bench.py connect1` (Python, epoll, non-blocking "
+                       f"sockets, on CPU 1): {self.conns(sc)} slots each loop TCP connect → "
+                       "upgrade → one 32 B text message → its echo (checked: the program ran) → "
+                       "Close 1000 → the server's Close and FIN → close; a cycle counts when it "
+                       "ends inside the measured window. wsgate-loadgen's connect mode closes "
+                       "right after the 101, which would not prove the program started. Server "
+                       "µs/connection is the cgroup (server, launchers, programs: their fork, "
+                       "exec, run and exit) over the window ÷ cycles. \"Driver CPU\" is the "
+                       "driver's own CPU time over the window: near 100 % the driver, not the "
+                       "server, limits connections/s, and only the µs/connection column ranks "
+                       "the servers.")
+        self.exec_cgroup_note(sid)
+
+    def report_exec_idle(self, sc, body, targets):
+        sid = sc["id"]
+        body.append("| server | connections | bytes/conn, whole tree (PSS) | of which the programs' "
+                    "| of which the server's own | processes | PSS before → after (programs) |")
+        body.append("|" + " --- |" * 7)
+        fmt0 = lambda v, u="": f"{v:.0f}"  # noqa: E731
+        for key in EXEC_SERVERS:
+            if (sid, key) not in self.results:
+                continue
+            fail = self.row_failure(sid, key)
+            if fail:
+                body.append(f"| {self.exec_label(key)} | {fail} |" + " |" * 5)
+                continue
+            last = [r for r, _ in self.results[(sid, key)] if r][-1]
+            body.append(f"| {self.exec_label(key)} | {last['n']} | "
+                        f"{cell(self.values(sid, key, 'per_conn'), fmt=fmt0)}{self.flag(sid, key)} | "
+                        f"{cell(self.values(sid, key, 'program_per_conn'), fmt=fmt0)} | "
+                        f"{cell(self.values(sid, key, 'server_per_conn'), fmt=fmt0)} | "
+                        f"{last['procs']} | {last['base_kib']} → {last['after_kib']} KiB "
+                        f"({last['program_kib']} KiB in {last['programs']}) |")
+        w = median_range(self.values(sid, "wsgate", "per_conn"))[0]
+        k = median_range(self.values(sid, "websocketd", "per_conn"))[0]
+        ws = median_range(self.values(sid, "wsgate", "server_per_conn"))[0]
+        ks = median_range(self.values(sid, "websocketd", "server_per_conn"))[0]
+        targets.append((self.title(sc), "report (PSS per connection, tree and server's own); "
+                        "÷ websocketd",
+                        (f"{w:.0f} B" if w is not None else "–")
+                        + (f", {w / k:.2f} × websocketd" if w is not None and k else "")
+                        + (f"; own {ws:.0f} B" if ws is not None else "")
+                        + (f", {ws / ks:.2f} ×" if ws is not None and ks else ""),
+                        "reported" if w is not None else "not measured"))
+        self.note(sid, "A fresh server per row; N connections opened by `wsgate-loadgen --mode "
+                       f"idle` and held; a connection counts as open once its `{EXEC_COMM}` runs. "
+                       "Sum of PSS (/proc/PID/smaps_rollup) over the server's whole process tree "
+                       f"with them open, minus before (no programs), ÷ N; \"the programs'\" is "
+                       f"the PSS of the {EXEC_COMM} processes alone ÷ N, \"the server's own\" the "
+                       "rest of the tree (wsgate: supervisor + worker; websocketd: its one "
+                       "process) after minus before ÷ N. PSS splits shared pages (libc, cat's "
+                       "text) among the processes mapping them, so the programs' share depends on "
+                       "N and on the same pages mapped elsewhere on the box. Kernel memory "
+                       "(sockets, the three pipes per connection, page tables, task structs) is "
+                       "not included.")
+        self.exec_cgroup_note(sid)
+
     def report(self):
         lines = []
         targets = []
@@ -2051,6 +2430,12 @@ class Bench:
                 self.report_proxy_echo(sc, body, targets)
             elif sc["kind"] == "proxy_idle":
                 self.report_proxy_idle(sc, body, targets)
+            elif sc["kind"] == "exec_echo":
+                self.report_exec_echo(sc, body, targets)
+            elif sc["kind"] == "exec_connect":
+                self.report_exec_connect(sc, body, targets)
+            elif sc["kind"] == "exec_idle":
+                self.report_exec_idle(sc, body, targets)
             sections.append((sc, body))
 
         build = os.path.abspath(self.args.build)
@@ -2071,7 +2456,8 @@ class Bench:
                          f"{self.runs} run, {fmt_s(self.warmup)} s warm-up, {fmt_s(self.duration)} s "
                          f"measured per figure, {self.idle_n} idle connections ({self.tls_idle_n} "
                          f"for TLS), {self.conns(SCENARIOS[2])} connections instead of 1000 in the "
-                         f"1000-connection scenarios, reload test {fmt_s(self.reload_s)} s, "
+                         f"1000-connection scenarios, {self.exec_idle_n} idle exec connections, "
+                         f"reload test {fmt_s(self.reload_s)} s, "
                          f"`openssl speed -seconds {self.speed_seconds}`. Run `scripts/bench` (full) "
                          f"for figures to quote.")
         else:
@@ -2092,7 +2478,8 @@ class Bench:
                      f"included, is pessimistic). Servers: wsgate 1 worker (unless said), "
                      "access log off, log level warn, pings and idle timeout off; node ws and "
                      "python websockets without permessage-deflate; websocketd in line mode "
-                     "running cat.")
+                     f"running cat; exec scenarios: wsgate's relay: exec route and websocketd "
+                     f"both running {EXEC_PROGRAM} in text/line mode.")
         lines.append("")
         lines.append("### Targets")
         lines.append("")
