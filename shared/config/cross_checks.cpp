@@ -3,6 +3,7 @@
 
 #include <map>
 
+#include "config/system_lookup.h"
 #include "config/typed_value.h"
 
 namespace wsgate::config {
@@ -122,6 +123,55 @@ void check_routes(const Config& config, SectionReader& root, std::vector<Section
   }
 }
 
+// With the top-level user set, workers run as that user and group, and an
+// unprivileged process cannot setuid(2) or setgid(2) to another id: each
+// exec route's user and group must then be the workers' own (or unset).
+// A top-level user or group unknown here is left to the supervisor, which
+// reports it when it switches.
+void check_exec_identity(const Config& config, SectionReader& root,
+                         std::vector<SectionReader>& routes) {
+  if (config.user.empty() || !root.ok("user") || !root.ok("group")) return;
+  Parsed<Account> worker = lookup_user(config.user);
+  if (!worker) return;
+  int64_t worker_gid = worker.value->gid;
+  std::string worker_group =
+      "gid " + std::to_string(worker_gid) + " (the primary group of " + config.user + ")";
+  std::string group_value = std::to_string(worker_gid);  // what exec.group could say
+  if (!config.group.empty()) {
+    Parsed<int64_t> gid = lookup_group(config.group);
+    if (!gid) return;
+    worker_gid = *gid.value;
+    worker_group = config.group + " (gid " + std::to_string(worker_gid) + ")";
+    group_value = config.group;
+  }
+  const std::string fix =
+      "; remove the top-level user: so that workers keep root and switch each child, or ";
+  const std::string set_by = " (user: at line " + std::to_string(root.where("user").line) + ")";
+  constexpr std::string_view kUser = "routes[].exec.user";
+  constexpr std::string_view kGroup = "routes[].exec.group";
+  for (size_t i = 0; i < config.routes.size() && i < routes.size(); ++i) {
+    const ExecConfig& exec = config.routes[i].exec;
+    SectionReader& r = routes[i];
+    if (config.routes[i].relay != "exec" || !r.ok(kUser) || !r.ok(kGroup)) continue;
+    if (exec.uid >= 0 && exec.uid != worker.value->uid) {
+      r.error(kUser,
+              "workers run as " + config.user + set_by + " and cannot start children as " +
+                  exec.user + fix + "remove " + r.display(kUser),
+              got_text(exec.user));
+    } else if (exec.gid >= 0 && exec.gid != worker_gid) {
+      const bool written = !exec.group.empty();
+      const std::string child_group =
+          written ? exec.group + " (gid " + std::to_string(exec.gid) + ")"
+                  : "gid " + std::to_string(exec.gid) + " (the primary group of " + exec.user + ")";
+      r.error(written ? kGroup : kUser,
+              "workers run in group " + worker_group + set_by +
+                  " and cannot start children in group " + child_group + fix + "write " +
+                  r.display(kGroup) + ": " + group_value,
+              got_text(written ? exec.group : exec.user));
+    }
+  }
+}
+
 }  // namespace
 
 void check_cross_fields(const Config& config, SectionReader& root,
@@ -131,6 +181,7 @@ void check_cross_fields(const Config& config, SectionReader& root,
   check_timers(config, root);
   check_listen(config, listen);
   check_routes(config, root, routes);
+  check_exec_identity(config, root, routes);
 }
 
 }  // namespace wsgate::config

@@ -22,6 +22,7 @@ class Walker {
   void read_items(const SchemaEntry& entry, const std::string& path, const YAML::Node& list,
                   Location list_at, Section& section);
   bool check_strings(const std::string& path, const YAML::Node& list, Location list_at);
+  bool check_string_map(const std::string& path, const YAML::Node& map);
   void report_unknown(const SchemaEntry* parent, const std::string& name, const std::string& path,
                       Location key_at);
 
@@ -110,11 +111,26 @@ void Walker::read_value(const SchemaEntry& entry, const std::string& path, Locat
       read_items(entry, path, value, at, section);
       break;
     case ValueType::StringList:
+    case ValueType::DurationList:
       if (!value.IsNull() && !value.IsSequence()) {
-        reject(entry, path, at, "must be a list of strings, as in [a, b]", value, section);
+        reject(entry, path, at,
+               entry.type == ValueType::StringList ? "must be a list of strings, as in [a, b]"
+                                                   : "must be a list of durations, as in [1s, 5s]",
+               value, section);
         return;
       }
       if (!check_strings(path, value, at)) {
+        section.rejected.emplace(entry.key);
+        return;
+      }
+      break;
+    case ValueType::StringMap:
+      if (!value.IsNull() && !value.IsMap()) {
+        reject(entry, path, at, "must be a map of NAME: value pairs, as in {LANG: C.UTF-8}", value,
+               section);
+        return;
+      }
+      if (!check_string_map(path, value)) {
         section.rejected.emplace(entry.key);
         return;
       }
@@ -175,6 +191,41 @@ bool Walker::check_strings(const std::string& path, const YAML::Node& list, Loca
                   got_node(element));
     } else {
       errors_.add(location_of(element.Mark()), element_path, "must be a string", got_node(element));
+    }
+  }
+  return ok;
+}
+
+// Checks the pairs of a StringMap: each key a word that appears once, each
+// value a scalar. Reports every problem; true when there was none.
+bool Walker::check_string_map(const std::string& path, const YAML::Node& map) {
+  bool ok = true;
+  std::map<std::string, int, std::less<>> first_line;
+  for (const auto& pair : map) {
+    const Location key_at = location_of(pair.first.Mark());
+    if (!pair.first.IsScalar()) {
+      errors_.add(key_at, path, "has a key that is not a word", got_node(pair.first));
+      ok = false;
+      continue;
+    }
+    const std::string& name = pair.first.Scalar();
+    const std::string name_path = path + "." + name;
+    auto [seen, inserted] = first_line.emplace(name, key_at.line);
+    if (!inserted) {
+      errors_.add(key_at, name_path,
+                  "appears twice in the same map; first at line " + std::to_string(seen->second),
+                  got_text(name));
+      ok = false;
+      continue;
+    }
+    if (pair.second.IsNull()) {
+      errors_.add(key_at, name_path, "needs a value; write \"\" for an empty string",
+                  got_node(pair.second));
+      ok = false;
+    } else if (!pair.second.IsScalar()) {
+      errors_.add(location_of(pair.second.Mark()), name_path, "must be a single value (string)",
+                  got_node(pair.second));
+      ok = false;
     }
   }
   return ok;

@@ -49,9 +49,11 @@ struct Section {
 // and returns its section. Every shape problem is added to `errors`: a
 // document that is not a map, unknown keys (with a suggestion), keys that
 // appear twice, a scalar where a map or list belongs and the reverse, list
-// items that are not maps, and scalar keys with no value. The values of
-// scalar keys are not parsed here. An empty value is taken as an empty map
-// or list for Map, List and StringList keys.
+// items that are not maps, scalar keys with no value, and StringMap pairs
+// whose key repeats or whose value is not a scalar. The values of scalar
+// keys (and list elements) are not parsed here. An empty value is taken as
+// an empty map or list for Map, List, StringList, DurationList and
+// StringMap keys.
 Section read_document(const YAML::Node& root, Diagnostics& errors);
 
 }  // namespace wsgate::config

@@ -12,13 +12,14 @@
 #include <filesystem>
 
 #include "config/config.h"
-#include "config/upstream_address.h"
 #include "config/cross_checks.h"
 #include "config/document.h"
+#include "config/exec_settings.h"
 #include "config/file_reader.h"
 #include "config/proxy_settings.h"
 #include "config/section_reader.h"
 #include "config/tls_settings.h"
+#include "config/upstream_address.h"
 #include "config/values.h"
 
 namespace wsgate::config {
@@ -275,6 +276,7 @@ RouteConfig read_route_item(SectionReader& r, const Section& item, Diagnostics& 
     route.subprotocols.push_back(std::move(protocol.text));
   }
   read_proxy(r, errors, route);
+  read_exec(r, route);
   route.line = item.where.line;
   return route;
 }

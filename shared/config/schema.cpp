@@ -17,6 +17,7 @@ constexpr int64_t kHour = 60 * kMinute;
 constexpr int64_t kKiB = 1024;
 constexpr int64_t kMiB = 1024 * kKiB;
 constexpr int64_t kGiB = 1024 * kMiB;
+constexpr int64_t kTiB = 1024 * kGiB;
 
 using T = ValueType;
 
@@ -162,9 +163,9 @@ constexpr std::array kSchema{
                 "WebSocket endpoints, matched on the exact request path."},
     SchemaEntry{"routes[].path", T::String, "", 0, 0, "", true,
                 "Request path of the route, starting with /; unique among routes."},
-    SchemaEntry{"routes[].relay", T::Enum, "echo", 0, 0, "echo|proxy", true,
+    SchemaEntry{"routes[].relay", T::Enum, "echo", 0, 0, "echo|proxy|exec", true,
                 "What the route does with messages: echo sends each one back; proxy joins each "
-                "WebSocket to a TCP or Unix upstream, websockify-style."},
+                "WebSocket to a TCP or Unix upstream, websockify-style; exec to a program."},
     SchemaEntry{"routes[].origins", T::StringList, "[]", 0, 0, "", true,
                 "Allowed Origin values (null or scheme://host[:port]); empty allows any."},
     SchemaEntry{"routes[].subprotocols", T::StringList, "[]", 0, 0, "", true,
@@ -193,6 +194,51 @@ constexpr std::array kSchema{
     SchemaEntry{"routes[].proxy.tls.server_name", T::String, "\"\"", 0, 0, "", true,
                 "Name sent as SNI and verified; \"\" takes the upstream's host (an IP is verified "
                 "without SNI); needed by a unix: upstream while verify is true."},
+    SchemaEntry{"routes[].exec", T::Map, "{}", 0, 0, "", true,
+                "Program of a relay: exec route (only for those), one process per WebSocket: set "
+                "exactly one of command and scripts_dir."},
+    SchemaEntry{"routes[].exec.command", T::StringList, "[]", 0, 0, "", true,
+                "Program then arguments; a program without / is looked up in PATH when the "
+                "configuration is loaded."},
+    SchemaEntry{"routes[].exec.scripts_dir", T::Path, "\"\"", 0, 0, "", true,
+                "Directory of programs named by the URL: the route path is a prefix and "
+                "PATH/NAME runs scripts_dir/NAME, websocketd --dir style."},
+    SchemaEntry{"routes[].exec.dir", T::Path, "\"\"", 0, 0, "", true,
+                "Working directory of the program; \"\" is the directory the program is in."},
+    SchemaEntry{"routes[].exec.env", T::Map, "{}", 0, 0, "", true,
+                "Environment of the program besides the CGI variables set for each connection."},
+    SchemaEntry{"routes[].exec.env.pass", T::StringList, "[PATH, LD_LIBRARY_PATH]", 0, 0, "", true,
+                "Variables copied from wsgated's environment (when set there); nothing else of it "
+                "is passed."},
+    SchemaEntry{"routes[].exec.env.set", T::StringMap, "{}", 0, 0, "", true,
+                "Variables set to fixed values, NAME: value; a name also passed takes this value."},
+    SchemaEntry{"routes[].exec.user", T::String, "\"\"", 0, 0, "", true,
+                "User (name or uid) the program runs as; \"\" keeps the worker's user."},
+    SchemaEntry{"routes[].exec.group", T::String, "\"\"", 0, 0, "", true,
+                "Group (name or gid) the program runs as; \"\" takes the primary group of user, "
+                "or keeps the worker's group."},
+    SchemaEntry{"routes[].exec.max_processes", T::Int, "256", 1, 100000, "", true,
+                "Programs of this route one worker runs at once; further upgrades are answered "
+                "429."},
+    SchemaEntry{"routes[].exec.mode", T::Enum, "text", 0, 0, "text|binary", true,
+                "text relays lines as text messages; binary relays bytes as binary messages."},
+    SchemaEntry{"routes[].exec.kill_after", T::DurationList, "[100ms, 250ms, 500ms]", kMs, kHour,
+                "", true,
+                "Once the client has gone and stdin is closed: the waits before SIGINT, then "
+                "SIGTERM, then SIGKILL."},
+    SchemaEntry{"routes[].exec.rlimits", T::Map, "{}", 0, 0, "", true,
+                "Resource limits of the program (soft and hard); inherit keeps the worker's."},
+    SchemaEntry{"routes[].exec.rlimits.nofile", T::Int, "inherit", 3, 1048576, "inherit", true,
+                "RLIMIT_NOFILE: the most files the program may have open."},
+    SchemaEntry{"routes[].exec.rlimits.nproc", T::Int, "inherit", 1, 4194304, "inherit", true,
+                "RLIMIT_NPROC: the most processes its user may have, counted over the whole "
+                "system."},
+    SchemaEntry{"routes[].exec.rlimits.as", T::Size, "inherit", 16 * kMiB, kTiB, "inherit", true,
+                "RLIMIT_AS: the largest address space of each of its processes."},
+    SchemaEntry{"routes[].exec.rlimits.cpu", T::Duration, "inherit", kSecond, 7 * 24 * kHour,
+                "inherit", true,
+                "RLIMIT_CPU: CPU time each of its processes may use, in whole seconds (rounded "
+                "up)."},
 };
 
 }  // namespace
@@ -226,6 +272,10 @@ std::string_view type_name(ValueType type) {
       return "enum";
     case T::StringList:
       return "string-list";
+    case T::DurationList:
+      return "duration-list";
+    case T::StringMap:
+      return "string-map";
     case T::WorkerCount:
       return "worker-count";
     case T::Address:
@@ -239,7 +289,8 @@ std::string_view type_name(ValueType type) {
 }
 
 bool is_scalar_type(ValueType type) {
-  return type != T::StringList && type != T::List && type != T::Map;
+  return type != T::StringList && type != T::DurationList && type != T::StringMap &&
+         type != T::List && type != T::Map;
 }
 
 std::string child_key(const SchemaEntry* parent, std::string_view name) {
@@ -251,16 +302,19 @@ std::string child_key(const SchemaEntry* parent, std::string_view name) {
 }
 
 std::string range_text(const SchemaEntry& entry) {
+  // The words a number takes instead of a value, as "|inherit".
+  const std::string words = entry.enum_values.empty() ? "" : "|" + std::string(entry.enum_values);
   switch (entry.type) {
     case T::Int:
     case T::WorkerCount:
-      return std::to_string(entry.min) + ".." + std::to_string(entry.max);
+      return std::to_string(entry.min) + ".." + std::to_string(entry.max) + words;
     case T::Duration:
+    case T::DurationList:
       return format_duration(config::Duration(entry.min)) + ".." +
-             format_duration(config::Duration(entry.max));
+             format_duration(config::Duration(entry.max)) + words;
     case T::Size:
       return format_size(static_cast<uint64_t>(entry.min)) + ".." +
-             format_size(static_cast<uint64_t>(entry.max));
+             format_size(static_cast<uint64_t>(entry.max)) + words;
     case T::List:
       return std::to_string(entry.min) + ".." + std::to_string(entry.max) + " items";
     case T::Enum:

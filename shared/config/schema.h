@@ -11,19 +11,21 @@
 namespace wsgate::config {
 
 enum class ValueType {
-  Bool,         // true or false, nothing else
-  Int,          // decimal integer
-  Duration,     // "0", "100ms", "30s", "5m", "1h", "1m30s"; held in milliseconds
-  Size,         // "512", "4k", "64KiB", "1MiB", "1GiB"; held in bytes, powers of 1024
-  String,       // any scalar text
-  Path,         // file path; relative paths resolve against the config file's directory;
-                //   "" (none) is allowed only when the default is ""
-  Enum,         // one of enum_values
-  StringList,   // YAML sequence of scalars
-  WorkerCount,  // integer, or "auto" for the CPU count
-  Address,      // numeric "host:port": "127.0.0.1:8080", "[::1]:8080", "*:8080"
-  List,         // YAML sequence of maps; item keys are "key[].item"
-  Map,          // YAML map; child keys are "key.child"
+  Bool,          // true or false, nothing else
+  Int,           // decimal integer
+  Duration,      // "0", "100ms", "30s", "5m", "1h", "1m30s"; held in milliseconds
+  Size,          // "512", "4k", "64KiB", "1MiB", "1GiB"; held in bytes, powers of 1024
+  String,        // any scalar text
+  Path,          // file path; relative paths resolve against the config file's directory;
+                 //   "" (none) is allowed only when the default is ""
+  Enum,          // one of enum_values
+  StringList,    // YAML sequence of scalars
+  DurationList,  // YAML sequence of durations, each within [min, max]
+  StringMap,     // YAML map of free names to scalars ("NAME: value"), in file order
+  WorkerCount,   // integer, or "auto" for the CPU count
+  Address,       // numeric "host:port": "127.0.0.1:8080", "[::1]:8080", "*:8080"
+  List,          // YAML sequence of maps; item keys are "key[].item"
+  Map,           // YAML map; child keys are "key.child"
 };
 
 // One row of the schema. Every key the loader accepts has a row; a key
@@ -33,9 +35,11 @@ struct SchemaEntry {
   ValueType type;
   std::string_view default_text;  // as written in YAML; empty means required
   int64_t min;                    // Int, Duration (ms), Size (bytes), WorkerCount;
-  int64_t max;                    //   List: number of items
+  int64_t max;                    //   DurationList: each element; List: number of items
   std::string_view enum_values;   // Enum: the allowed words, "a|b|c";
-                                  //   Path: words kept as-is rather than resolved
+                                  //   Path: words kept as-is rather than resolved;
+                                  //   Int, Duration, Size: words that mean "not set"
+                                  //   (read with SectionReader::optional_number)
   bool reloadable;                // a reload (SIGUSR1) can change it
   std::string_view description;   // one sentence, for the table and man page
 };
@@ -63,8 +67,9 @@ inline bool is_required(const SchemaEntry& entry) {
 // "listen[].address". An empty parent names a top-level key.
 std::string child_key(const SchemaEntry* parent, std::string_view name);
 
-// The range of `entry` in its own units ("100ms..10m", "1..256", "1KiB..1GiB"),
-// or "" when it has none.
+// The range of `entry` in its own units ("100ms..10m", "1..256", "1KiB..1GiB",
+// "3..1048576|inherit" for a number that also takes words), or "" when it
+// has none.
 std::string range_text(const SchemaEntry& entry);
 
 // A plain-text table of the schema, one line per key: key, type, default,

@@ -20,6 +20,8 @@ constexpr std::string_view kSyntax[] = {
     "worker-count  a number, or auto for one worker per CPU",
     "address       numeric host:port: 127.0.0.1:8080, [::1]:8080, *:8080 (every IPv4 address)",
     "string-list   a YAML list of strings: [a, b]",
+    "duration-list a YAML list of durations: [100ms, 1s]",
+    "string-map    a YAML map of names to strings: {LANG: C.UTF-8, TZ: UTC}",
     "list          a YAML list of maps, one '- key: value' item each",
 };
 

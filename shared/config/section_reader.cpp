@@ -70,6 +70,12 @@ void SectionReader::error(const ListElement& element, std::string_view key, std:
   failed_.insert(std::string(key));
 }
 
+void SectionReader::error(const MapElement& element, std::string_view key, std::string_view what,
+                          std::string_view got) {
+  errors_.add(element.where.known() ? element.where : where(key), element.path, what, got);
+  failed_.insert(std::string(key));
+}
+
 bool SectionReader::ok(std::string_view key) const {
   return !failed_.contains(key) && !section_.rejected.contains(key);
 }
@@ -109,8 +115,21 @@ bool SectionReader::boolean(std::string_view key) {
 int64_t SectionReader::number(std::string_view key) {
   const SchemaEntry& entry =
       row(key, {ValueType::Int, ValueType::Duration, ValueType::Size, ValueType::WorkerCount});
+  if (!entry.enum_values.empty()) {
+    throw std::logic_error("config: " + std::string(key) + " takes words; use optional_number");
+  }
   std::optional<std::string> text = raw(entry);
   return text ? *parse_number(entry, *text).value : 0;
+}
+
+std::optional<int64_t> SectionReader::optional_number(std::string_view key) {
+  const SchemaEntry& entry = row(key, {ValueType::Int, ValueType::Duration, ValueType::Size});
+  if (entry.enum_values.empty()) {
+    throw std::logic_error("config: " + std::string(key) + " takes no words; use number");
+  }
+  std::optional<std::string> text = raw(entry);
+  if (!text || is_one_of(*text, entry.enum_values)) return std::nullopt;
+  return *parse_number(entry, *text).value;
 }
 
 std::string SectionReader::text(std::string_view key) {
@@ -152,6 +171,53 @@ std::vector<ListElement> SectionReader::strings(std::string_view key) {
   for (const YAML::Node& element : setting->node) {
     std::string path = setting->path + "[" + std::to_string(index++) + "]";
     elements.push_back({element.Scalar(), std::move(path), location_of(element.Mark())});
+  }
+  return elements;
+}
+
+std::vector<Duration> SectionReader::durations(std::string_view key) {
+  const SchemaEntry& entry = row(key, {ValueType::DurationList});
+  auto parse_all = [&](const YAML::Node& list, bool report) {
+    std::vector<Duration> values;
+    bool ok = true;
+    size_t index = 0;
+    for (const YAML::Node& element : list) {
+      const std::string& text = element.Scalar();
+      Parsed<int64_t> number = parse_number(entry, text);
+      if (number) {
+        values.emplace_back(*number.value);
+      } else if (report) {
+        const std::string path = display(key) + "[" + std::to_string(index) + "]";
+        error(ListElement{text, path, location_of(element.Mark())}, key, number.error,
+              got_text(text));
+        ok = false;
+      } else {
+        bad_default(entry, number.error);
+      }
+      ++index;
+    }
+    return ok ? std::optional(values) : std::nullopt;
+  };
+  YAML::Node fallback = YAML::Load(std::string(entry.default_text));
+  if (!fallback.IsSequence()) bad_default(entry, "is not a list");
+  std::vector<Duration> defaults = *parse_all(fallback, false);
+  const Setting* setting = find(key);
+  if (setting == nullptr) return defaults;
+  return parse_all(setting->node, true).value_or(defaults);
+}
+
+std::vector<MapElement> SectionReader::string_map(std::string_view key) {
+  const SchemaEntry& entry = row(key, {ValueType::StringMap});
+  std::vector<MapElement> elements;
+  const Setting* setting = find(key);
+  YAML::Node map = setting != nullptr ? setting->node : YAML::Load(std::string(entry.default_text));
+  if (setting == nullptr && !map.IsMap()) bad_default(entry, "is not a map");
+  const std::string prefix = setting != nullptr ? setting->path : display(key);
+  for (const auto& pair : map) {
+    if (setting == nullptr && !pair.second.IsScalar()) bad_default(entry, "is not a string map");
+    elements.push_back({pair.first.Scalar(), pair.second.Scalar(),
+                        prefix + "." + pair.first.Scalar(),
+                        setting != nullptr ? location_of(pair.first.Mark()) : section_.where});
   }
   return elements;
 }

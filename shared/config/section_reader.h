@@ -23,6 +23,14 @@ struct ListElement {
   Location where;
 };
 
+// One pair of a StringMap value.
+struct MapElement {
+  std::string name;
+  std::string value;
+  std::string path;  // "routes[0].exec.env.set.LANG"
+  Location where;    // of the name
+};
+
 class SectionReader {
  public:
   // `section` and `errors` must outlive the reader. `base_dir` is the
@@ -36,11 +44,19 @@ class SectionReader {
   // zero value for a required key), so the loader can go on and find more
   // errors. A missing required key is reported at the section's position.
   bool boolean(std::string_view key);
-  int64_t number(std::string_view key);    // Int, Duration (ms), Size, WorkerCount
+  int64_t number(std::string_view key);  // Int, Duration (ms), Size, WorkerCount
+  // A number whose row also takes words meaning "not set" (enum_values):
+  // nullopt for a word, written or by default.
+  std::optional<int64_t> optional_number(std::string_view key);
   std::string text(std::string_view key);  // String, Enum
   std::string path(std::string_view key);  // Path, absolute unless one of its words or ""
   std::optional<ListenAddress> address(std::string_view key);
   std::vector<ListElement> strings(std::string_view key);
+  // Each element checked against the row's range and reported at itself;
+  // the default when any element is wrong.
+  std::vector<Duration> durations(std::string_view key);
+  // The pairs in file order (their shape was checked by read_document).
+  std::vector<MapElement> string_map(std::string_view key);
   const std::vector<Section>& items(std::string_view key);
 
   // Where the value of `key` was written; the section's position when absent.
@@ -61,6 +77,9 @@ class SectionReader {
   void error(std::string_view key, std::string_view what, std::string_view got);
   // Reports an error about one element of the StringList `key`, at the element.
   void error(const ListElement& element, std::string_view key, std::string_view what,
+             std::string_view got);
+  // Reports an error about one pair of the StringMap `key`, at its name.
+  void error(const MapElement& element, std::string_view key, std::string_view what,
              std::string_view got);
   // Marks `key` as having an error reported some other way (a message about
   // the file it names), so ok(key) is false.

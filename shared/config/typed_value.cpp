@@ -33,7 +33,8 @@ Parsed<int64_t> parse_raw_number(const SchemaEntry& entry, std::string_view text
       if (!count) return Parsed<int64_t>::fail("must be a whole number or auto");
       return count;
     }
-    case ValueType::Duration: {
+    case ValueType::Duration:
+    case ValueType::DurationList: {
       Parsed<Duration> duration = parse_duration(text);
       if (!duration) return Parsed<int64_t>::fail(duration.error);
       return Parsed<int64_t>::ok(duration.value->count());
@@ -79,7 +80,15 @@ std::string check_scalar(const SchemaEntry& entry, std::string_view text) {
     case ValueType::Int:
     case ValueType::Duration:
     case ValueType::Size:
-    case ValueType::WorkerCount:
+    case ValueType::WorkerCount: {
+      if (is_one_of(text, entry.enum_values)) return "";
+      std::string why = parse_number(entry, text).error;
+      if (!why.empty() && !entry.enum_values.empty()) {
+        why += ", or " + list_words(entry.enum_values);
+      }
+      return why;
+    }
+    case ValueType::DurationList:  // one element
       return parse_number(entry, text).error;
     case ValueType::Address:
       return parse_address(text).error;
@@ -114,6 +123,7 @@ std::string check_scalar(const SchemaEntry& entry, std::string_view text) {
 std::string format_number(const SchemaEntry& entry, int64_t value) {
   switch (entry.type) {
     case ValueType::Duration:
+    case ValueType::DurationList:
       return format_duration(Duration(value));
     case ValueType::Size:
       return value < 0 ? std::to_string(value) : format_size(static_cast<uint64_t>(value));

@@ -12,14 +12,17 @@
 namespace wsgate::config {
 
 // Parses `text` as a number of the entry's type and checks it against the
-// entry's [min, max]: Int as is, Duration in milliseconds, Size in bytes,
-// WorkerCount as an integer or "auto" (the CPU count, at least 1, capped at
-// max). The entry must have one of those types.
+// entry's [min, max]: Int as is, Duration in milliseconds (and each element
+// of a DurationList), Size in bytes, WorkerCount as an integer or "auto"
+// (the CPU count, at least 1, capped at max). The entry must have one of
+// those types. The entry's words ("inherit") are not numbers and fail here.
 Parsed<int64_t> parse_number(const SchemaEntry& entry, std::string_view text);
 
-// Checks `text` as a value of any scalar entry type. Returns "" when it is
-// valid, otherwise what is wrong with it. Rules that belong to one key
-// rather than to its type (health_path starts with /) are the loader's.
+// Checks `text` as a value of any scalar entry type, or as one element of a
+// DurationList. A number may also be one of the entry's words. Returns ""
+// when it is valid, otherwise what is wrong with it. Rules that belong to
+// one key rather than to its type (health_path starts with /) are the
+// loader's.
 std::string check_scalar(const SchemaEntry& entry, std::string_view text);
 
 // A number of the entry's type written the way a config file writes it:

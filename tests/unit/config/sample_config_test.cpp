@@ -164,8 +164,8 @@ TEST(SampleConfig, HasNoKeyOutsideTheSchema) {
   }
 }
 
-// The proxy route example is a valid route once uncommented, with a token
-// file beside the config as its comment describes.
+// The proxy and exec route examples are valid routes once uncommented,
+// with a token file beside the config as the proxy comment describes.
 TEST(SampleConfig, ExamplesLoadOnceUncommented) {
   const fs::path dir =
       fs::temp_directory_path() / ("wsgate-sample-test-" + std::to_string(getpid()));
@@ -178,13 +178,23 @@ TEST(SampleConfig, ExamplesLoadOnceUncommented) {
   EXPECT_NO_THROW(config = load_config((dir / "wsgate.yaml").string()));
   fs::remove_all(dir);
   ASSERT_TRUE(config);
-  ASSERT_EQ(config->routes.size(), 2u);
+  ASSERT_EQ(config->routes.size(), 3u);
   const RouteConfig& route = config->routes[1];
   EXPECT_EQ(route.relay, "proxy");
   EXPECT_EQ(route.proxy.token_file, (dir / "websockify.tokens").string());
   ASSERT_EQ(route.proxy.tokens.size(), 1u);
   EXPECT_EQ(route.proxy.tokens.at("desk1").host, "vnc1.example.net");
   EXPECT_TRUE(route.proxy.tls.enabled);
+  // The exec example runs a program every Debian system has.
+  const RouteConfig& exec_route = config->routes[2];
+  EXPECT_EQ(exec_route.relay, "exec");
+  EXPECT_EQ(exec_route.exec.command, std::vector<std::string>{"/bin/cat"});
+  EXPECT_EQ(exec_route.exec.mode, ExecConfig::Mode::Binary);
+  EXPECT_EQ(exec_route.exec.env_set,
+            (std::vector<std::pair<std::string, std::string>>{{"LANG", "C.UTF-8"}}));
+  EXPECT_EQ(exec_route.exec.rlimits.nofile, 64u);
+  EXPECT_FALSE(exec_route.exec.rlimits.nproc);
+  EXPECT_EQ(exec_route.exec.rlimits.cpu, 3600u);
 }
 
 }  // namespace

@@ -55,6 +55,17 @@ TEST(Schema, EveryDefaultParsesAndLiesWithinItsRange) {
       case ValueType::StringList:
         EXPECT_TRUE(node.IsSequence());
         break;
+      case ValueType::DurationList:
+        ASSERT_TRUE(node.IsSequence());
+        for (const YAML::Node& element : node) {
+          ASSERT_TRUE(element.IsScalar());
+          EXPECT_EQ(check_scalar(entry, element.Scalar()), "");
+        }
+        break;
+      case ValueType::StringMap:
+        ASSERT_TRUE(node.IsMap());
+        for (const auto& pair : node) EXPECT_TRUE(pair.second.IsScalar());
+        break;
       default:
         ASSERT_TRUE(node.IsScalar());
         EXPECT_EQ(check_scalar(entry, node.Scalar()), "");
@@ -69,6 +80,7 @@ TEST(Schema, RangesAreOrderedAndOnlyWhereTheTypeHasOne) {
     switch (entry.type) {
       case ValueType::Int:
       case ValueType::Duration:
+      case ValueType::DurationList:
       case ValueType::Size:
       case ValueType::WorkerCount:
         EXPECT_LT(entry.min, entry.max);
@@ -81,7 +93,10 @@ TEST(Schema, RangesAreOrderedAndOnlyWhereTheTypeHasOne) {
         EXPECT_EQ(entry.min, 0);
         EXPECT_EQ(entry.max, 0);
     }
-    bool has_words = entry.type == ValueType::Enum || entry.type == ValueType::Path;
+    // Numbers may take words meaning "not set" (rlimits: inherit).
+    bool has_words = entry.type == ValueType::Enum || entry.type == ValueType::Path ||
+                     entry.type == ValueType::Int || entry.type == ValueType::Duration ||
+                     entry.type == ValueType::Size;
     if (!has_words) {
       EXPECT_EQ(entry.enum_values, "");
     }
@@ -134,6 +149,23 @@ TEST(Schema, RangeTextUsesEachTypesUnits) {
   EXPECT_EQ(range_text(*find_schema("listen")), "1..256 items");
   EXPECT_EQ(range_text(*find_schema("log.file")), "path|stderr|syslog");
   EXPECT_EQ(range_text(*find_schema("daemon")), "");
+  EXPECT_EQ(range_text(*find_schema("routes[].exec.kill_after")), "1ms..1h");
+  EXPECT_EQ(range_text(*find_schema("routes[].exec.rlimits.nofile")), "3..1048576|inherit");
+  EXPECT_EQ(range_text(*find_schema("routes[].exec.rlimits.as")), "16MiB..1024GiB|inherit");
+  EXPECT_EQ(range_text(*find_schema("routes[].exec.rlimits.cpu")), "1s..168h|inherit");
+  EXPECT_EQ(range_text(*find_schema("routes[].exec.env.set")), "");
+}
+
+TEST(Schema, NumbersWithWordsTakeTheWordOrANumberInRange) {
+  const SchemaEntry& nofile = *find_schema("routes[].exec.rlimits.nofile");
+  EXPECT_EQ(check_scalar(nofile, "inherit"), "");
+  EXPECT_EQ(check_scalar(nofile, "3"), "");
+  EXPECT_EQ(check_scalar(nofile, "2"), "must be between 3 and 1048576, or inherit");
+  EXPECT_EQ(check_scalar(nofile, "lots"), "must be a whole number, or inherit");
+  EXPECT_EQ(check_scalar(nofile, "Inherit"), "must be a whole number, or inherit");
+  const SchemaEntry& kill_after = *find_schema("routes[].exec.kill_after");
+  EXPECT_EQ(check_scalar(kill_after, "1ms"), "");
+  EXPECT_EQ(check_scalar(kill_after, "0"), "must be between 1ms and 1h");
 }
 
 TEST(SchemaTable, HasAHeaderAndOneLinePerKey) {
