@@ -341,6 +341,26 @@ def pss_kib(pids):
     return total
 
 
+def anon_kib(pids):
+    """Sum of Pss_Anon (anonymous memory: heap, stacks, buffers; Private_Dirty
+    on kernels without the field) over pids. Unlike the whole PSS (and even
+    Private_Clean, which holds a library's pages while no one else maps
+    them), it does not move when other processes start or stop sharing a
+    library; an exec'd program shares no anonymous page with its parent."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = {}
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith(("Pss_Anon:", "Private_Dirty:")):
+                        fields[line.split(":")[0]] = int(line.split()[1])
+            total += fields.get("Pss_Anon", fields.get("Private_Dirty", 0))
+        except OSError:
+            pass
+    return total
+
+
 def fd_count(pids):
     total = 0
     for pid in pids:
@@ -661,16 +681,83 @@ def cgroup_of(pid, cgroups):
     return None
 
 
+CLOCK_TICK_NS = 1e9 / os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu_ns(pid):
+    """(own CPU, reaped children's CPU) of pid in ns, or None. Own: the sum
+    of its threads' /proc/PID/task/TID/schedstat run time (ns, exact; a
+    short-lived program's CPU is far below one clock tick) plus nothing for
+    threads that already exited; reaped: cutime + cstime from
+    /proc/PID/stat (clock ticks, but summed over many children)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            f = stat.read().rsplit(")", 1)[1].split()
+        reaped = (int(f[13]) + int(f[14])) * CLOCK_TICK_NS
+        own = 0
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as sched:
+                own += int(sched.read().split()[0])
+        return own, reaped
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def tree_sample(srv, cgroups):
-    """What srv's process tree holds now: processes, EXEC_COMM programs, and
-    how many of each are in srv's cgroup (children must inherit it for the
-    CPU figures to include them)."""
-    pids = srv.pids()
+    """What srv's process tree holds now: processes, EXEC_COMM programs, how
+    many of each are in srv's cgroup (children must inherit it for the CPU
+    figures to include them; a process that exits while this runs counts in
+    neither), and CPU in ns: the live programs' own, the rest's own, and
+    what the rest reaped from exited children."""
     want = "/" + os.path.relpath(srv.group, cgroups.base) if srv.group else None
-    programs = [p for p in pids if comm_of(p) == EXEC_COMM]
-    inside = lambda ps: sum(1 for p in ps if want and cgroup_of(p, cgroups) == want)  # noqa: E731
-    return {"procs": len(pids), "procs_in_cgroup": inside(pids),
-            "programs": len(programs), "programs_in_cgroup": inside(programs)}
+    r = {"procs": 0, "procs_in_cgroup": 0, "programs": 0, "programs_in_cgroup": 0, "zombies": 0,
+         "program_ns": 0, "server_ns": 0, "reaped_ns": 0,
+         "cgroup_ns": read_cpu_ns(cgroups.counter_path(srv.group)), "t": time.monotonic()}
+    for pid in srv.pids():
+        comm, group, cpu = comm_of(pid), cgroup_of(pid, cgroups), proc_cpu_ns(pid)
+        if comm is None or group is None or cpu is None:
+            continue  # gone meanwhile
+        program = comm == EXEC_COMM
+        if zombie(pid):
+            # Exited, not reaped yet: cgroup v1 moves an exiting task to the
+            # root cgroup (after charging its CPU), so it is not checked.
+            # Its run time still counts until its parent reaps it.
+            r["zombies"] += 1
+            r["program_ns" if program else "server_ns"] += cpu[0]
+            r["reaped_ns"] += cpu[1]
+            continue
+        r["procs"] += 1
+        r["procs_in_cgroup"] += group == want
+        r["programs"] += program
+        r["programs_in_cgroup"] += program and group == want
+        r["program_ns" if program else "server_ns"] += cpu[0]
+        r["reaped_ns"] += cpu[1]
+    return r
+
+
+def sample_text(sample):
+    return (f"in the cgroup: {sample['procs_in_cgroup']}/{sample['procs']} processes, "
+            f"{sample['programs_in_cgroup']}/{sample['programs']} programs; "
+            f"{sample['zombies']} exited, not reaped")
+
+
+def cpu_split(first, last):
+    """Between two tree_samples: the children's share of the tree's CPU
+    (live programs' own plus what was reaped; a program that exited in
+    between brings its whole life, a little from before first), the CPU
+    counted, and the cgroup's over the same span."""
+    if not first or not last or first is last:
+        return None
+    children = (last["program_ns"] - first["program_ns"]
+                + last["reaped_ns"] - first["reaped_ns"])
+    own = last["server_ns"] - first["server_ns"]
+    total = children + own
+    if total <= 0:
+        return None
+    cg = (last["cgroup_ns"] - first["cgroup_ns"]
+          if last["cgroup_ns"] is not None and first["cgroup_ns"] is not None else None)
+    return {"children_share": children / total, "counted_s": total / 1e9,
+            "cgroup_s": cg / 1e9 if cg else None, "span_s": last["t"] - first["t"]}
 
 
 # ---------------------------------------------------------------- generator
@@ -1453,6 +1540,7 @@ class Bench:
             base_pss = cur
         pids = srv.pids()
         base_pss, base_fds = pss_kib(pids), fd_count(holder.pids())
+        base_anon = anon_kib(pids) if programs else None
         hold = 600
         argv = self.gen.idle_argv(target, n, hold, sources)
         out = tempfile.TemporaryFile(mode="w+")
@@ -1498,6 +1586,8 @@ class Bench:
             if programs:
                 running = [p for p in pids if comm_of(p) == EXEC_COMM]
                 program_kib = pss_kib(running)
+                program_anon = anon_kib(running)
+                server_anon = anon_kib([p for p in pids if p not in running])
                 sample = tree_sample(srv, self.ctx.cgroups)
         stop_process(gen, signal.SIGINT, timeout=10)
         out.close()
@@ -1511,6 +1601,11 @@ class Bench:
                                "server_after_kib": after - program_kib,
                                "program_per_conn": program_kib * 1024.0 / n,
                                "server_per_conn": (after - program_kib - base_pss) * 1024.0 / n,
+                               "base_anon_kib": base_anon,
+                               "program_anon_kib": program_anon,
+                               "server_anon_kib": server_anon,
+                               "program_anon_per_conn": program_anon * 1024.0 / n,
+                               "server_anon_per_conn": (server_anon - base_anon) * 1024.0 / n,
                                "sample": sample})
         return result, failure, argv
 
@@ -1678,33 +1773,39 @@ class Bench:
 
     def run_sampled(self, argv, timeout, srv, parse):
         """Runs a generator to its end like Generator.run, sampling srv's
-        process tree (tree_sample) a few times inside the measured window;
-        returns (result, failure, the sample with the most programs)."""
+        process tree (tree_sample) at 10 %, 50 % and 90 % of the measured
+        window (counted from warm-up's end as if connecting took no time);
+        returns (result, failure, samples)."""
         out = tempfile.TemporaryFile(mode="w+")
         err = tempfile.TemporaryFile(mode="w+")
         gen = spawn(argv, stdout=out, stderr=err)
         t0 = time.monotonic()
-        first, every = t0 + self.warmup, max(0.25, self.duration / 4)
-        sample, due = None, first
+        due = [t0 + self.warmup + f * self.duration for f in (0.1, 0.5, 0.9)]
+        samples = []
         while gen.poll() is None and time.monotonic() - t0 < timeout:
-            now = time.monotonic()
-            if now >= due and now < t0 + 60 + self.warmup + self.duration:
-                cur = tree_sample(srv, self.ctx.cgroups)
-                if sample is None or cur["programs"] > sample["programs"]:
-                    sample = cur
-                due = now + every
-            time.sleep(0.05)
+            if due and time.monotonic() >= due[0]:
+                due.pop(0)
+                samples.append(tree_sample(srv, self.ctx.cgroups))
+            time.sleep(0.02)
         if gen.poll() is None:
             stop_process(gen)
             out.close()
             err.close()
-            return None, f"generator timed out after {timeout:.0f} s", sample
+            return None, f"generator timed out after {timeout:.0f} s", samples
         out.seek(0)
         err.seek(0)
         result, failure = parse(gen.returncode, out.read(), err.read())
         out.close()
         err.close()
-        return result, failure, sample
+        return result, failure, samples
+
+    def attach_samples(self, result, samples):
+        """Puts the sample with the most programs and the CPU split between
+        the first and last into result."""
+        if result is None:
+            return
+        result["sample"] = max(samples, key=lambda x: x["programs"]) if samples else None
+        result["cpu_split"] = cpu_split(samples[0], samples[-1]) if len(samples) >= 2 else None
 
     def parse_connect1(self, rc, stdout, stderr):
         """connect1's JSON: loadgen's field names, plus its own."""
@@ -1727,16 +1828,19 @@ class Bench:
                 continue
             argv = self.gen.echo_argv(srv.target(), self.conns(sc), sc["size"], sc["depth"], False,
                                       self.warmup, self.duration, srv.cpu_counter)
-            result, failure, sample = self.run_sampled(
+            result, failure, samples = self.run_sampled(
                 argv, self.warmup + self.duration + 60 + self.conns(sc) / 50, srv, self.gen.parse)
-            if result is not None:
-                result["sample"] = sample
+            self.attach_samples(result, samples)
+            sample = result and result.get("sample")
+            split = result and result.get("cpu_split")
             self.record(sc["id"], key, result, failure, srv.command(), shlex.join(argv))
             log(f"  [{sc['id']} run {run + 1}] {srv.label:22s} " + (
                 f"{human(result['msgs_per_s'])} msg/s p99 {human(result['p99'])} µs "
                 f"cpu {human(result['cpu_us_per_msg'])} µs/msg"
                 if result and result.get("msgs_per_s") is not None else "")
-                + (f"  [tree: {sample}]" if sample else "")
+                + (f"  [{sample_text(sample)}]" if sample else "")
+                + (f"  [children {split['children_share'] * 100:.0f} % of {split['counted_s']:.2f} s "
+                   f"counted, cgroup {split['cgroup_s'] or 0:.2f} s]" if split else "")
                 + (f"  FAILED: {failure}" if failure else ""))
 
     def run_exec_connect(self, sc, run):
@@ -1752,16 +1856,19 @@ class Bench:
                 "--url", f"ws://{t['host']}:{t['port']}{t['path']}", "-c", str(self.conns(sc)),
                 "-s", str(sc["size"]), "-w", fmt_s(self.warmup), "-d", fmt_s(self.duration),
                 "--json"] + (["--cpu-counter", srv.cpu_counter] if srv.cpu_counter else [])
-            result, failure, sample = self.run_sampled(argv, self.warmup + self.duration + 60, srv,
+            result, failure, samples = self.run_sampled(argv, self.warmup + self.duration + 60, srv,
                                                        self.parse_connect1)
-            if result is not None:
-                result["sample"] = sample
+            self.attach_samples(result, samples)
+            sample = result and result.get("sample")
+            split = result and result.get("cpu_split")
             self.record(sc["id"], key, result, failure, srv.command(), shlex.join(argv))
             log(f"  [{sc['id']} run {run + 1}] {srv.label:22s} " + (
                 f"{human(result.get('handshakes_per_s'))} conn/s, failed "
                 f"{result.get('handshakes_failed')}, server {human(result.get('cpu_us_per_msg'))} "
                 f"µs/conn, driver CPU {human((result.get('client_cpu_fraction') or 0) * 100)} %"
-                if result else "") + (f"  [tree: {sample}]" if sample else "")
+                if result else "") + (f"  [{sample_text(sample)}]" if sample else "")
+                + (f"  [children {split['children_share'] * 100:.0f} % of {split['counted_s']:.2f} s "
+                   f"counted, cgroup {split['cgroup_s'] or 0:.2f} s]" if split else "")
                 + (f"  FAILED: {failure}" if failure else ""))
 
     def run_exec_idle(self, sc, run):
@@ -1780,7 +1887,10 @@ class Bench:
             if result:
                 log(f"      programs {result['programs']}: {result['program_kib']} KiB "
                     f"({result['program_per_conn']:.0f} B/conn), the server's own "
-                    f"{result['server_per_conn']:.0f} B/conn; tree: {result['sample']}")
+                    f"{result['server_per_conn']:.0f} B/conn; anonymous: programs "
+                    f"{result['program_anon_per_conn']:.0f} B/conn, server "
+                    f"{result['base_anon_kib']} -> {result['server_anon_kib']} KiB = "
+                    f"{result['server_anon_per_conn']:.0f} B/conn; {sample_text(result['sample'])}")
             self.stop_server(name, fast=True)
 
     # TLS ------------------------------------------------------------------
@@ -2117,6 +2227,17 @@ class Bench:
                        "forks per connection) with the connections open, minus before, ÷ N. The "
                        "upstream and kernel socket memory are not included.")
 
+    def split_values(self, sid, key, cpu_key="cpu_us_per_msg"):
+        """Per run: (children's share of the server CPU, the server's own
+        µs per unit = cpu_key x (1 - share))."""
+        shares, own = [], []
+        for r, _ in self.results.get((sid, key), []):
+            split = r.get("cpu_split") if r else None
+            share = split["children_share"] if split else None
+            shares.append(share)
+            own.append(r[cpu_key] * (1 - share) if share is not None and r.get(cpu_key) else None)
+        return shares, own
+
     def exec_label(self, key):
         return {"wsgate": "**wsgate** (relay: exec)",
                 "websocketd": "websocketd + /bin/cat"}.get(key, key)
@@ -2129,19 +2250,35 @@ class Bench:
             samples = [r.get("sample") for r, _ in self.results.get((sid, key), []) if r and r.get("sample")]
             if samples:
                 s = max(samples, key=lambda x: x["programs"])
+                zombies = max(x.get("zombies", 0) for x in samples)
                 seen.append(f"{self.exec_label(key).replace('*', '')}: {s['procs_in_cgroup']} of "
                             f"{s['procs']} processes, {s['programs_in_cgroup']} of {s['programs']} "
-                            f"{EXEC_COMM} programs")
+                            f"running {EXEC_COMM} programs (at most {zombies} exited and not yet "
+                            "reaped in a sample)")
         if seen:
             self.note(sid, "In the server's cgroup when its process tree was sampled during the "
-                           "measured window (the sample with the most programs): "
-                           + "; ".join(seen) + ".")
+                           "measured window (the sample with the most running programs): "
+                           + "; ".join(seen) + ". Exited children waiting to be reaped are not "
+                           "checked: cgroup v1 moves an exiting task to the root cgroup once its "
+                           "CPU has been charged.")
+
+    def exec_split_note(self, sid):
+        self.note(sid, "Programs' (children's) share: every process in the tree read at 10 % and "
+                       "90 % of the measured window; the live "
+                       f"{EXEC_COMM} processes' own run time (/proc/PID/task/*/schedstat, ns) "
+                       "plus what the server reaped from exited children (cutime + cstime of "
+                       "/proc/PID/stat), ÷ those plus the server's own run time (wsgate: "
+                       "supervisor and worker; websocketd: its one process, all threads). "
+                       "A wsgate program's ticks include its `wsgate-exec` launcher (the same "
+                       "process before its exec); the fork itself is charged to the parent. The "
+                       "server's own µs = server µs × (1 − share), per run.")
 
     def report_exec_echo(self, sc, body, targets):
         sid = sc["id"]
         body.append("| server | msg/s | p99 µs | server µs/msg (children included) | "
-                    "÷ websocketd (µs/msg) | ÷ websocketd (msg/s) |")
-        body.append("|" + " --- |" * 6)
+                    "÷ websocketd (µs/msg) | ÷ websocketd (msg/s) | programs' share of it | "
+                    "server's own µs/msg |")
+        body.append("|" + " --- |" * 8)
         ref_cpu = median_range(self.values(sid, "websocketd", "cpu_us_per_msg"))[0]
         ref_rate = median_range(self.values(sid, "websocketd", "msgs_per_s"))[0]
         for key in EXEC_SERVERS:
@@ -2149,15 +2286,17 @@ class Bench:
                 continue
             fail = self.row_failure(sid, key)
             if fail:
-                body.append(f"| {self.exec_label(key)} | {fail} |" + " |" * 4)
+                body.append(f"| {self.exec_label(key)} | {fail} |" + " |" * 6)
                 continue
             cpu = median_range(self.values(sid, key, "cpu_us_per_msg"))[0]
             rate = median_range(self.values(sid, key, "msgs_per_s"))[0]
+            shares, own = self.split_values(sid, key)
             body.append(f"| {self.exec_label(key)} | {cell(self.values(sid, key, 'msgs_per_s'))}"
                         f"{self.flag(sid, key)} | {cell(self.values(sid, key, 'p99'))} | "
                         f"{cell(self.values(sid, key, 'cpu_us_per_msg'))} | "
                         f"{f'{cpu / ref_cpu:.2f}' if cpu and ref_cpu else '–'} | "
-                        f"{f'{rate / ref_rate:.2f}' if rate and ref_rate else '–'} |")
+                        f"{f'{rate / ref_rate:.2f}' if rate and ref_rate else '–'} | "
+                        f"{cell(shares, 100, ' %')} | {cell(own)} |")
         w = median_range(self.values(sid, "wsgate", "cpu_us_per_msg"))[0]
         r = median_range(self.values(sid, "wsgate", "msgs_per_s"))[0]
         targets.append((self.title(sc), "report; server µs/msg and msg/s ÷ websocketd",
@@ -2172,14 +2311,15 @@ class Bench:
                        "itself and its cat processes), over the measured window ÷ echoes. Text "
                        "mode on both: each 32 B message reaches cat as one line, each line comes "
                        "back as one text message, checked by the generator.")
+        self.exec_split_note(sid)
         self.exec_cgroup_note(sid)
 
     def report_exec_connect(self, sc, body, targets):
         sid = sc["id"]
         body.append("| server | connections/s | failed | server µs/connection (children "
-                    "included) | ÷ websocketd (µs/conn) | ÷ websocketd (conn/s) | cycle p50 / p99 ms "
-                    "| driver CPU |")
-        body.append("|" + " --- |" * 8)
+                    "included) | ÷ websocketd (µs/conn) | ÷ websocketd (conn/s) | children's share "
+                    "of it | server's own µs/conn | cycle p50 / p99 ms | driver CPU |")
+        body.append("|" + " --- |" * 10)
         ref_cpu = median_range(self.values(sid, "websocketd", "cpu_us_per_msg"))[0]
         ref_rate = median_range(self.values(sid, "websocketd", "handshakes_per_s"))[0]
         for key in EXEC_SERVERS:
@@ -2187,9 +2327,10 @@ class Bench:
                 continue
             fail = self.row_failure(sid, key)
             if fail:
-                body.append(f"| {self.exec_label(key)} | {fail} |" + " |" * 6)
+                body.append(f"| {self.exec_label(key)} | {fail} |" + " |" * 8)
                 continue
             runs = [r for r, _ in self.results[(sid, key)] if r]
+            shares, own = self.split_values(sid, key)
             cpu = median_range(self.values(sid, key, "cpu_us_per_msg"))[0]
             rate = median_range(self.values(sid, key, "handshakes_per_s"))[0]
             failed = sum(r.get("handshakes_failed") or 0 for r in runs)
@@ -2200,6 +2341,7 @@ class Bench:
                         f"{cell(self.values(sid, key, 'cpu_us_per_msg'))} | "
                         f"{f'{cpu / ref_cpu:.2f}' if cpu and ref_cpu else '–'} | "
                         f"{f'{rate / ref_rate:.2f}' if rate and ref_rate else '–'} | "
+                        f"{cell(shares, 100, ' %')} | {cell(own)} | "
                         f"{human(p50 / 1e3 if p50 else None)} / {human(p99 / 1e3 if p99 else None)} | "
                         f"{cell(self.values(sid, key, 'client_cpu_fraction'), 100, ' %')} |")
         w = median_range(self.values(sid, "wsgate", "cpu_us_per_msg"))[0]
@@ -2220,37 +2362,41 @@ class Bench:
                        "driver's own CPU time over the window: near 100 % the driver, not the "
                        "server, limits connections/s, and only the µs/connection column ranks "
                        "the servers.")
+        self.exec_split_note(sid)
         self.exec_cgroup_note(sid)
 
     def report_exec_idle(self, sc, body, targets):
         sid = sc["id"]
         body.append("| server | connections | bytes/conn, whole tree (PSS) | of which the programs' "
-                    "| of which the server's own | processes | PSS before → after (programs) |")
-        body.append("|" + " --- |" * 7)
+                    "| of which the server's own | anonymous bytes/conn (Pss_Anon): programs' | "
+                    "server's own | processes | PSS before → after (programs) |")
+        body.append("|" + " --- |" * 9)
         fmt0 = lambda v, u="": f"{v:.0f}"  # noqa: E731
         for key in EXEC_SERVERS:
             if (sid, key) not in self.results:
                 continue
             fail = self.row_failure(sid, key)
             if fail:
-                body.append(f"| {self.exec_label(key)} | {fail} |" + " |" * 5)
+                body.append(f"| {self.exec_label(key)} | {fail} |" + " |" * 7)
                 continue
             last = [r for r, _ in self.results[(sid, key)] if r][-1]
             body.append(f"| {self.exec_label(key)} | {last['n']} | "
                         f"{cell(self.values(sid, key, 'per_conn'), fmt=fmt0)}{self.flag(sid, key)} | "
                         f"{cell(self.values(sid, key, 'program_per_conn'), fmt=fmt0)} | "
                         f"{cell(self.values(sid, key, 'server_per_conn'), fmt=fmt0)} | "
+                        f"{cell(self.values(sid, key, 'program_anon_per_conn'), fmt=fmt0)} | "
+                        f"{cell(self.values(sid, key, 'server_anon_per_conn'), fmt=fmt0)} | "
                         f"{last['procs']} | {last['base_kib']} → {last['after_kib']} KiB "
                         f"({last['program_kib']} KiB in {last['programs']}) |")
         w = median_range(self.values(sid, "wsgate", "per_conn"))[0]
         k = median_range(self.values(sid, "websocketd", "per_conn"))[0]
-        ws = median_range(self.values(sid, "wsgate", "server_per_conn"))[0]
-        ks = median_range(self.values(sid, "websocketd", "server_per_conn"))[0]
-        targets.append((self.title(sc), "report (PSS per connection, tree and server's own); "
+        ws = median_range(self.values(sid, "wsgate", "server_anon_per_conn"))[0]
+        ks = median_range(self.values(sid, "websocketd", "server_anon_per_conn"))[0]
+        targets.append((self.title(sc), "report (PSS per connection of the tree, server's own Pss_Anon); "
                         "÷ websocketd",
                         (f"{w:.0f} B" if w is not None else "–")
                         + (f", {w / k:.2f} × websocketd" if w is not None and k else "")
-                        + (f"; own {ws:.0f} B" if ws is not None else "")
+                        + (f"; server's own anonymous {ws:.0f} B" if ws is not None else "")
                         + (f", {ws / ks:.2f} ×" if ws is not None and ks else ""),
                         "reported" if w is not None else "not measured"))
         self.note(sid, "A fresh server per row; N connections opened by `wsgate-loadgen --mode "
@@ -2261,7 +2407,13 @@ class Bench:
                        "rest of the tree (wsgate: supervisor + worker; websocketd: its one "
                        "process) after minus before ÷ N. PSS splits shared pages (libc, cat's "
                        "text) among the processes mapping them, so the programs' share depends on "
-                       "N and on the same pages mapped elsewhere on the box. Kernel memory "
+                       "N and on the same pages mapped elsewhere on the box, and the server's "
+                       "PSS drops when N programs start sharing its libc (its own PSS figure can "
+                       "then be below zero). The anonymous columns (Pss_Anon: heap, stacks, "
+                       "buffers) do not move with sharing, since an exec'd program shares no "
+                       "anonymous page with its parent: the server's own anonymous growth ÷ N is "
+                       "what a connection costs the server process itself, the programs' ÷ N "
+                       "what each program holds on top of the file pages it shares. Kernel memory "
                        "(sockets, the three pipes per connection, page tables, task structs) is "
                        "not included.")
         self.exec_cgroup_note(sid)
