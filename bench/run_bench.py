@@ -2251,10 +2251,16 @@ class Bench:
             if samples:
                 s = max(samples, key=lambda x: x["programs"])
                 zombies = max(x.get("zombies", 0) for x in samples)
+                ratios = [r["cpu_split"]["counted_s"] / r["cpu_split"]["cgroup_s"]
+                          for r, _ in self.results.get((sid, key), [])
+                          if r and r.get("cpu_split") and r["cpu_split"].get("cgroup_s")]
                 seen.append(f"{self.exec_label(key).replace('*', '')}: {s['procs_in_cgroup']} of "
                             f"{s['procs']} processes, {s['programs_in_cgroup']} of {s['programs']} "
                             f"running {EXEC_COMM} programs (at most {zombies} exited and not yet "
-                            "reaped in a sample)")
+                            "reaped in a sample)"
+                            + (f", the tree's run time counted process by process "
+                               f"{min(ratios):.3f}–{max(ratios):.3f} × the cgroup's over the same "
+                               "span" if ratios else ""))
         if seen:
             self.note(sid, "In the server's cgroup when its process tree was sampled during the "
                            "measured window (the sample with the most running programs): "
@@ -2269,7 +2275,7 @@ class Bench:
                        "plus what the server reaped from exited children (cutime + cstime of "
                        "/proc/PID/stat), ÷ those plus the server's own run time (wsgate: "
                        "supervisor and worker; websocketd: its one process, all threads). "
-                       "A wsgate program's ticks include its `wsgate-exec` launcher (the same "
+                       "A wsgate program's run time includes its `wsgate-exec` launcher (the same "
                        "process before its exec); the fork itself is charged to the parent. The "
                        "server's own µs = server µs × (1 − share), per run.")
 
