@@ -23,8 +23,17 @@ Proxy relay (issue 11): wsgate's relay: proxy beside Debian's websockify,
 both in front of the same raw TCP echo upstream (wsgate-tcp-echo, pinned to
 the server CPU but in its own cgroup, so server CPU per message excludes
 it), echoes checked as a byte stream (wsgate-loadgen --stream); idle
-proxied connections are counted open once the upstream holds them. The
-generated section of BENCHMARKS.md (between <!-- bench:begin --> and
+proxied connections are counted open once the upstream holds them.
+
+Exec relay (issue 12): wsgate's relay: exec beside Debian's websocketd, both
+running /bin/cat once per connection in line/text mode, pinned to the server
+CPU with their programs, which inherit the server's cgroup (so server CPU
+per message or per connection includes the children; each run checks that
+they are in it). exec32: 32 B echo; exec_connect: connect, one message,
+close, by `run_bench.py connect1` (a small epoll driver: wsgate-loadgen's
+connect mode closes right after the 101); exec_idle: PSS per idle connection
+of the whole process tree, split into the programs' and the server's own.
+The generated section of BENCHMARKS.md (between <!-- bench:begin --> and
 <!-- bench:end -->) is rewritten with the tables, the exact command of every
 figure and the machine. Every process started here is stopped on exit, also
 on failure and Ctrl-C.
@@ -32,6 +41,11 @@ on failure and Ctrl-C.
 usage: bench/run_bench.py [--quick] [--only SCENARIO[,SCENARIO...]] [--build DIR]
                           [--generator PATH] [--wsbench PATH] [--tcp-echo PATH]
                           [--no-write] [--no-netns] [--runs N] [--list]
+       bench/run_bench.py connect1 --url ws://HOST:PORT/PATH [-c N] [-s BYTES]
+                          [-w SEC] [-d SEC] [--cpu-counter PATH]
+
+--only with writing on replaces the whole generated section with the chosen
+scenarios' tables: use --no-write to measure a few.
 """
 import argparse
 import ctypes
@@ -327,6 +341,26 @@ def pss_kib(pids):
     return total
 
 
+def anon_kib(pids):
+    """Sum of Pss_Anon (anonymous memory: heap, stacks, buffers; Private_Dirty
+    on kernels without the field) over pids. Unlike the whole PSS (and even
+    Private_Clean, which holds a library's pages while no one else maps
+    them), it does not move when other processes start or stop sharing a
+    library; an exec'd program shares no anonymous page with its parent."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = {}
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith(("Pss_Anon:", "Private_Dirty:")):
+                        fields[line.split(":")[0]] = int(line.split()[1])
+            total += fields.get("Pss_Anon", fields.get("Private_Dirty", 0))
+        except OSError:
+            pass
+    return total
+
+
 def fd_count(pids):
     total = 0
     for pid in pids:
@@ -585,6 +619,147 @@ class WebsockifyServer(Server):
             raise RuntimeError(f"websockify did not listen: {self.output()}")
 
 
+# The exec scenarios' program, the same file for both servers: a line echo
+# (websocketd's line mode and wsgate's mode: text both write message + "\n"
+# and send back each line).
+EXEC_PROGRAM = "/bin/cat"
+EXEC_COMM = "cat"  # its /proc/PID/comm once running (wsgate's launcher execs into it)
+
+
+class WsgateExecServer(WsgateServer):
+    """wsgated with a relay: exec route /exec running EXEC_PROGRAM in text
+    mode, beside /echo. max_processes is raised from its default 256 so that
+    the idle scenario's N (and connections still closing in exec_connect) are
+    not answered 429."""
+
+    def __init__(self, ctx):
+        WsgateServer.__init__(self, ctx, name="wsgate-exec", label="wsgate (relay: exec)", extra={
+            "routes": [{"path": "/echo", "relay": "echo"},
+                       {"path": "/exec", "relay": "exec",
+                        "exec": {"command": [EXEC_PROGRAM], "mode": "text",
+                                 "max_processes": 100000}}]})
+
+    def target(self):
+        return {"raw": False, "host": HOST, "port": self.port, "path": "/exec"}
+
+
+class WebsocketdExecServer(WebsocketdServer):
+    """Debian's websocketd running EXEC_PROGRAM (by absolute path, so both
+    servers run the same file) in line mode; no --maxforks (unlimited)."""
+    name = "websocketd-exec"
+    label = "websocketd + /bin/cat"
+
+    def start(self):
+        self.port = free_port()
+        self.launch(["websocketd", f"--port={self.port}", f"--address={HOST}", "--binary=false",
+                     "--loglevel=fatal", EXEC_PROGRAM])
+        if not wait_port(self.port, self.proc):
+            raise RuntimeError(f"websocketd did not listen: {self.output()}")
+
+
+def comm_of(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def cgroup_of(pid, cgroups):
+    """pid's cgroup path (relative to the hierarchy's root) in the hierarchy
+    that run_bench reads CPU from, or None."""
+    try:
+        lines = open(f"/proc/{pid}/cgroup").read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        hierarchy, controllers, path = line.split(":", 2)
+        if cgroups.kind == "v2" and hierarchy == "0":
+            return path
+        if cgroups.kind and cgroups.kind.startswith("v1") and "cpuacct" in controllers.split(","):
+            return path
+    return None
+
+
+CLOCK_TICK_NS = 1e9 / os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu_ns(pid):
+    """(own CPU, reaped children's CPU) of pid in ns, or None. Own: the sum
+    of its threads' /proc/PID/task/TID/schedstat run time (ns, exact; a
+    short-lived program's CPU is far below one clock tick) plus nothing for
+    threads that already exited; reaped: cutime + cstime from
+    /proc/PID/stat (clock ticks, but summed over many children)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            f = stat.read().rsplit(")", 1)[1].split()
+        reaped = (int(f[13]) + int(f[14])) * CLOCK_TICK_NS
+        own = 0
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as sched:
+                own += int(sched.read().split()[0])
+        return own, reaped
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def tree_sample(srv, cgroups):
+    """What srv's process tree holds now: processes, EXEC_COMM programs, how
+    many of each are in srv's cgroup (children must inherit it for the CPU
+    figures to include them; a process that exits while this runs counts in
+    neither), and CPU in ns: the live programs' own, the rest's own, and
+    what the rest reaped from exited children."""
+    want = "/" + os.path.relpath(srv.group, cgroups.base) if srv.group else None
+    r = {"procs": 0, "procs_in_cgroup": 0, "programs": 0, "programs_in_cgroup": 0, "zombies": 0,
+         "program_ns": 0, "server_ns": 0, "reaped_ns": 0,
+         "cgroup_ns": read_cpu_ns(cgroups.counter_path(srv.group)), "t": time.monotonic()}
+    for pid in srv.pids():
+        comm, group, cpu = comm_of(pid), cgroup_of(pid, cgroups), proc_cpu_ns(pid)
+        if comm is None or group is None or cpu is None:
+            continue  # gone meanwhile
+        program = comm == EXEC_COMM
+        if zombie(pid):
+            # Exited, not reaped yet: cgroup v1 moves an exiting task to the
+            # root cgroup (after charging its CPU), so it is not checked.
+            # Its run time still counts until its parent reaps it.
+            r["zombies"] += 1
+            r["program_ns" if program else "server_ns"] += cpu[0]
+            r["reaped_ns"] += cpu[1]
+            continue
+        r["procs"] += 1
+        r["procs_in_cgroup"] += group == want
+        r["programs"] += program
+        r["programs_in_cgroup"] += program and group == want
+        r["program_ns" if program else "server_ns"] += cpu[0]
+        r["reaped_ns"] += cpu[1]
+    return r
+
+
+def sample_text(sample):
+    return (f"in the cgroup: {sample['procs_in_cgroup']}/{sample['procs']} processes, "
+            f"{sample['programs_in_cgroup']}/{sample['programs']} programs; "
+            f"{sample['zombies']} exited, not reaped")
+
+
+def cpu_split(first, last):
+    """Between two tree_samples: the children's share of the tree's CPU
+    (live programs' own plus what was reaped; a program that exited in
+    between brings its whole life, a little from before first), the CPU
+    counted, and the cgroup's over the same span."""
+    if not first or not last or first is last:
+        return None
+    children = (last["program_ns"] - first["program_ns"]
+                + last["reaped_ns"] - first["reaped_ns"])
+    own = last["server_ns"] - first["server_ns"]
+    total = children + own
+    if total <= 0:
+        return None
+    cg = (last["cgroup_ns"] - first["cgroup_ns"]
+          if last["cgroup_ns"] is not None and first["cgroup_ns"] is not None else None)
+    return {"children_share": children / total, "counted_s": total / 1e9,
+            "cgroup_s": cg / 1e9 if cg else None, "span_s": last["t"] - first["t"]}
+
+
 # ---------------------------------------------------------------- generator
 
 class Generator:
@@ -760,10 +935,286 @@ def tail(text, n=300):
     return text[-n:]
 
 
+# ------------------------------------------------- one-message connect driver
+
+# wsgate-loadgen's connect mode closes right after the 101; an exec route's
+# setup cost is the program's start, so exec_connect needs a cycle that
+# proves the program runs: connect, upgrade, one text message and its echo,
+# Close 1000, the server's Close and FIN, close. This driver does that with
+# non-blocking sockets on epoll (one Python process, pinned to the generator
+# CPU): `bench/run_bench.py connect1 --help`.
+
+CONNECT1_KEY = "dGhlIHNhbXBsZSBub25jZQ=="           # RFC 6455's example key,
+CONNECT1_ACCEPT = b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="  # and its accept value
+
+
+def ws_client_frame(opcode, payload, mask):
+    """One masked, final client frame."""
+    n = len(payload)
+    if n < 126:
+        head = bytes([0x80 | opcode, 0x80 | n])
+    elif n < 65536:
+        head = bytes([0x80 | opcode, 0xFE]) + n.to_bytes(2, "big")
+    else:
+        head = bytes([0x80 | opcode, 0xFF]) + n.to_bytes(8, "big")
+    key = (mask * (n // 4 + 1))[:n]
+    masked = (int.from_bytes(payload, "big") ^ int.from_bytes(key, "big")).to_bytes(n, "big") if n else b""
+    return head + mask + masked
+
+
+def ws_server_frame(buf):
+    """(opcode, payload, bytes used) of the first complete unmasked frame in
+    buf, or None when it is incomplete. Raises ValueError on a masked or
+    fragmented frame (the server must send neither here)."""
+    if len(buf) < 2:
+        return None
+    b0, b1 = buf[0], buf[1]
+    if b1 & 0x80:
+        raise ValueError("masked server frame")
+    if not b0 & 0x80:
+        raise ValueError("fragmented server frame")
+    n, at = b1 & 0x7F, 2
+    if n == 126:
+        if len(buf) < 4:
+            return None
+        n, at = int.from_bytes(buf[2:4], "big"), 4
+    elif n == 127:
+        if len(buf) < 10:
+            return None
+        n, at = int.from_bytes(buf[2:10], "big"), 10
+    if len(buf) < at + n:
+        return None
+    return b0 & 0x0F, bytes(buf[at:at + n]), at + n
+
+
+def connect1_main(argv):
+    import selectors
+    import urllib.parse
+    ap = argparse.ArgumentParser(
+        prog="run_bench.py connect1",
+        description="Connection setup rate with one message per connection: each of -c slots "
+                    "loops TCP connect -> upgrade -> one text message -> its echo (checked) -> "
+                    "Close 1000 -> the server's Close and FIN -> close. Counts the cycles that "
+                    "end inside the measured window; with --cpu-counter, server CPU per cycle. "
+                    "Prints one JSON line (wsgate-loadgen's field names where they exist). "
+                    "Exit 0 when no cycle failed.")
+    ap.add_argument("--url", required=True, help="ws://HOST:PORT/PATH")
+    ap.add_argument("-c", "--connections", type=int, default=50, help="slots (default 50)")
+    ap.add_argument("-s", "--size", type=int, default=32, help="message bytes (default 32, >= 16)")
+    ap.add_argument("-w", "--warmup", type=float, default=2.0)
+    ap.add_argument("-d", "--duration", type=float, default=10.0)
+    ap.add_argument("--timeout", type=float, default=5.0, help="most seconds per cycle (default 5)")
+    ap.add_argument("--cpu-counter", help="cgroup cpuacct.usage or cpu.stat of the server")
+    ap.add_argument("--json", action="store_true", help="accepted for symmetry; output is JSON")
+    a = ap.parse_args(argv)
+    url = urllib.parse.urlsplit(a.url)
+    if url.scheme != "ws" or not url.hostname or not url.port:
+        ap.error("--url must be ws://HOST:PORT/PATH")
+    if a.size < 16:
+        ap.error("--size must be at least 16 (the payload carries a sequence number)")
+    addr = (url.hostname, url.port)
+    request = (f"GET {url.path or '/'}{'?' + url.query if url.query else ''} HTTP/1.1\r\n"
+               f"Host: {url.hostname}:{url.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               f"Sec-WebSocket-Key: {CONNECT1_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
+    close_frame = ws_client_frame(0x8, (1000).to_bytes(2, "big"), os.urandom(4))
+    sel = selectors.DefaultSelector()
+    errors = {}
+    stats = {"cycles": 0, "failed": 0, "no_server_close": 0, "started": 0}
+    latencies = []
+    seq = [0]
+    t_start = time.monotonic()
+    t_begin = t_start + a.warmup
+    t_end = t_begin + a.duration
+    window = {"cpu0": None, "cpu1": None, "own0": None, "own1": None}
+    stopping = [False]
+
+    class Slot:
+        __slots__ = ("sock", "state", "buf", "out", "t0", "deadline", "payload", "got_close",
+                     "retry_at")
+
+    def fail(slot, kind):
+        errors[kind] = errors.get(kind, 0) + 1
+        stats["failed"] += 1
+        finish(slot)
+        slot.retry_at = time.monotonic() + 0.01  # as wsgate-loadgen: 10 ms before the next
+
+    def finish(slot):
+        if slot.sock is not None:
+            try:
+                sel.unregister(slot.sock)
+            except (KeyError, ValueError):
+                pass
+            slot.sock.close()
+            slot.sock = None
+        slot.state = "idle"
+
+    def start(slot):
+        slot.retry_at = None
+        if stopping[0]:
+            slot.state = "done"
+            return
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        slot.sock, slot.state, slot.buf, slot.got_close = s, "connecting", bytearray(), False
+        slot.t0 = time.monotonic()
+        slot.deadline = slot.t0 + a.timeout
+        seq[0] += 1
+        stats["started"] += 1
+        slot.payload = f"{seq[0]:016x}".encode() + b"." * (a.size - 16)
+        slot.out = request
+        try:
+            s.connect(addr)
+        except BlockingIOError:
+            pass
+        except OSError as error:
+            sel.register(s, selectors.EVENT_WRITE, slot)
+            fail(slot, f"connect: {error.strerror or error}")
+            return
+        sel.register(s, selectors.EVENT_WRITE, slot)
+
+    def send(slot, data):
+        """Sends data now; what the socket does not take is sent on EVENT_WRITE."""
+        slot.out = data
+        flush(slot)
+
+    def flush(slot):
+        try:
+            n = slot.sock.send(slot.out)
+        except BlockingIOError:
+            n = 0
+        slot.out = slot.out[n:]
+        sel.modify(slot.sock, selectors.EVENT_WRITE if slot.out else selectors.EVENT_READ, slot)
+
+    def on_event(slot, events):
+        s = slot.sock
+        if slot.state == "connecting":
+            err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if err:
+                return fail(slot, f"connect: {os.strerror(err)}")
+            slot.state = "upgrade"
+            return send(slot, slot.out)
+        if events & selectors.EVENT_WRITE and slot.out:
+            return flush(slot)
+        try:
+            data = s.recv(65536)
+        except BlockingIOError:
+            return
+        if not data:
+            if slot.state == "closing":
+                done = time.monotonic()
+                if not slot.got_close:
+                    stats["no_server_close"] += 1
+                if t_begin <= done < t_end:
+                    stats["cycles"] += 1
+                    latencies.append(done - slot.t0)
+                finish(slot)
+                return start(slot)
+            return fail(slot, f"EOF during {slot.state}")
+        slot.buf += data
+        if slot.state == "upgrade":
+            end = slot.buf.find(b"\r\n\r\n")
+            if end < 0:
+                if len(slot.buf) > 16384:
+                    return fail(slot, "response head too long")
+                return
+            head = bytes(slot.buf[:end]).lower()
+            del slot.buf[:end + 4]
+            status = head.split(b"\r\n", 1)[0]
+            if not status.startswith(b"http/1.1 101"):
+                return fail(slot, "upgrade answered " + status[9:12].decode(errors="replace"))
+            if b"sec-websocket-accept: " + CONNECT1_ACCEPT.lower() not in head:
+                return fail(slot, "bad Sec-WebSocket-Accept")
+            slot.state = "echo"
+            send(slot, ws_client_frame(0x1, slot.payload, os.urandom(4)))
+        while True:
+            try:
+                frame = ws_server_frame(slot.buf)
+            except ValueError as error:
+                return fail(slot, str(error))
+            if frame is None:
+                return
+            opcode, payload, used = frame
+            del slot.buf[:used]
+            if slot.state == "echo":
+                if opcode == 0x8:
+                    code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+                    return fail(slot, f"server Close {code} before the echo")
+                if opcode != 0x1 or payload != slot.payload:
+                    return fail(slot, "bad echo")
+                slot.state = "closing"
+                send(slot, close_frame)
+            elif slot.state == "closing":
+                if opcode == 0x8:
+                    slot.got_close = True
+                # Anything else after our Close is ignored (RFC 6455 5.5.1).
+
+    slots = [Slot() for _ in range(a.connections)]
+    for slot in slots:
+        slot.sock = None
+        start(slot)
+    while True:
+        now = time.monotonic()
+        if "t0" not in window and now >= t_begin:
+            window["cpu0"], window["own0"] = read_cpu_ns(a.cpu_counter), time.process_time()
+            window["t0"] = now
+        if not stopping[0] and now >= t_end:
+            window["cpu1"], window["own1"] = read_cpu_ns(a.cpu_counter), time.process_time()
+            window["t1"] = now
+            stopping[0] = True
+            drain_until = now + a.timeout
+        if stopping[0] and (now >= drain_until or all(s.sock is None for s in slots)):
+            break
+        timeout = 0.05
+        for mark in (t_begin, t_end):
+            if mark > now:
+                timeout = min(timeout, mark - now)
+        for key, events in sel.select(timeout):
+            slot = key.data
+            if slot.sock is not key.fileobj:  # closed (and maybe reopened) earlier in this batch
+                continue
+            try:
+                on_event(slot, events)
+            except OSError as error:
+                fail(slot, f"{slot.state}: {error.strerror or error}")
+        now = time.monotonic()
+        for slot in slots:
+            if slot.sock is not None and now > slot.deadline:
+                fail(slot, f"timeout in {slot.state}")
+            elif slot.sock is None and slot.retry_at is not None and now >= slot.retry_at:
+                start(slot)
+    for slot in slots:
+        finish(slot)
+    span = window.get("t1", time.monotonic()) - window.get("t0", t_begin)
+    latencies.sort()
+
+    def pct(p):
+        return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1e6) if latencies else None
+    cpu_ns = (window["cpu1"] - window["cpu0"]
+              if window["cpu0"] is not None and window["cpu1"] is not None else None)
+    own = window["own1"] - window["own0"] if window["own1"] is not None else None
+    doc = {
+        "mode": "connect1", "connections": a.connections, "size": a.size,
+        "handshakes": stats["cycles"],
+        "handshakes_per_s": stats["cycles"] / span if span > 0 else None,
+        "handshakes_failed": stats["failed"], "errors": errors,
+        "no_server_close": stats["no_server_close"],
+        "latency_us": {"p50": pct(0.5), "p99": pct(0.99),
+                       "max": round(latencies[-1] * 1e6) if latencies else None},
+        "server_cpu_ns": cpu_ns,
+        "server_cpu_us_per_msg": cpu_ns / 1e3 / stats["cycles"] if cpu_ns and stats["cycles"] else 0,
+        "client_cpu_fraction": own / span if own is not None and span > 0 else None,
+        "window_s": span,
+    }
+    print(json.dumps(doc), flush=True)
+    return 0 if stats["failed"] == 0 and stats["cycles"] > 0 else 1
+
+
 # ---------------------------------------------------------------- scenarios
 
 ECHO_SERVERS = ["wsgate", "tcp", "node", "python", "websocketd"]
 PROXY_SERVERS = ["wsgate", "websockify"]  # in front of the TCP echo upstream
+EXEC_SERVERS = ["wsgate", "websocketd"]   # both running EXEC_PROGRAM per connection
 
 SCENARIOS = [
     {"id": "echo32-c100", "kind": "echo", "conns": 100, "size": 32, "depth": 1,
@@ -799,6 +1250,13 @@ SCENARIOS = [
      "title": "Proxy relay to a TCP echo, 64 KiB binary, 10 connections, ping-pong"},
     {"id": "proxy_idle", "kind": "proxy_idle",
      "title": "Idle proxied connections (each with its upstream): memory per connection"},
+    {"id": "exec32", "kind": "exec_echo", "conns": 100, "size": 32, "depth": 1,
+     "title": "Exec relay running /bin/cat, 32 B text, 100 connections, ping-pong"},
+    {"id": "exec_connect", "kind": "exec_connect", "conns": 50, "size": 32,
+     "title": "Exec relay: connection setup with /bin/cat (connect, one 32 B message, close), "
+              "{conns} at a time"},
+    {"id": "exec_idle", "kind": "exec_idle",
+     "title": "Idle exec connections (each with its /bin/cat): memory per connection"},
 ]
 
 # wss echo workloads of the tls-echo scenario: (key, conns, size, depth, binary, label).
@@ -911,6 +1369,7 @@ class Bench:
         self.reload_conns = 250 if self.quick else 1000
         self.tls_idle_n = args.idle_connections or (500 if self.quick else 2000)
         self.proxy_idle_n = args.idle_connections or (200 if self.quick else 2000)
+        self.exec_idle_n = args.idle_connections or (50 if self.quick else 200)
         self.speed_seconds = 1 if self.quick else 2
         self.results = {}  # (scenario, server) -> list of (result, failure)
         self.commands = {}  # scenario -> list of (label, server cmd, generator cmd)
@@ -949,6 +1408,10 @@ class Bench:
             srv = WsgateProxyServer(ctx, self.server("upstream").port)
         elif name == "websockify":
             srv = WebsockifyServer(ctx, self.server("upstream").port)
+        elif name == "wsgate-exec":
+            srv = WsgateExecServer(ctx)
+        elif name == "websocketd-exec":
+            srv = WebsocketdExecServer(ctx)
         else:
             raise KeyError(name)
         if name in self.servers:
@@ -1059,11 +1522,13 @@ class Bench:
             f"(open in {result['connect_s']:.1f} s)" if result else "")
             + (f" FAILED: {failure}" if failure else ""))
 
-    def idle_once(self, srv, target, n, sources, holder=None):
+    def idle_once(self, srv, target, n, sources, holder=None, programs=False):
         """Holds n idle connections to target on a fresh srv: PSS summed over
         its processes before and after, per connection. A connection counts
         as open once it holds an fd in holder (default srv; a proxy's
-        upstream). Returns (result, failure, generator argv)."""
+        upstream), or with programs (exec routes) once its EXEC_COMM program
+        runs; then the result also splits the PSS after into the programs'
+        and the rest's. Returns (result, failure, generator argv)."""
         holder = holder or srv
         # Baseline: once the server's PSS holds still (workers finish starting).
         base_pss, deadline = None, time.monotonic() + 3
@@ -1075,6 +1540,7 @@ class Bench:
             base_pss = cur
         pids = srv.pids()
         base_pss, base_fds = pss_kib(pids), fd_count(holder.pids())
+        base_anon = anon_kib(pids) if programs else None
         hold = 600
         argv = self.gen.idle_argv(target, n, hold, sources)
         out = tempfile.TemporaryFile(mode="w+")
@@ -1086,7 +1552,10 @@ class Bench:
         while True:
             time.sleep(0.1)
             pids = srv.pids()
-            opened = fd_count(holder.pids()) - base_fds
+            if programs:
+                opened = sum(1 for p in pids if comm_of(p) == EXEC_COMM)
+            else:
+                opened = fd_count(holder.pids()) - base_fds
             if opened >= n:
                 break
             if gen.poll() is not None:
@@ -1112,7 +1581,14 @@ class Bench:
                 if abs(cur - prev) <= max(64, prev * 0.002):
                     break
                 prev = cur
-            after = pss_kib(srv.pids())
+            pids = srv.pids()
+            after = pss_kib(pids)
+            if programs:
+                running = [p for p in pids if comm_of(p) == EXEC_COMM]
+                program_kib = pss_kib(running)
+                program_anon = anon_kib(running)
+                server_anon = anon_kib([p for p in pids if p not in running])
+                sample = tree_sample(srv, self.ctx.cgroups)
         stop_process(gen, signal.SIGINT, timeout=10)
         out.close()
         result = None
@@ -1120,6 +1596,17 @@ class Bench:
             result = {"per_conn": (after - base_pss) * 1024.0 / n, "n": n,
                       "base_kib": base_pss, "after_kib": after, "procs": len(pids),
                       "connect_s": connect_s}
+            if programs:
+                result.update({"program_kib": program_kib, "programs": len(running),
+                               "server_after_kib": after - program_kib,
+                               "program_per_conn": program_kib * 1024.0 / n,
+                               "server_per_conn": (after - program_kib - base_pss) * 1024.0 / n,
+                               "base_anon_kib": base_anon,
+                               "program_anon_kib": program_anon,
+                               "server_anon_kib": server_anon,
+                               "program_anon_per_conn": program_anon * 1024.0 / n,
+                               "server_anon_per_conn": (server_anon - base_anon) * 1024.0 / n,
+                               "sample": sample})
         return result, failure, argv
 
     def run_connect(self, sc, run):
@@ -1276,6 +1763,134 @@ class Bench:
             self.record(sc["id"], key, result, failure,
                         srv.command() + "   # upstream: " + upstream.command(), shlex.join(argv))
             self.log_idle(f"proxy_idle run {run + 1}", srv.label, n, result, failure)
+            self.stop_server(name, fast=True)
+
+    # exec relay -----------------------------------------------------------
+    def exec_servers(self):
+        """(result key, server name) of the enabled exec servers."""
+        return [(key, "wsgate-exec" if key == "wsgate" else "websocketd-exec")
+                for key in EXEC_SERVERS if key in self.enabled_servers]
+
+    def run_sampled(self, argv, timeout, srv, parse):
+        """Runs a generator to its end like Generator.run, sampling srv's
+        process tree (tree_sample) at 10 %, 50 % and 90 % of the measured
+        window (counted from warm-up's end as if connecting took no time);
+        returns (result, failure, samples)."""
+        out = tempfile.TemporaryFile(mode="w+")
+        err = tempfile.TemporaryFile(mode="w+")
+        gen = spawn(argv, stdout=out, stderr=err)
+        t0 = time.monotonic()
+        due = [t0 + self.warmup + f * self.duration for f in (0.1, 0.5, 0.9)]
+        samples = []
+        while gen.poll() is None and time.monotonic() - t0 < timeout:
+            if due and time.monotonic() >= due[0]:
+                due.pop(0)
+                samples.append(tree_sample(srv, self.ctx.cgroups))
+            time.sleep(0.02)
+        if gen.poll() is None:
+            stop_process(gen)
+            out.close()
+            err.close()
+            return None, f"generator timed out after {timeout:.0f} s", samples
+        out.seek(0)
+        err.seek(0)
+        result, failure = parse(gen.returncode, out.read(), err.read())
+        out.close()
+        err.close()
+        return result, failure, samples
+
+    def attach_samples(self, result, samples):
+        """Puts the sample with the most programs and the CPU split between
+        the first and last into result."""
+        if result is None:
+            return
+        result["sample"] = max(samples, key=lambda x: x["programs"]) if samples else None
+        result["cpu_split"] = cpu_split(samples[0], samples[-1]) if len(samples) >= 2 else None
+
+    def parse_connect1(self, rc, stdout, stderr):
+        """connect1's JSON: loadgen's field names, plus its own."""
+        result, failure = Generator(self.gen.path, "loadgen", self.gen.pin).parse(rc, stdout, stderr)
+        if result is not None:
+            try:
+                doc = json.loads(stdout.strip().splitlines()[-1])
+            except (ValueError, IndexError):
+                doc = {}
+            for key in ("client_cpu_fraction", "no_server_close", "server_cpu_ns", "window_s"):
+                result[key] = doc.get(key)
+        return result, failure
+
+    def run_exec_echo(self, sc, run):
+        for key, name in self.exec_servers():
+            try:
+                srv = self.server(name)
+            except Exception as error:  # noqa: BLE001 - report and go on
+                self.record(sc["id"], key, None, f"server did not start: {error}", "", "")
+                continue
+            argv = self.gen.echo_argv(srv.target(), self.conns(sc), sc["size"], sc["depth"], False,
+                                      self.warmup, self.duration, srv.cpu_counter)
+            result, failure, samples = self.run_sampled(
+                argv, self.warmup + self.duration + 60 + self.conns(sc) / 50, srv, self.gen.parse)
+            self.attach_samples(result, samples)
+            sample = result and result.get("sample")
+            split = result and result.get("cpu_split")
+            self.record(sc["id"], key, result, failure, srv.command(), shlex.join(argv))
+            log(f"  [{sc['id']} run {run + 1}] {srv.label:22s} " + (
+                f"{human(result['msgs_per_s'])} msg/s p99 {human(result['p99'])} µs "
+                f"cpu {human(result['cpu_us_per_msg'])} µs/msg"
+                if result and result.get("msgs_per_s") is not None else "")
+                + (f"  [{sample_text(sample)}]" if sample else "")
+                + (f"  [children {split['children_share'] * 100:.0f} % of {split['counted_s']:.2f} s "
+                   f"counted, cgroup {split['cgroup_s'] or 0:.2f} s]" if split else "")
+                + (f"  FAILED: {failure}" if failure else ""))
+
+    def run_exec_connect(self, sc, run):
+        for key, name in self.exec_servers():
+            try:
+                srv = self.server(name)
+            except Exception as error:  # noqa: BLE001
+                self.record(sc["id"], key, None, f"server did not start: {error}", "", "")
+                continue
+            t = srv.target()
+            argv = self.gen.prefix() + [
+                "/usr/bin/python3", os.path.abspath(__file__), "connect1",
+                "--url", f"ws://{t['host']}:{t['port']}{t['path']}", "-c", str(self.conns(sc)),
+                "-s", str(sc["size"]), "-w", fmt_s(self.warmup), "-d", fmt_s(self.duration),
+                "--json"] + (["--cpu-counter", srv.cpu_counter] if srv.cpu_counter else [])
+            result, failure, samples = self.run_sampled(argv, self.warmup + self.duration + 60, srv,
+                                                       self.parse_connect1)
+            self.attach_samples(result, samples)
+            sample = result and result.get("sample")
+            split = result and result.get("cpu_split")
+            self.record(sc["id"], key, result, failure, srv.command(), shlex.join(argv))
+            log(f"  [{sc['id']} run {run + 1}] {srv.label:22s} " + (
+                f"{human(result.get('handshakes_per_s'))} conn/s, failed "
+                f"{result.get('handshakes_failed')}, server {human(result.get('cpu_us_per_msg'))} "
+                f"µs/conn, driver CPU {human((result.get('client_cpu_fraction') or 0) * 100)} %"
+                if result else "") + (f"  [{sample_text(sample)}]" if sample else "")
+                + (f"  [children {split['children_share'] * 100:.0f} % of {split['counted_s']:.2f} s "
+                   f"counted, cgroup {split['cgroup_s'] or 0:.2f} s]" if split else "")
+                + (f"  FAILED: {failure}" if failure else ""))
+
+    def run_exec_idle(self, sc, run):
+        n = min(self.exec_idle_n, (self.ctx.nofile - 100) // 4)  # wsgated: socket + 3 pipes each
+        for key, name in self.exec_servers():
+            # A fresh server: no history, no programs left from other scenarios.
+            self.stop_server(name, fast=True)
+            try:
+                srv = self.server(name)
+            except Exception as error:  # noqa: BLE001
+                self.record(sc["id"], key, None, f"server did not start: {error}", "", "")
+                continue
+            result, failure, argv = self.idle_once(srv, srv.target(), n, 1, programs=True)
+            self.record(sc["id"], key, result, failure, srv.command(), shlex.join(argv))
+            self.log_idle(f"exec_idle run {run + 1}", srv.label, n, result, failure)
+            if result:
+                log(f"      programs {result['programs']}: {result['program_kib']} KiB "
+                    f"({result['program_per_conn']:.0f} B/conn), the server's own "
+                    f"{result['server_per_conn']:.0f} B/conn; anonymous: programs "
+                    f"{result['program_anon_per_conn']:.0f} B/conn, server "
+                    f"{result['base_anon_kib']} -> {result['server_anon_kib']} KiB = "
+                    f"{result['server_anon_per_conn']:.0f} B/conn; {sample_text(result['sample'])}")
             self.stop_server(name, fast=True)
 
     # TLS ------------------------------------------------------------------
@@ -1612,6 +2227,203 @@ class Bench:
                        "forks per connection) with the connections open, minus before, ÷ N. The "
                        "upstream and kernel socket memory are not included.")
 
+    def split_values(self, sid, key, cpu_key="cpu_us_per_msg"):
+        """Per run: (children's share of the server CPU, the server's own
+        µs per unit = cpu_key x (1 - share))."""
+        shares, own = [], []
+        for r, _ in self.results.get((sid, key), []):
+            split = r.get("cpu_split") if r else None
+            share = split["children_share"] if split else None
+            shares.append(share)
+            own.append(r[cpu_key] * (1 - share) if share is not None and r.get(cpu_key) else None)
+        return shares, own
+
+    def exec_label(self, key):
+        return {"wsgate": "**wsgate** (relay: exec)",
+                "websocketd": "websocketd + /bin/cat"}.get(key, key)
+
+    def exec_cgroup_note(self, sid):
+        """Whether every process of each server's tree, programs included,
+        was found in its cgroup when sampled."""
+        seen = []
+        for key in EXEC_SERVERS:
+            samples = [r.get("sample") for r, _ in self.results.get((sid, key), []) if r and r.get("sample")]
+            if samples:
+                s = max(samples, key=lambda x: x["programs"])
+                zombies = max(x.get("zombies", 0) for x in samples)
+                ratios = [r["cpu_split"]["counted_s"] / r["cpu_split"]["cgroup_s"]
+                          for r, _ in self.results.get((sid, key), [])
+                          if r and r.get("cpu_split") and r["cpu_split"].get("cgroup_s")]
+                seen.append(f"{self.exec_label(key).replace('*', '')}: {s['procs_in_cgroup']} of "
+                            f"{s['procs']} processes, {s['programs_in_cgroup']} of {s['programs']} "
+                            f"running {EXEC_COMM} programs (at most {zombies} exited and not yet "
+                            "reaped in a sample)"
+                            + (f", the tree's run time counted process by process "
+                               f"{min(ratios):.3f}–{max(ratios):.3f} × the cgroup's over the same "
+                               "span" if ratios else ""))
+        if seen:
+            self.note(sid, "In the server's cgroup when its process tree was sampled during the "
+                           "measured window (the sample with the most running programs): "
+                           + "; ".join(seen) + ". Exited children waiting to be reaped are not "
+                           "checked: cgroup v1 moves an exiting task to the root cgroup once its "
+                           "CPU has been charged.")
+
+    def exec_split_note(self, sid):
+        self.note(sid, "Programs' (children's) share: every process in the tree read at 10 % and "
+                       "90 % of the measured window; the live "
+                       f"{EXEC_COMM} processes' own run time (/proc/PID/task/*/schedstat, ns) "
+                       "plus what the server reaped from exited children (cutime + cstime of "
+                       "/proc/PID/stat), ÷ those plus the server's own run time (wsgate: "
+                       "supervisor and worker; websocketd: its one process, all threads). "
+                       "A wsgate program's run time includes its `wsgate-exec` launcher (the same "
+                       "process before its exec); the fork itself is charged to the parent. The "
+                       "server's own µs = server µs × (1 − share), per run.")
+
+    def report_exec_echo(self, sc, body, targets):
+        sid = sc["id"]
+        body.append("| server | msg/s | p99 µs | server µs/msg (children included) | "
+                    "÷ websocketd (µs/msg) | ÷ websocketd (msg/s) | programs' share of it | "
+                    "server's own µs/msg |")
+        body.append("|" + " --- |" * 8)
+        ref_cpu = median_range(self.values(sid, "websocketd", "cpu_us_per_msg"))[0]
+        ref_rate = median_range(self.values(sid, "websocketd", "msgs_per_s"))[0]
+        for key in EXEC_SERVERS:
+            if (sid, key) not in self.results:
+                continue
+            fail = self.row_failure(sid, key)
+            if fail:
+                body.append(f"| {self.exec_label(key)} | {fail} |" + " |" * 6)
+                continue
+            cpu = median_range(self.values(sid, key, "cpu_us_per_msg"))[0]
+            rate = median_range(self.values(sid, key, "msgs_per_s"))[0]
+            shares, own = self.split_values(sid, key)
+            body.append(f"| {self.exec_label(key)} | {cell(self.values(sid, key, 'msgs_per_s'))}"
+                        f"{self.flag(sid, key)} | {cell(self.values(sid, key, 'p99'))} | "
+                        f"{cell(self.values(sid, key, 'cpu_us_per_msg'))} | "
+                        f"{f'{cpu / ref_cpu:.2f}' if cpu and ref_cpu else '–'} | "
+                        f"{f'{rate / ref_rate:.2f}' if rate and ref_rate else '–'} | "
+                        f"{cell(shares, 100, ' %')} | {cell(own)} |")
+        w = median_range(self.values(sid, "wsgate", "cpu_us_per_msg"))[0]
+        r = median_range(self.values(sid, "wsgate", "msgs_per_s"))[0]
+        targets.append((self.title(sc), "report; server µs/msg and msg/s ÷ websocketd",
+                        (f"{human(w)} µs/msg, {w / ref_cpu:.2f} × websocketd; "
+                         f"{human(r)} msg/s, {r / ref_rate:.2f} ×" if w and ref_cpu and r and ref_rate
+                         else f"{human(w)} µs/msg" if w else "–"),
+                        "reported" if w else "not measured"))
+        self.note(sid, f"Both servers run `{EXEC_PROGRAM}` once per connection and are pinned to "
+                       "CPU 0 with their programs; server µs/msg is the server's cgroup, which the "
+                       "programs inherit (wsgate: supervisor, worker and one `wsgate-exec` "
+                       f"launcher per connection that execs into `{EXEC_PROGRAM}`; websocketd: "
+                       "itself and its cat processes), over the measured window ÷ echoes. Text "
+                       "mode on both: each 32 B message reaches cat as one line, each line comes "
+                       "back as one text message, checked by the generator.")
+        self.exec_split_note(sid)
+        self.exec_cgroup_note(sid)
+
+    def report_exec_connect(self, sc, body, targets):
+        sid = sc["id"]
+        body.append("| server | connections/s | failed | server µs/connection (children "
+                    "included) | ÷ websocketd (µs/conn) | ÷ websocketd (conn/s) | children's share "
+                    "of it | server's own µs/conn | cycle p50 / p99 ms | driver CPU |")
+        body.append("|" + " --- |" * 10)
+        ref_cpu = median_range(self.values(sid, "websocketd", "cpu_us_per_msg"))[0]
+        ref_rate = median_range(self.values(sid, "websocketd", "handshakes_per_s"))[0]
+        for key in EXEC_SERVERS:
+            if (sid, key) not in self.results:
+                continue
+            fail = self.row_failure(sid, key)
+            if fail:
+                body.append(f"| {self.exec_label(key)} | {fail} |" + " |" * 8)
+                continue
+            runs = [r for r, _ in self.results[(sid, key)] if r]
+            shares, own = self.split_values(sid, key)
+            cpu = median_range(self.values(sid, key, "cpu_us_per_msg"))[0]
+            rate = median_range(self.values(sid, key, "handshakes_per_s"))[0]
+            failed = sum(r.get("handshakes_failed") or 0 for r in runs)
+            p50 = median_range(self.values(sid, key, "p50"))[0]
+            p99 = median_range(self.values(sid, key, "p99"))[0]
+            body.append(f"| {self.exec_label(key)} | {cell(self.values(sid, key, 'handshakes_per_s'))}"
+                        f"{self.flag(sid, key)} | {failed} | "
+                        f"{cell(self.values(sid, key, 'cpu_us_per_msg'))} | "
+                        f"{f'{cpu / ref_cpu:.2f}' if cpu and ref_cpu else '–'} | "
+                        f"{f'{rate / ref_rate:.2f}' if rate and ref_rate else '–'} | "
+                        f"{cell(shares, 100, ' %')} | {cell(own)} | "
+                        f"{human(p50 / 1e3 if p50 else None)} / {human(p99 / 1e3 if p99 else None)} | "
+                        f"{cell(self.values(sid, key, 'client_cpu_fraction'), 100, ' %')} |")
+        w = median_range(self.values(sid, "wsgate", "cpu_us_per_msg"))[0]
+        r = median_range(self.values(sid, "wsgate", "handshakes_per_s"))[0]
+        targets.append((self.title(sc), "report; server µs/connection and conn/s ÷ websocketd",
+                        (f"{human(w)} µs/conn, {w / ref_cpu:.2f} × websocketd; "
+                         f"{human(r)}/s, {r / ref_rate:.2f} ×" if w and ref_cpu and r and ref_rate
+                         else f"{human(w)} µs/conn" if w else "–"),
+                        "reported" if w else "not measured"))
+        self.note(sid, f"Driver: `bench/run_bench.py connect1` (Python, epoll, non-blocking "
+                       f"sockets, on CPU 1): {self.conns(sc)} slots each loop TCP connect → "
+                       "upgrade → one 32 B text message → its echo (checked: the program ran) → "
+                       "Close 1000 → the server's Close and FIN → close; a cycle counts when it "
+                       "ends inside the measured window. wsgate-loadgen's connect mode closes "
+                       "right after the 101, which would not prove the program started. Server "
+                       "µs/connection is the cgroup (server, launchers, programs: their fork, "
+                       "exec, run and exit) over the window ÷ cycles. \"Driver CPU\" is the "
+                       "driver's own CPU time over the window: near 100 % the driver, not the "
+                       "server, limits connections/s, and only the µs/connection column ranks "
+                       "the servers.")
+        self.exec_split_note(sid)
+        self.exec_cgroup_note(sid)
+
+    def report_exec_idle(self, sc, body, targets):
+        sid = sc["id"]
+        body.append("| server | connections | bytes/conn, whole tree (PSS) | of which the programs' "
+                    "| of which the server's own | anonymous bytes/conn (Pss_Anon): programs' | "
+                    "server's own | processes | PSS before → after (programs) |")
+        body.append("|" + " --- |" * 9)
+        fmt0 = lambda v, u="": f"{v:.0f}"  # noqa: E731
+        for key in EXEC_SERVERS:
+            if (sid, key) not in self.results:
+                continue
+            fail = self.row_failure(sid, key)
+            if fail:
+                body.append(f"| {self.exec_label(key)} | {fail} |" + " |" * 7)
+                continue
+            last = [r for r, _ in self.results[(sid, key)] if r][-1]
+            body.append(f"| {self.exec_label(key)} | {last['n']} | "
+                        f"{cell(self.values(sid, key, 'per_conn'), fmt=fmt0)}{self.flag(sid, key)} | "
+                        f"{cell(self.values(sid, key, 'program_per_conn'), fmt=fmt0)} | "
+                        f"{cell(self.values(sid, key, 'server_per_conn'), fmt=fmt0)} | "
+                        f"{cell(self.values(sid, key, 'program_anon_per_conn'), fmt=fmt0)} | "
+                        f"{cell(self.values(sid, key, 'server_anon_per_conn'), fmt=fmt0)} | "
+                        f"{last['procs']} | {last['base_kib']} → {last['after_kib']} KiB "
+                        f"({last['program_kib']} KiB in {last['programs']}) |")
+        w = median_range(self.values(sid, "wsgate", "per_conn"))[0]
+        k = median_range(self.values(sid, "websocketd", "per_conn"))[0]
+        ws = median_range(self.values(sid, "wsgate", "server_anon_per_conn"))[0]
+        ks = median_range(self.values(sid, "websocketd", "server_anon_per_conn"))[0]
+        targets.append((self.title(sc), "report (PSS per connection of the tree, server's own Pss_Anon); "
+                        "÷ websocketd",
+                        (f"{w:.0f} B" if w is not None else "–")
+                        + (f", {w / k:.2f} × websocketd" if w is not None and k else "")
+                        + (f"; server's own anonymous {ws:.0f} B" if ws is not None else "")
+                        + (f", {ws / ks:.2f} ×" if ws is not None and ks else ""),
+                        "reported" if w is not None else "not measured"))
+        self.note(sid, "A fresh server per row; N connections opened by `wsgate-loadgen --mode "
+                       f"idle` and held; a connection counts as open once its `{EXEC_COMM}` runs. "
+                       "Sum of PSS (/proc/PID/smaps_rollup) over the server's whole process tree "
+                       f"with them open, minus before (no programs), ÷ N; \"the programs'\" is "
+                       f"the PSS of the {EXEC_COMM} processes alone ÷ N, \"the server's own\" the "
+                       "rest of the tree (wsgate: supervisor + worker; websocketd: its one "
+                       "process) after minus before ÷ N. PSS splits shared pages (libc, cat's "
+                       "text) among the processes mapping them, so the programs' share depends on "
+                       "N and on the same pages mapped elsewhere on the box, and the server's "
+                       "PSS drops when N programs start sharing its libc (its own PSS figure can "
+                       "then be below zero). The anonymous columns (Pss_Anon: heap, stacks, "
+                       "buffers) do not move with sharing, since an exec'd program shares no "
+                       "anonymous page with its parent: the server's own anonymous growth ÷ N is "
+                       "what a connection costs the server process itself, the programs' ÷ N "
+                       "what each program holds on top of the file pages it shares. Kernel memory "
+                       "(sockets, the three pipes per connection, page tables, task structs) is "
+                       "not included.")
+        self.exec_cgroup_note(sid)
+
     def report(self):
         lines = []
         targets = []
@@ -1776,6 +2588,12 @@ class Bench:
                 self.report_proxy_echo(sc, body, targets)
             elif sc["kind"] == "proxy_idle":
                 self.report_proxy_idle(sc, body, targets)
+            elif sc["kind"] == "exec_echo":
+                self.report_exec_echo(sc, body, targets)
+            elif sc["kind"] == "exec_connect":
+                self.report_exec_connect(sc, body, targets)
+            elif sc["kind"] == "exec_idle":
+                self.report_exec_idle(sc, body, targets)
             sections.append((sc, body))
 
         build = os.path.abspath(self.args.build)
@@ -1796,7 +2614,8 @@ class Bench:
                          f"{self.runs} run, {fmt_s(self.warmup)} s warm-up, {fmt_s(self.duration)} s "
                          f"measured per figure, {self.idle_n} idle connections ({self.tls_idle_n} "
                          f"for TLS), {self.conns(SCENARIOS[2])} connections instead of 1000 in the "
-                         f"1000-connection scenarios, reload test {fmt_s(self.reload_s)} s, "
+                         f"1000-connection scenarios, {self.exec_idle_n} idle exec connections, "
+                         f"reload test {fmt_s(self.reload_s)} s, "
                          f"`openssl speed -seconds {self.speed_seconds}`. Run `scripts/bench` (full) "
                          f"for figures to quote.")
         else:
@@ -1817,7 +2636,8 @@ class Bench:
                      f"included, is pessimistic). Servers: wsgate 1 worker (unless said), "
                      "access log off, log level warn, pings and idle timeout off; node ws and "
                      "python websockets without permessage-deflate; websocketd in line mode "
-                     "running cat.")
+                     f"running cat; exec scenarios: wsgate's relay: exec route and websocketd "
+                     f"both running {EXEC_PROGRAM} in text/line mode.")
         lines.append("")
         lines.append("### Targets")
         lines.append("")
@@ -1919,6 +2739,8 @@ def machine_description(gen):
 
 
 def main():
+    if sys.argv[1:2] == ["connect1"]:  # the exec_connect driver, run as its own process
+        return connect1_main(sys.argv[2:])
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="1 short run per figure (development)")
