@@ -1093,3 +1093,26 @@ def test_programs_are_executable():
         path = os.path.join(PROGRAMS, name)
         if os.path.isfile(path):
             assert os.stat(path).st_mode & stat.S_IXUSR, f"{path} is not executable"
+
+
+def test_route_user_cannot_use_the_control_socket(ex):
+    """Workers that keep root start each program as exec.user; that user
+    gets no answer from the control socket (SO_PEERCRED check, and the
+    socket's file mode), so a program cannot reload or stop the daemon."""
+    if os.geteuid() != 0:
+        pytest.skip("switching the program's user needs root")
+    import pwd
+    nobody = pwd.getpwnam("nobody")
+    gw = ex.start(start=False)
+    gw.write_config({"routes": [ex.route("/probe", [program("control_probe.py")], user="nobody",
+                                          env={"set": {"CONTROL_SOCKET": gw.socket_path}})]})
+    # The program must reach the socket's directory for the check to be
+    # about the socket itself, not the directory's mode.
+    os.chmod(gw.dir, 0o711)
+    gw.start()
+    messages, code, _ = session(gw.url("/probe"))
+    assert code == 1000, (messages, code)
+    assert messages[-1] == f"uid {nobody.pw_uid} gid {nobody.pw_gid}", messages
+    probe = messages[0]
+    assert probe.startswith("refused:") or "permission denied" in probe, probe
+    assert '"workers"' not in probe and '"generation"' not in probe, probe
