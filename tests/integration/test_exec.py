@@ -929,6 +929,39 @@ def test_stderr_lines_reach_the_error_log_with_route_pid_and_peer(ex):
         assert f"127.0.0.1:{local_port}" in line, f"no peer 127.0.0.1:{local_port} in {line!r}"
 
 
+def test_stderr_flood_is_rate_limited_and_counted(ex):
+    """At most 20 stderr lines a second per program reach the error log;
+    the rest are counted and summarised in one line (docs/exec.md)."""
+    flood = ["/bin/sh", "-c", 'i=0; while [ $i -lt 200 ]; do echo "flood line $i" >&2; '
+             'i=$((i+1)); done; echo done']
+    gw = ex.start(ex.route("/flood", flood))
+    messages, code, _ = session(gw.url("/flood"))
+    assert (messages, code) == (["done"], 1000)
+    summary = error_line(gw, "stderr lines suppressed")
+    logged = [line for line in gw.error_log().splitlines() if "stderr: flood line" in line]
+    suppressed = int(re.search(r"(\d+) stderr lines suppressed", summary).group(1))
+    assert 1 <= len(logged) <= 40, f"{len(logged)} lines logged"  # two windows at most
+    assert len(logged) + suppressed == 200, (len(logged), suppressed)
+    stats = wait_for(lambda: (t := totals(gw))["exec_stderr_suppressed"] == suppressed and t,
+                     5, message="exec_stderr_suppressed in stats")
+    assert stats["exec_stderr_lines"] == len(logged)
+
+
+def test_program_that_cannot_be_started_answers_500(ex, tmp_path):
+    """uv_spawn fails (here: the working directory is gone since the
+    load): the upgrade is answered 500 and the failure is counted and
+    logged with the route."""
+    workdir = tmp_path / "workdir"
+    workdir.mkdir()
+    gw = ex.start(ex.route("/gone", [program("line_echo.sh")], dir=str(workdir)))
+    workdir.rmdir()
+    assert http_status(gw.port, "/gone") == 500
+    line = error_line(gw, "uv_spawn")
+    assert "/gone" in line and "line_echo.sh" in line, line
+    wait_for(lambda: totals(gw)["exec_spawn_failures"] == 1, 5, message="exec_spawn_failures 1")
+    assert totals(gw)["exec_spawned"] == 0
+
+
 def test_child_has_only_stdin_stdout_stderr_open(ex):
     gw = ex.start(ex.route("/fds", [program("fds.py")]), ex.route("/hold", [program("line_echo.sh")]),
                   {"path": "/echo", "relay": "echo"})
