@@ -15,7 +15,17 @@
 #include "supervisor/control_socket.h"
 
 namespace wsgate::supervisor {
+
 namespace {
+
+constexpr uint64_t kOrphanSweepMs = 1000;
+
+bool has_exec_route(const config::Config& config) {
+  for (const config::RouteConfig& route : config.routes) {
+    if (route.relay == "exec") return true;
+  }
+  return false;
+}
 
 constexpr int kSignals[] = {SIGCHLD, SIGUSR1, SIGHUP, SIGTERM, SIGINT, SIGQUIT};
 
@@ -238,6 +248,14 @@ void Supervisor::tick() {
   }
   rotate_ticket_keys_when_due();
   check_stats_queries();
+  // A descendant of an exec program that left its process group (setsid)
+  // and outlived its parent is adopted here (PR_SET_CHILD_SUBREAPER).
+  // Nothing signals an adoption, so such orphans are looked for once a
+  // second while exec routes exist.
+  if (t - last_orphan_sweep_ms_ >= kOrphanSweepMs && has_exec_route(*config_)) {
+    last_orphan_sweep_ms_ = t;
+    kill_orphans();
+  }
 }
 
 void Supervisor::rotate_ticket_keys_when_due() {

@@ -100,10 +100,11 @@ void Supervisor::reap_children() {
 
 // A worker killed by a signal cannot end its exec programs. Its direct
 // children die by the launcher's PR_SET_PDEATHSIG; whatever they started
-// was reparented to this process (PR_SET_CHILD_SUBREAPER) by the time the
-// worker's SIGCHLD came. Every child that is not a worker is such an
-// orphan: it and its process group get SIGKILL. A worker that exits by
-// itself has already ended its programs.
+// is reparented to this process (PR_SET_CHILD_SUBREAPER), most of it by
+// the time the worker's SIGCHLD comes; what comes later (a descendant in a
+// session of its own, whose parent dies after this scan) is found by the
+// tick's sweep. Every child that is not a worker is such an orphan: it and
+// its process group get SIGKILL.
 void Supervisor::kill_orphans() {
   DIR* dir = opendir("/proc");
   if (dir == nullptr) {
@@ -127,7 +128,8 @@ void Supervisor::kill_orphans() {
     int ppid = 0, pgrp = 0;
     if (after == nullptr || std::sscanf(after + 1, " %c %d %d", &state, &ppid, &pgrp) != 3) continue;
     if (ppid != self || state == 'Z') continue;
-    error_log().warn("killing pid {} (process group {}), left behind by a dead worker", pid, pgrp);
+    error_log().warn("killing pid {} (process group {}), left behind by an exec program", pid,
+                     pgrp);
     if (pgrp == pid) kill(-pgrp, SIGKILL);
     kill(pid, SIGKILL);
   }

@@ -1149,3 +1149,27 @@ def test_route_user_cannot_use_the_control_socket(ex):
     probe = messages[0]
     assert probe.startswith("refused:") or "permission denied" in probe, probe
     assert '"workers"' not in probe and '"generation"' not in probe, probe
+
+
+def test_descendant_that_left_the_process_group_is_ended_too(ex):
+    """A grandchild in a session of its own (setsid) is out of reach of the
+    group signals; once its parent is gone the supervisor adopts it
+    (PR_SET_CHILD_SUBREAPER) and its once-a-second sweep kills it."""
+    escape = ["/bin/sh", "-c",
+              "trap '' INT TERM HUP; setsid /bin/sh -c \"trap '' INT TERM HUP; exec sleep 300\" "
+              "</dev/null >/dev/null 2>&1 & echo ready; while :; do sleep 0.1; done"]
+    gw = ex.start(ex.route("/escape", escape))
+
+    async def main():
+        async with connect(gw.url("/escape")) as ws:
+            assert await recv(ws) == "ready"
+            return wait_for(lambda: len(ex.children()) >= 3 and ex.children(), 5,
+                            message="the program, its loop and the escaped sleep")
+
+    started = run(main())
+    escaped = [pid for pid in started if (st := proc_stat(pid)) and st[2] == pid
+               and open(f"/proc/{pid}/cmdline", "rb").read().startswith(b"sleep")]
+    assert escaped, f"no sleep in a process group of its own among {started}"
+    wait_gone(started, KILL_TOTAL + 1.0 + SLACK + 1.0, what="the program and its escaped grandchild")
+    line = error_line(gw, f"killing pid {escaped[0]}")
+    assert "left behind" in line, line
