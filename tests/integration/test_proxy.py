@@ -36,7 +36,12 @@ from conftest import WSGATED, wait_for
 from tls_certs import CertKit
 
 MiB = 1024 * 1024
-RSS_GROWTH_LIMIT = 16 * MiB
+# What the worker may grow by while a peer holds data back. Under ASan
+# (scripts/test sets ASAN_OPTIONS for that build) freed memory sits in the
+# allocator's quarantine (256 MiB by default) instead of being reused, so
+# RSS grows with the bytes that passed, not with what is held: seen on CI
+# as 17 MiB for a 20 MiB transfer. The ASan build gets more room.
+RSS_GROWTH_LIMIT = (48 if "ASAN_OPTIONS" in os.environ else 16) * MiB
 
 
 def kernel_buffer_bound():
