@@ -149,6 +149,7 @@ void ProxyRelay::connected() {
     client_.resume_client_reads(Stream::kPauseWaiting);
   }
   if (client_closed_) on_client_closed();
+  if (stop_after_connect_) stop();
 }
 
 void ProxyRelay::on_client_message(ws::Opcode, std::span<const uint8_t> payload) {
@@ -258,6 +259,9 @@ void ProxyRelay::on_stream_pressure(Stream&, bool above) noexcept {
 void ProxyRelay::on_client_closed() {
   client_closed_ = true;
   if (phase_ != Phase::Open) {
+    // Bytes the client sent before its Close wait for the connect:
+    // connected() delivers them, then our EOF.
+    if (connect_pending() && !pending_.empty()) return;
     // Nothing was exchanged yet, so there is no upstream EOF worth waiting for.
     if (phase_ != Phase::Done) stop();
     return;
@@ -330,6 +334,7 @@ void ProxyRelay::fail(Failure failure, std::string_view detail) {
   close_upstream();
   client_.close_client(ws::close_code::kBadGateway, std::string("upstream ").append(detail),
                        CloseCause::Upstream);
+  if (stop_after_connect_) stop();  // the client had gone already
 }
 
 void ProxyRelay::count(uint64_t WorkerStats::*worker_field, uint64_t RouteStats::*route_field,
@@ -342,8 +347,19 @@ void ProxyRelay::on_connect_timeout() {
   fail(Failure::Timeout, "connect timed out");
 }
 
+bool ProxyRelay::connect_pending() const {
+  return phase_ == Phase::Resolving || phase_ == Phase::Connecting || phase_ == Phase::TlsHandshake;
+}
+
 void ProxyRelay::stop() {
   if (stopped_) return;
+  if (client_closed_ && connect_pending() && !pending_.empty()) {
+    // Accepted bytes are not dropped because the client left first: the
+    // connect goes on (bounded by timeouts.upstream_connect), connected()
+    // delivers them and lingers, or fail() ends it.
+    stop_after_connect_ = true;
+    return;
+  }
   stopped_ = true;
   leave_connecting();
   if (resolver_) uv_cancel(reinterpret_cast<uv_req_t*>(resolver_.get()));

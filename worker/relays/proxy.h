@@ -78,6 +78,7 @@ class ProxyRelay final : public BackendRelay, private StreamOwner {
   void count(uint64_t WorkerStats::*worker_field, uint64_t RouteStats::*route_field,
              uint64_t amount = 1);
   void leave_connecting();
+  bool connect_pending() const;  // resolving, connecting or in the TLS handshake
 
   const config::UpstreamAddress& target_;
   RouteStats& route_stats_;
@@ -96,6 +97,7 @@ class ProxyRelay final : public BackendRelay, private StreamOwner {
   bool client_closed_ = false;
   bool pending_paused_client_ = false;  // pending_ above the high mark paused the client
   bool stopped_ = false;
+  bool stop_after_connect_ = false;  // stop() came while pending_ waited for the connect
 };
 
 }  // namespace wsgate
