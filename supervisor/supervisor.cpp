@@ -252,7 +252,10 @@ void Supervisor::tick() {
   // and outlived its parent is adopted here (PR_SET_CHILD_SUBREAPER).
   // Nothing signals an adoption, so such orphans are looked for once a
   // second while exec routes exist.
-  if (t - last_orphan_sweep_ms_ >= kOrphanSweepMs && has_exec_route(*config_)) {
+  // Sticky: orphans of an older generation's programs are swept after a
+  // reload that removed every exec route.
+  exec_routes_seen_ = exec_routes_seen_ || has_exec_route(*config_);
+  if (exec_routes_seen_ && t - last_orphan_sweep_ms_ >= kOrphanSweepMs) {
     last_orphan_sweep_ms_ = t;
     kill_orphans();
   }

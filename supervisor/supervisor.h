@@ -159,6 +159,7 @@ class Supervisor final : private ControlServer::Handler, private WorkerChannel::
 
   config::ConfigPtr config_;
   uint64_t last_orphan_sweep_ms_ = 0;
+  bool exec_routes_seen_ = false;  // some configuration had exec routes
   std::shared_ptr<const tls::ServerTls> tls_;             // contexts of config_'s TLS listeners
   std::shared_ptr<const tls::UpstreamTls> upstream_tls_;  // config_'s proxy upstream contexts
   tls::TicketKeyRing ticket_keys_;

@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "common/unix_socket.h"
 #include "supervisor/supervisor.h"
@@ -98,42 +100,80 @@ void Supervisor::reap_children() {
   }
 }
 
-// A worker killed by a signal cannot end its exec programs. Its direct
-// children die by the launcher's PR_SET_PDEATHSIG; whatever they started
-// is reparented to this process (PR_SET_CHILD_SUBREAPER), most of it by
-// the time the worker's SIGCHLD comes; what comes later (a descendant in a
-// session of its own, whose parent dies after this scan) is found by the
-// tick's sweep. Every child that is not a worker is such an orphan: it and
-// its process group get SIGKILL.
-void Supervisor::kill_orphans() {
-  DIR* dir = opendir("/proc");
-  if (dir == nullptr) {
-    error_log().warn("opendir(/proc): {}", errno_text(errno));
-    return;
+namespace {
+
+// This process's children: /proc/self/task/*/children (each thread lists
+// the children it forked), which spares a walk over every process of the
+// machine. Empty when the kernel does not provide the files.
+std::vector<pid_t> own_children() {
+  std::vector<pid_t> children;
+  DIR* tasks = opendir("/proc/self/task");
+  if (tasks == nullptr) {
+    error_log().warn("opendir(/proc/self/task): {}", errno_text(errno));
+    return children;
   }
-  const pid_t self = getpid();
-  while (dirent* entry = readdir(dir)) {
-    const pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
-    if (pid <= 0 || find(pid) != nullptr) continue;
-    char path[64];
-    std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    std::FILE* file = std::fopen(path, "re");
+  while (dirent* task = readdir(tasks)) {
+    if (task->d_name[0] == '.') continue;
+    const std::string path = std::string("/proc/self/task/") + task->d_name + "/children";
+    std::FILE* file = std::fopen(path.c_str(), "re");
     if (file == nullptr) continue;
-    char line[512];
-    const bool read = std::fgets(line, sizeof line, file) != nullptr;
+    int pid = 0;
+    while (std::fscanf(file, "%d", &pid) == 1) children.push_back(pid);
     std::fclose(file);
-    // "pid (comm) state ppid pgrp ...": comm may hold spaces and ')'.
-    const char* after = read ? std::strrchr(line, ')') : nullptr;
+  }
+  closedir(tasks);
+  return children;
+}
+
+// State, process group and session of `pid` from /proc/PID/stat; false
+// once it is gone. "pid (comm) state ppid pgrp session ...": comm may hold
+// spaces and ')'.
+bool read_stat(pid_t pid, char& state, int& pgrp, int& session) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  std::FILE* file = std::fopen(path, "re");
+  if (file == nullptr) return false;
+  char line[512];
+  const bool read = std::fgets(line, sizeof line, file) != nullptr;
+  std::fclose(file);
+  const char* after = read ? std::strrchr(line, ')') : nullptr;
+  int ppid = 0;
+  return after != nullptr &&
+         std::sscanf(after + 1, " %c %d %d %d", &state, &ppid, &pgrp, &session) == 4;
+}
+
+}  // namespace
+
+// Every child of the supervisor that is not a worker was adopted as the
+// subreaper (PR_SET_CHILD_SUBREAPER): an exec program whose worker died by
+// a signal (its PR_SET_PDEATHSIG may not have come yet), or a descendant
+// of one that outlived its parent. Each program is a session leader, so
+// an orphan whose session leader still runs belongs to a live program
+// (a script's "(helper &)") and is left alone; the rest, with their
+// process groups, get SIGKILL. Called after reaping a worker that died by
+// a signal, and once a second by the tick while exec routes exist.
+void Supervisor::kill_orphans() {
+  const pid_t self_session = getsid(0);
+  for (const pid_t pid : own_children()) {
+    if (find(pid) != nullptr) continue;
     char state = 0;
-    int ppid = 0, pgrp = 0;
-    if (after == nullptr || std::sscanf(after + 1, " %c %d %d", &state, &ppid, &pgrp) != 3) continue;
-    if (ppid != self || state == 'Z') continue;
+    int pgrp = 0, session = 0;
+    if (!read_stat(pid, state, pgrp, session) || state == 'Z') continue;
+    char leader_state = 0;
+    int leader_pgrp = 0, leader_session = 0;
+    if (session != pid && session != self_session &&
+        read_stat(session, leader_state, leader_pgrp, leader_session) && leader_state != 'Z') {
+      continue;
+    }
     error_log().warn("killing pid {} (process group {}), left behind by an exec program", pid,
                      pgrp);
-    if (pgrp == pid) kill(-pgrp, SIGKILL);
-    kill(pid, SIGKILL);
+    if (pgrp == pid && kill(-pgrp, SIGKILL) != 0 && errno != ESRCH) {
+      error_log().warn("kill(-{}, SIGKILL): {}", pgrp, errno_text(errno));
+    }
+    if (kill(pid, SIGKILL) != 0 && errno != ESRCH) {
+      error_log().warn("kill({}, SIGKILL): {}", pid, errno_text(errno));
+    }
   }
-  closedir(dir);
 }
 
 void Supervisor::on_worker_exit(WorkerProcess& process, int status) {

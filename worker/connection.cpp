@@ -22,7 +22,6 @@ http::HeadLimits head_limits(const config::LimitsConfig& limits) {
   return out;
 }
 
-// The stats counter a refused handshake or plain request falls under.
 // The route of `path`: an exact match, else the longest scripts_dir
 // route whose path is a prefix of it at a segment boundary.
 const config::RouteConfig* find_route(const config::Config& cfg, std::string_view path) {
@@ -38,6 +37,7 @@ const config::RouteConfig* find_route(const config::Config& cfg, std::string_vie
   return best;
 }
 
+// The stats counter a refused handshake or plain request falls under.
 void count_refusal(WorkerStats& stats, int status) {
   switch (status) {
     case 403:
@@ -435,6 +435,12 @@ void Connection::start_close(uint16_t code, std::string_view reason, CloseCause 
   close_code_ = code;
   ws_->send_close(code, reason);
   enter_state(State::Closing);
+  if (relay_) {
+    ++relay_depth_;
+    relay_->on_server_closing();
+    --relay_depth_;
+    after_relay_call();
+  }
 }
 
 void Connection::send_keepalive_ping() {

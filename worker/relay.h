@@ -57,6 +57,9 @@ class Relay {
   // The client sent Close (the reply is already queued) or its socket
   // ended: no further message will come.
   virtual void on_client_closed() {}
+  // The server queued its own Close (drain, stop, idle, a limit, or the
+  // relay's close_client): no further client message will be relayed.
+  virtual void on_server_closing() {}
   virtual void stop() = 0;
 
   // Requests the backend has not answered yet; drain and the idle check

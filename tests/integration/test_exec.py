@@ -1173,3 +1173,29 @@ def test_descendant_that_left_the_process_group_is_ended_too(ex):
     wait_gone(started, KILL_TOTAL + 1.0 + SLACK + 1.0, what="the program and its escaped grandchild")
     line = error_line(gw, f"killing pid {escaped[0]}")
     assert "left behind" in line, line
+
+
+def test_output_held_back_at_exit_is_all_delivered(ex):
+    """The program exits while the client is slow and part of its output
+    still sits in the pipe (stdout paused by backpressure): all of it
+    reaches the client before the Close 1000, however long the client
+    takes (the wait for stdout's end must not give up after kill_after)."""
+    size = 8 * MiB
+    gw = ex.start(ex.route("/burst", ["/bin/sh", "-c", f"head -c {size} /dev/zero"],
+                           mode="binary"))
+
+    async def main():
+        sock = client_socket(gw.port, rcvbuf=64 * 1024)
+        async with connect(gw.url("/burst"), sock=sock, max_queue=1) as ws:
+            got = 0
+            with contextlib.suppress(websockets.ConnectionClosed):
+                while True:
+                    # Bursts of reading, then pauses longer than kill_after[2].
+                    burst_end = got + 2 * MiB
+                    while got < burst_end:
+                        got += len(await recv(ws, timeout=10))
+                    await asyncio.sleep(0.8)
+            return got, ws.close_code
+
+    got, code = run(main(), timeout=90)
+    assert (got, code) == (size, 1000)

@@ -62,13 +62,19 @@ int ExecRelay::spawn(const http::Request& request) {
   // Real pipes, not the socket pairs libuv's UV_CREATE_PIPE makes: a line
   // through a pipe costs the program and the worker less (websocketd uses
   // pipes too). child[i] is the program's end, dup'ed onto fd i.
-  int child[3] = {-1, -1, -1};
-  auto close_child_ends = [&] {
-    for (int& fd : child) {
-      if (fd >= 0) close(fd);
-      fd = -1;
+  // A guard, so that an exception (bad_alloc) leaks no pipe end either.
+  struct ChildEnds {
+    int fd[3] = {-1, -1, -1};
+    ~ChildEnds() { close_all(); }
+    void close_all() {
+      for (int& end : fd) {
+        if (end >= 0) close(end);
+        end = -1;
+      }
     }
-  };
+  } ends;
+  int (&child)[3] = ends.fd;
+  auto close_child_ends = [&] { ends.close_all(); };
   Stream* const streams[3] = {&stdin_, &stdout_, &stderr_};
   for (int i = 0; i < 3; ++i) {
     if (const int rc = streams[i]->init(Stream::Kind::Pipe); rc != 0) {
@@ -212,6 +218,11 @@ void ExecRelay::on_client_closed() {
   terminate();
 }
 
+void ExecRelay::on_server_closing() {
+  client_gone_ = true;
+  terminate();
+}
+
 void ExecRelay::stop() {
   client_gone_ = true;
   terminate();
@@ -285,8 +296,15 @@ void ExecRelay::timer_fired() {
     if (++next_signal_ < 3) start_timer(static_cast<uint64_t>(exec_.kill_after[next_signal_].count()));
     return;
   }
-  // The program exited but something still holds its stdout open (a
-  // process that left the group): stop waiting for the rest.
+  // The program exited. While the client is slow, stdout is paused with
+  // output still in the pipe: keep waiting (the client's own bounds,
+  // write_queue_timeout and the idle timeout, end a client that never
+  // reads). Otherwise something still holds stdout open (a process that
+  // left the group) and has been quiet for kill_after[2]: stop waiting.
+  if (stdout_.open() && stdout_.paused() && !client_gone_) {
+    start_timer(static_cast<uint64_t>(exec_.kill_after[2].count()));
+    return;
+  }
   error_log().info("route {}: pid {} exited; its stdout is still open, closing it",
                    client_.route().path, pid_);
   stdout_done();
@@ -389,6 +407,8 @@ void ExecRelay::on_stream_read(Stream& stream, uint8_t* data, size_t size) noexc
 }
 
 void ExecRelay::stdout_bytes(const uint8_t* data, size_t size) {
+  // After the exit, the wait for stdout's end counts from the last read.
+  if (!running_ && timer_) start_timer(static_cast<uint64_t>(exec_.kill_after[2].count()));
   if (client_gone_) return;
   if (exec_.mode == config::ExecConfig::Mode::Binary) {
     client_.send_message(ws::Opcode::Binary, {data, size});

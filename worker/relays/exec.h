@@ -44,6 +44,9 @@ class ExecRelay final : public Relay, private StreamOwner {
   void on_client_backpressure() override;
   void on_client_writable() override;
   void on_client_closed() override;
+  // A drain, stop or limit closes the client: the program is ended at once
+  // rather than when the client answers.
+  void on_server_closing() override;
   void stop() override;
   unsigned extra_fds() const override { return 3; }
   void append_log_fields(std::string& out) const override;
