@@ -670,3 +670,32 @@ def test_stats_count_each_route_apart_and_survive_a_reload(gateway):
             for name, value in before.items():
                 if name != "connections_active":
                     assert after[path][name] >= value, (path, name)
+
+
+class _SlowTlsEcho(upstreams.TlsEcho):
+    """A TLS echo that waits before its handshake, so the gateway is still
+    connecting when the client's last frames arrive."""
+
+    def handle(self, conn, record):
+        time.sleep(0.5)
+        super().handle(conn, record)
+
+
+def test_bytes_sent_before_close_reach_an_upstream_still_connecting(gateway, tmp_path):
+    """Data and Close in one write, while the upstream's TLS handshake is
+    pending: the data is delivered once it completes, then the EOF (seen
+    lost under ASan before the fix)."""
+    with _SlowTlsEcho(*upstreams.self_signed(str(tmp_path))) as up:
+        gw = start(gateway, proxy_route(upstream=up.upstream, tls={"enabled": True, "verify": False}))
+        client = wsraw.RawClient(gw.port)
+        try:
+            client.handshake("/p", extra="Sec-WebSocket-Protocol: binary\r\n")
+            client.send(wsraw.frame(0x2, b"final words") + wsraw.close_frame(1000))
+            code, _ = client.read_close()
+            client.wait_eof()
+        finally:
+            client.close()
+        assert code == 1000
+        record = up.wait_connection(0)
+        wait_for(lambda: bytes(record["received"]) == b"final words", 10,
+                 message="the client's last bytes at the upstream")
