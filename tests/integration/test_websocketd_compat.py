@@ -43,14 +43,12 @@ import asyncio
 import contextlib
 import os
 import shutil
-import signal
-import subprocess
 import time
 
 import pytest
 import websockets
 
-import upstreams
+from peer_daemon import peer_daemon
 from conftest import pid_alive, processes_with_arg, wait_for
 from test_exec import (CGI_NAMES, EMPTY_NAMES, KILL_AFTER, KILL_TOTAL, MARKER_VAR, SLACK,
                        ex, first_line_fields, kill_all, parse_env, program, raw_session)
@@ -58,7 +56,6 @@ from test_exec import (CGI_NAMES, EMPTY_NAMES, KILL_AFTER, KILL_TOTAL, MARKER_VA
 assert ex  # the fixture, imported for pytest
 
 WEBSOCKETD = "/usr/bin/websocketd"
-START_TIMEOUT = 10.0
 HOST = "compat.test:8080"  # the same Host header to both
 HEADERS = [
     ("Origin", "http://example.com"),
@@ -83,26 +80,6 @@ PASSED = ("PATH", "LD_LIBRARY_PATH")  # both pass these by default
 
 # -- websocketd -------------------------------------------------------------------------
 
-def _group_alive(pgid):
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                return True
-    return False
-
-
-def _port_answers(port):
-    with contextlib.suppress(OSError):
-        upstreams.socket.create_connection((upstreams.HOST, port), timeout=0.5).close()
-        return True
-    return False
-
-
 @contextlib.contextmanager
 def websocketd(args, log_path, cwd):
     """Runs `websocketd --port=P --address=127.0.0.1 ARGS` on a free port in
@@ -113,35 +90,12 @@ def websocketd(args, log_path, cwd):
     if not os.access(WEBSOCKETD, os.X_OK):
         pytest.fail(f"{WEBSOCKETD} is missing: apt-get install websocketd "
                     "(scripts/lib/common.sh WSGATE_TEST_DEPS)")
-    process = None
-    try:
-        for _ in range(3):
-            port = upstreams.refused_port()
-            command = [WEBSOCKETD, f"--port={port}", "--address=127.0.0.1", *args]
-            with open(log_path, "ab") as log:
-                process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
-                                           stderr=subprocess.STDOUT, start_new_session=True,
-                                           cwd=cwd, env={**os.environ, **DAEMON_ENV})
-            deadline = time.monotonic() + START_TIMEOUT
-            while process.poll() is None and not _port_answers(port):
-                if time.monotonic() >= deadline:
-                    raise AssertionError(f"websocketd did not answer on {port} within "
-                                         f"{START_TIMEOUT}s")
-                time.sleep(0.05)
-            if process.poll() is None:
-                break
-            process.wait()
-        else:
-            with open(log_path, encoding="utf-8", errors="replace") as log:
-                raise AssertionError("websocketd would not start: " + log.read()[-2000:])
+    def command(port):
+        return [WEBSOCKETD, f"--port={port}", "--address=127.0.0.1", *args]
+
+    with peer_daemon("websocketd", command, log_path, cwd=cwd,
+                     env={**os.environ, **DAEMON_ENV}) as port:
         yield port
-    finally:
-        if process is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-            wait_for(lambda: not _group_alive(process.pid), 10,
-                     message=f"websocketd process group {process.pid} to end")
 
 
 # -- the programs, laid out for both ------------------------------------------------------

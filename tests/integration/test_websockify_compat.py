@@ -56,8 +56,6 @@ come back as binary messages; tokens route to their targets.
 import asyncio
 import contextlib
 import os
-import signal
-import subprocess
 import time
 import urllib.parse
 
@@ -65,11 +63,11 @@ import pytest
 import websockets
 
 import upstreams
+from peer_daemon import peer_daemon
 import wsraw
 from conftest import wait_for
 
 WEBSOCKIFY = "/usr/bin/websockify"
-START_TIMEOUT = 10.0
 
 
 # -- the one client script -------------------------------------------------------
@@ -369,26 +367,6 @@ EXPECTED = {
 
 # -- the two servers -----------------------------------------------------------------
 
-def _group_alive(pgid):
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                return True
-    return False
-
-
-def _port_answers(port):
-    with contextlib.suppress(OSError):
-        upstreams.socket.create_connection((upstreams.HOST, port), timeout=0.5).close()
-        return True
-    return False
-
-
 @contextlib.contextmanager
 def websockify(options, target, log_path):
     """Runs `websockify OPTIONS 127.0.0.1:PORT [TARGET]` on a free port in
@@ -396,34 +374,11 @@ def websockify(options, target, log_path):
     port once it answers; then kills the whole group and reaps the parent.
     A port taken meanwhile (websockify exits at once) is retried, at most
     three times."""
-    process = None
-    try:
-        for _ in range(3):
-            port = upstreams.refused_port()
-            command = [WEBSOCKIFY, *options, f"127.0.0.1:{port}"] + ([target] if target else [])
-            with open(log_path, "ab") as log:
-                process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
-                                           stderr=subprocess.STDOUT, start_new_session=True)
-            deadline = time.monotonic() + START_TIMEOUT
-            while process.poll() is None and not _port_answers(port):
-                if time.monotonic() >= deadline:
-                    raise AssertionError(f"websockify did not answer on {port} within "
-                                         f"{START_TIMEOUT}s")
-                time.sleep(0.05)
-            if process.poll() is None:
-                break
-            process.wait()
-        else:
-            with open(log_path, encoding="utf-8", errors="replace") as log:
-                raise AssertionError("websockify would not start: " + log.read()[-2000:])
+    def command(port):
+        return [WEBSOCKIFY, *options, f"127.0.0.1:{port}"] + ([target] if target else [])
+
+    with peer_daemon("websockify", command, log_path) as port:
         yield port
-    finally:
-        if process is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-            wait_for(lambda: not _group_alive(process.pid), 10,
-                     message=f"websockify process group {process.pid} to end")
 
 
 @pytest.fixture
