@@ -74,6 +74,13 @@ std::unique_ptr<Relay> create_exec(Connection& client, const config::RouteConfig
 
 }  // namespace
 
+void Relay::count(uint64_t WorkerStats::*worker_field, uint64_t RouteStats::*route_field,
+                  uint64_t amount) {
+  Worker& worker = client_.worker();
+  worker.stats().*worker_field += amount;
+  worker.route_stats(client_.route()).*route_field += amount;
+}
+
 std::unique_ptr<Relay> create_relay(Connection& client, const config::RouteConfig& route,
                                     const http::Request& request,
                                     std::optional<http::HttpError>& refusal) {

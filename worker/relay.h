@@ -27,6 +27,8 @@
 #include <span>
 #include <string>
 
+#include "common/route_stats.h"
+#include "common/stats.h"
 #include "http/handshake.h"
 #include "worker/intrusive_list.h"
 #include "ws/protocol.h"
@@ -72,8 +74,11 @@ class Relay {
   // Appends " key=value" fields to the connection's access log line.
   virtual void append_log_fields(std::string&) const {}
 
-
  protected:
+  // Adds `amount` to a counter of both the worker and this route.
+  void count(uint64_t WorkerStats::*worker_field, uint64_t RouteStats::*route_field,
+             uint64_t amount = 1);
+
   Connection& client_;
 };
 

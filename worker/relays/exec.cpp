@@ -266,7 +266,11 @@ void ExecRelay::terminate() {
   if (stdout_.open()) stdout_.resume(Stream::kPausePeer);
   if (!running_) return;
   next_signal_ = 0;
-  start_timer(static_cast<uint64_t>(exec_.kill_after[0].count()));
+  start_timer(wait_ms(0));
+}
+
+uint64_t ExecRelay::wait_ms(size_t gap) const {
+  return static_cast<uint64_t>(exec_.kill_after[gap].count());
 }
 
 void ExecRelay::start_timer(uint64_t delay_ms) {
@@ -293,7 +297,7 @@ void ExecRelay::timer_fired() {
     // The termination sequence: SIGINT, SIGTERM, SIGKILL, kill_after apart.
     static constexpr int kSequence[] = {SIGINT, SIGTERM, SIGKILL};
     signal_group(kSequence[next_signal_]);
-    if (++next_signal_ < 3) start_timer(static_cast<uint64_t>(exec_.kill_after[next_signal_].count()));
+    if (++next_signal_ < 3) start_timer(wait_ms(next_signal_));
     return;
   }
   // The program exited. While the client is slow, stdout is paused with
@@ -302,7 +306,7 @@ void ExecRelay::timer_fired() {
   // reads). Otherwise something still holds stdout open (a process that
   // left the group) and has been quiet for kill_after[2]: stop waiting.
   if (stdout_.open() && stdout_.paused() && !client_gone_) {
-    start_timer(static_cast<uint64_t>(exec_.kill_after[2].count()));
+    start_timer(wait_ms(2));
     return;
   }
   error_log().info("route {}: pid {} exited; its stdout is still open, closing it",
@@ -350,7 +354,7 @@ void ExecRelay::exited(int64_t status, int signal) {
     return;
   }
   // Its last output may still be in the pipe: wait for EOF, bounded.
-  start_timer(static_cast<uint64_t>(exec_.kill_after[2].count()));
+  start_timer(wait_ms(2));
 }
 
 void ExecRelay::stdout_done() {
@@ -408,7 +412,7 @@ void ExecRelay::on_stream_read(Stream& stream, uint8_t* data, size_t size) noexc
 
 void ExecRelay::stdout_bytes(const uint8_t* data, size_t size) {
   // After the exit, the wait for stdout's end counts from the last read.
-  if (!running_ && timer_) start_timer(static_cast<uint64_t>(exec_.kill_after[2].count()));
+  if (!running_ && timer_) start_timer(wait_ms(2));
   if (client_gone_) return;
   if (exec_.mode == config::ExecConfig::Mode::Binary) {
     client_.send_message(ws::Opcode::Binary, {data, size});
@@ -468,14 +472,18 @@ void ExecRelay::stderr_bytes(const uint8_t* data, size_t size) {
   }
 }
 
+void ExecRelay::report_suppressed() {
+  if (stderr_suppressed_ == 0) return;
+  error_log().warn("route {}: pid {} (client {}): {} stderr lines suppressed",
+                   client_.route().path, pid_, client_.peer_text(), stderr_suppressed_);
+  stderr_suppressed_ = 0;
+}
+
 void ExecRelay::log_stderr_line(std::string_view line) {
   WorkerStats& stats = client_.worker().stats();
   const uint64_t now = client_.worker().now();
   if (now - stderr_window_start_ >= 1000) {
-    if (stderr_suppressed_ > 0) {
-      error_log().warn("route {}: pid {} (client {}): {} stderr lines suppressed",
-                       client_.route().path, pid_, client_.peer_text(), stderr_suppressed_);
-    }
+    report_suppressed();
     stderr_window_start_ = now;
     stderr_in_window_ = 0;
     stderr_suppressed_ = 0;
@@ -500,11 +508,7 @@ void ExecRelay::on_stream_end(Stream& stream, int status) noexcept {
     } else if (&stream == &stderr_) {
       if (!stderr_line_.empty()) log_stderr_line(stderr_line_);
       stderr_line_.clear();
-      if (stderr_suppressed_ > 0) {
-        error_log().warn("route {}: pid {} (client {}): {} stderr lines suppressed",
-                         client_.route().path, pid_, client_.peer_text(), stderr_suppressed_);
-        stderr_suppressed_ = 0;
-      }
+      report_suppressed();
       stderr_.close();
     } else {
       // The program closed its stdin (or exited): what the client sends
@@ -549,11 +553,6 @@ void ExecRelay::append_log_fields(std::string& out) const {
   } else {
     out += "-";
   }
-}
-
-void ExecRelay::count(uint64_t WorkerStats::*worker_field, uint64_t RouteStats::*route_field) {
-  ++(client_.worker().stats().*worker_field);
-  ++(route_stats_.*route_field);
 }
 
 }  // namespace wsgate

@@ -69,11 +69,14 @@ class ExecRelay final : public Relay, private StreamOwner {
   void stdout_line(std::string_view line);
   void stderr_bytes(const uint8_t* data, size_t size);
   void log_stderr_line(std::string_view line);
+  // One warn line for the stderr lines the rate limit kept out, if any.
+  void report_suppressed();
   // The client left (or the connection is going): close stdin and start
   // the signal sequence.
   void terminate();
   void signal_group(int signal);
   void start_timer(uint64_t delay_ms);
+  uint64_t wait_ms(size_t gap) const;  // exec.kill_after[gap] in ms
   // stdout ended (EOF, error, or given up on after the exit).
   void stdout_done();
   // Closes the client once the program has exited and its stdout ended.
@@ -83,7 +86,6 @@ class ExecRelay final : public Relay, private StreamOwner {
   void program_failed(uint16_t code, std::string_view reason, bool program_at_fault);
   void close_process();
   void close_timer();
-  void count(uint64_t WorkerStats::*worker_field, uint64_t RouteStats::*route_field);
   void close_streams();
 
   const config::ExecConfig& exec_;

@@ -17,7 +17,6 @@ ProxyRelay::ProxyRelay(Connection& client, const config::UpstreamAddress& target
                        const config::ProxyConfig& proxy, SSL_CTX* tls_context)
     : BackendRelay(client),
       target_(target),
-      route_stats_(client.worker().route_stats(client.route())),
       proxy_(proxy),
       tls_context_(tls_context),
       upstream_(client.worker(), *this) {}
@@ -335,12 +334,6 @@ void ProxyRelay::fail(Failure failure, std::string_view detail) {
   client_.close_client(ws::close_code::kBadGateway, std::string("upstream ").append(detail),
                        CloseCause::Upstream);
   if (stop_after_connect_) stop();  // the client had gone already
-}
-
-void ProxyRelay::count(uint64_t WorkerStats::*worker_field, uint64_t RouteStats::*route_field,
-                       uint64_t amount) {
-  client_.worker().stats().*worker_field += amount;
-  route_stats_.*route_field += amount;
 }
 
 void ProxyRelay::on_connect_timeout() {

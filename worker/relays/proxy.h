@@ -74,14 +74,10 @@ class ProxyRelay final : public BackendRelay, private StreamOwner {
   // A connected upstream that failed: logged, client closed 1014.
   void upstream_error(std::string_view detail);
   void close_upstream();
-  // Adds `amount` to a counter of both the worker and the route.
-  void count(uint64_t WorkerStats::*worker_field, uint64_t RouteStats::*route_field,
-             uint64_t amount = 1);
   void leave_connecting();
   bool connect_pending() const;  // resolving, connecting or in the TLS handshake
 
   const config::UpstreamAddress& target_;
-  RouteStats& route_stats_;
   const config::ProxyConfig& proxy_;
   SSL_CTX* tls_context_;
   Stream upstream_;
