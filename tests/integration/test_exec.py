@@ -1002,8 +1002,11 @@ def _open_stubborn_children(gw, path, count):
     return main()
 
 
-@pytest.mark.parametrize("victim", ["worker", "supervisor"])
+@pytest.mark.parametrize("victim", ["worker", "supervisor", "stop"])
 def test_kill9_leaves_no_child_or_grandchild(victim, ex):
+    """kill -9 of the worker or of the supervisor, or a fast stop
+    (wsgatectl stop: every connection closed with 1001, then the workers
+    exit), with stubborn children and grandchildren running."""
     gw = ex.start(ex.route("/x", [program("stubborn_tree.sh"), ex.marker]))
     try:
         async def main():
@@ -1011,13 +1014,15 @@ def test_kill9_leaves_no_child_or_grandchild(victim, ex):
             found = await asyncio.get_running_loop().run_in_executor(None, lambda: wait_for(
                 lambda: len(processes_with_arg(ex.marker)) >= 4 and processes_with_arg(ex.marker),
                 5, message="two children and two grandchildren"))
-            target = gw.worker_pids()[0] if victim == "worker" else gw.pid
-            os.kill(target, signal.SIGKILL)
             started = time.monotonic()
-            bound = 5 if victim == "worker" else 10
+            if victim == "stop":
+                await asyncio.get_running_loop().run_in_executor(None, lambda: gw.ctl("stop"))
+            else:
+                os.kill(gw.worker_pids()[0] if victim == "worker" else gw.pid, signal.SIGKILL)
+            bound = 5 if victim == "worker" else 10  # the supervisor's kill: channel EOF, then drain
             await asyncio.get_running_loop().run_in_executor(None, lambda: wait_for(
                 lambda: not processes_with_arg(ex.marker), bound,
-                message=f"no process with the marker after kill -9 of the {victim} "
+                message=f"no process with the marker after {victim} "
                         f"(left: {processes_with_arg(ex.marker)})"))
             took = time.monotonic() - started
             for ws in sockets:
@@ -1027,7 +1032,7 @@ def test_kill9_leaves_no_child_or_grandchild(victim, ex):
 
         pids, found, took = run(main())
         assert len(found) >= 4, found
-        print(f"kill -9 of the {victim}: all children gone after {took:.2f}s")
+        print(f"{victim}: all children gone after {took:.2f}s")
     finally:
         kill_all(processes_with_arg(ex.marker))
 
@@ -1050,6 +1055,31 @@ def test_drain_closes_an_idle_exec_connection_1001_and_ends_the_child(ex):
     assert took <= KILL_TOTAL + SLACK, took
     wait_for(lambda: all(w["generation"] == 2 for w in gw.workers()["workers"]), 10,
              message="the old worker to exit once drained")
+
+
+def test_drain_ends_the_program_even_when_the_client_never_answers_the_close(ex):
+    """The server's 1001 ends the program at once (the termination
+    sequence starts with the Close, not with the client's answer): a client
+    that never reads still sees its program gone within kill_after, long
+    before timeouts.close would abort the connection."""
+    gw = ex.start(ex.route("/x", [program("stubborn.sh")]),
+                  extra={"timeouts": {"idle_check_interval": "300ms", "drain": "30s",
+                                      "close": "20s", "ping_interval": 0}})
+    client = wsraw.RawClient(gw.port, timeout=10)
+    try:
+        client.send(request_bytes("/x", f"127.0.0.1:{gw.port}"))
+        assert client.read_http_head()[0] == 101
+        _, opcode, payload = client.read_frame()
+        assert opcode == 0x1, (opcode, payload)
+        pid = int(first_line_fields(payload)[1])
+        signalled = time.monotonic()
+        gw.signal(signal.SIGUSR1)
+        # From here the client reads nothing and never answers the Close.
+        took = wait_gone([pid], KILL_TOTAL + 0.3 + SLACK + 5, "the drained program") - signalled
+        # Drain picks the idle connection within one idle_check_interval.
+        assert took <= 0.3 * 2 + KILL_TOTAL + SLACK, took
+    finally:
+        client.close()
 
 
 # ============================================================================================
