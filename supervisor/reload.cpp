@@ -145,6 +145,9 @@ void Supervisor::commit_reload() {
     if (process != nullptr) slots_[process->slot].pid = pid;
   }
   config_ = reload.config;
+  // Sticky: orphans of an older generation's programs are still swept
+  // after a reload that removed every exec route.
+  exec_routes_seen_ = exec_routes_seen_ || config_->has_exec_route();
   tls_ = reload.tls;
   upstream_tls_ = reload.upstream_tls;
   generation_ = reload.generation;

@@ -20,13 +20,6 @@ namespace {
 
 constexpr uint64_t kOrphanSweepMs = 1000;
 
-bool has_exec_route(const config::Config& config) {
-  for (const config::RouteConfig& route : config.routes) {
-    if (route.relay == "exec") return true;
-  }
-  return false;
-}
-
 constexpr int kSignals[] = {SIGCHLD, SIGUSR1, SIGHUP, SIGTERM, SIGINT, SIGQUIT};
 
 // Runs `body`, turning an escaping exception into a log line: libuv
@@ -55,6 +48,7 @@ Supervisor::Supervisor(config::ConfigPtr config, std::shared_ptr<const tls::Serv
                        tls::TicketKeyRing ticket_keys, ListenerSet& listeners, LockFile& lock,
                        ReadinessPipe& readiness, ServiceNotifier& notifier)
     : config_(std::move(config)),
+      exec_routes_seen_(config_->has_exec_route()),
       tls_(std::move(server_tls)),
       upstream_tls_(std::move(upstream_tls)),
       ticket_keys_(std::move(ticket_keys)),
@@ -252,9 +246,6 @@ void Supervisor::tick() {
   // and outlived its parent is adopted here (PR_SET_CHILD_SUBREAPER).
   // Nothing signals an adoption, so such orphans are looked for once a
   // second while exec routes exist.
-  // Sticky: orphans of an older generation's programs are swept after a
-  // reload that removed every exec route.
-  exec_routes_seen_ = exec_routes_seen_ || has_exec_route(*config_);
   if (exec_routes_seen_ && t - last_orphan_sweep_ms_ >= kOrphanSweepMs) {
     last_orphan_sweep_ms_ = t;
     kill_orphans();

@@ -104,12 +104,7 @@ Worker::Worker(const WorkerSetup& setup)
     ticket_keys_ = *setup.ticket_keys;
   }
   if (tls_ || upstream_tls_) plain_buffer_.reset(new uint8_t[kPlainBufferSize]);
-  for (const config::RouteConfig& route : config_->routes) {
-    if (route.relay == "exec") {
-      exec_launcher_ = find_exec_launcher();
-      break;
-    }
-  }
+  if (config_->has_exec_route()) exec_launcher_ = find_exec_launcher();
 }
 
 // Beside the running binary first (the build tree, or an install that

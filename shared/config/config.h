@@ -196,6 +196,13 @@ struct Config {
   std::string health_path = "/healthz";
   Duration ticket_key_rotation{12 * 3600 * 1000};  // tls.ticket_key_rotation
 
+  bool has_exec_route() const {
+    for (const RouteConfig& route : routes) {
+      if (route.relay == "exec") return true;
+    }
+    return false;
+  }
+
   bool any_tls() const {
     for (const ListenConfig& l : listen) {
       if (l.tls.enabled()) return true;
