@@ -1,10 +1,10 @@
 // The OpenSRF translator's wire formats and bookkeeping, against the
 // measured messages of ../shared/specs/opensrf-redis.md.
-#include "worker/relays/osrf_codec.h"
+#include "osrf/codec.h"
 
 #include <gtest/gtest.h>
 
-#include "worker/relays/osrf_sessions.h"
+#include "osrf/session_book.h"
 
 namespace wsgate::osrf {
 namespace {

@@ -1,4 +1,4 @@
-#include "worker/relays/osrf_codec.h"
+#include "osrf/codec.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,4 +1,4 @@
-#include "worker/relays/osrf_sessions.h"
+#include "osrf/session_book.h"
 
 namespace wsgate::osrf {
 

@@ -25,7 +25,7 @@
 #include <string_view>
 #include <vector>
 
-#include "worker/relays/osrf_codec.h"
+#include "osrf/codec.h"
 
 namespace wsgate::osrf {
 
