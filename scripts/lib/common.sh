@@ -11,7 +11,8 @@ WSGATE_BUILD_DEPS=(build-essential cmake pkg-config libuv1-dev libssl-dev libyam
   openssl)
 # Packages the tests use: real clients, fuzzing compiler, man page linter.
 WSGATE_TEST_DEPS=(python3 python3-websockets python3-pytest nodejs npm openssl curl websockify
-  clang libclang-rt-dev mandoc libbenchmark-dev procps systemd logrotate websocketd)
+  clang libclang-rt-dev mandoc libbenchmark-dev procps systemd logrotate websocketd
+  redis-server python3-redis)
 
 # install_debs PKG...: apt-get installs the packages not yet installed.
 install_debs() {

@@ -1,0 +1,101 @@
+"""Test fixture for a gateway relay that speaks OpenSRF over Redis
+(docs: /work/shared/specs/opensrf-redis.md, section 1).
+
+redis_server(tmp_path) runs a real redis-server on a free port bound to
+127.0.0.1 and ::1 only, in its own process group, with the OpenSRF ACL
+accounts: "default" is off; "gateway" may only LPOP, BLPOP, RPUSH and DEL
+keys under opensrf:router:* and opensrf:client:*; "opensrf" (router,
+listener, drones) may do everything. The server is killed and reaped, and
+its process group is gone, when the context exits.
+
+Not yet written: the fake router, listener and drones (fake_opensrf).
+"""
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import time
+
+import redis
+
+import upstreams
+from conftest import wait_for
+from peer_daemon import group_alive
+
+REDIS_SERVER = "/usr/bin/redis-server"
+START_TIMEOUT = 10.0
+GATEWAY_ACL = "-@all +lpop +blpop +rpush +del ~opensrf:router:* ~opensrf:client:*"
+
+
+class RedisServer:
+    """One redis-server on a fixed port; restart() keeps port and accounts."""
+
+    def __init__(self, tmp_path):
+        self.dir = str(tmp_path)
+        self.host = "127.0.0.1"
+        self.port = upstreams.refused_port()
+        self.gateway_password = secrets.token_hex(8)
+        self.opensrf_password = secrets.token_hex(8)
+        self.process = None
+        self.aclfile = os.path.join(self.dir, "users.acl")
+        with open(self.aclfile, "w", encoding="ascii") as acl:
+            acl.write("user default off\n")
+            acl.write(f"user gateway on >{self.gateway_password} {GATEWAY_ACL}\n")
+            acl.write(f"user opensrf on >{self.opensrf_password} +@all ~*\n")
+
+    def client(self, user="opensrf", host=None, **kwargs):
+        """A python redis client logged in as user ("gateway" or "opensrf")."""
+        password = self.gateway_password if user == "gateway" else self.opensrf_password
+        return redis.Redis(host=host or self.host, port=self.port, username=user,
+                           password=password, socket_timeout=10, **kwargs)
+
+    def _answers(self):
+        with contextlib.suppress(redis.RedisError, OSError):
+            return self.client().ping()
+        return False
+
+    def start(self):
+        """Starts the server and returns once it answers PING (bounded wait)."""
+        command = [REDIS_SERVER, "--bind", "127.0.0.1", "::1", "--port", str(self.port),
+                   "--save", "", "--appendonly", "no", "--daemonize", "no",
+                   "--aclfile", self.aclfile, "--dir", self.dir]
+        with open(os.path.join(self.dir, "redis.log"), "ab") as log:
+            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self._answers():
+            if self.process.poll() is not None or time.monotonic() >= deadline:
+                raise AssertionError("redis-server did not answer: " + self.log()[-2000:])
+            time.sleep(0.05)
+
+    def stop(self):
+        """Kills the server's process group and reaps it."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        pgid = self.process.pid
+        wait_for(lambda: not group_alive(pgid), 10, message=f"redis group {pgid} to end")
+        self.process = None
+
+    def restart(self):
+        """Stops and starts the server on the same port (data is lost)."""
+        self.stop()
+        self.start()
+
+    def log(self):
+        with open(os.path.join(self.dir, "redis.log"), encoding="utf-8", errors="replace") as log:
+            return log.read()
+
+
+@contextlib.contextmanager
+def redis_server(tmp_path):
+    """Yields a started RedisServer; kills and reaps it on exit."""
+    server = RedisServer(tmp_path)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
