@@ -129,13 +129,43 @@ struct ExecConfig {
   ExecRlimits rlimits;
 };
 
+// A trusted proxy: an address range (CIDR) whose X-Forwarded-For the
+// translator believes.
+struct AddressRange {
+  int family = 0;                 // AF_INET or AF_INET6
+  std::array<uint8_t, 16> bytes{};  // network order; the first 4 for AF_INET
+  unsigned prefix = 0;            // significant leading bits
+  std::string text;               // as written, for messages
+};
+
+// The settings of a `relay: translator` route: the OpenSRF WebSocket
+// translator over a Redis bus, as opensrf_core.xml's <gateway> section
+// configures osrf-websocket-stdio.
+struct TranslatorConfig {
+  std::string domain;         // the bus domain, which is also the Redis host name
+  uint16_t port = 6379;
+  std::string username = "gateway";  // the Redis ACL account (AUTH username password)
+  std::string password_file;  // absolute path; empty = no AUTH
+  // The password, read from password_file by load_config() (start, reload,
+  // -t) with one trailing newline removed, so that workers never read it.
+  std::string password;
+  std::string router_name = "router";
+  uint32_t max_sessions = 128;         // stateful sessions cached per connection
+  uint64_t max_message = 8ull << 20;   // a client message over this closes with 1009
+  // Method-name prefixes whose params the activity log redacts.
+  std::vector<std::string> log_protect;
+  // Peers whose X-Forwarded-For header names the client in the activity log.
+  std::vector<AddressRange> trusted_proxies;
+};
+
 struct RouteConfig {
   std::string path;                       // exact match on the request path
-  std::string relay = "echo";             // "echo", "proxy" or "exec"
+  std::string relay = "echo";             // "echo", "proxy", "exec" or "translator"
   std::vector<std::string> origins;       // empty = no Origin check
   std::vector<std::string> subprotocols;  // proxy: [binary] unless written
   ProxyConfig proxy;                      // relay "proxy" only
   ExecConfig exec;                        // relay "exec" only
+  TranslatorConfig translator;            // relay "translator" only
   int line = 0;
 };
 
