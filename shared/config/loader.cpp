@@ -19,6 +19,7 @@
 #include "config/proxy_settings.h"
 #include "config/section_reader.h"
 #include "config/tls_settings.h"
+#include "config/translator_settings.h"
 #include "config/upstream_address.h"
 #include "config/values.h"
 
@@ -277,6 +278,7 @@ RouteConfig read_route_item(SectionReader& r, const Section& item, Diagnostics& 
   }
   read_proxy(r, errors, route);
   read_exec(r, route);
+  read_translator(r, errors, route);
   route.line = item.where.line;
   return route;
 }

@@ -26,6 +26,20 @@ constexpr const char* kMozillaCiphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
+// The match_strings of Evergreen's opensrf_core.xml <log_protect>: methods
+// whose params carry passwords or patron data.
+constexpr const char* kEvergreenLogProtect =
+    "[open-ils.auth.authenticate.verify, open-ils.auth.authenticate.complete, "
+    "open-ils.auth_proxy.login, open-ils.actor.patron.password_reset.commit, "
+    "open-ils.actor.user.password, open-ils.actor.user.username, "
+    "open-ils.actor.user.email, open-ils.actor.patron.update, "
+    "open-ils.cstore.direct.actor.user.create, "
+    "open-ils.cstore.direct.actor.user.update, "
+    "open-ils.cstore.direct.actor.user.delete, "
+    "open-ils.search.z3950.apply_credentials, open-ils.vandelay.bib.process_spool, "
+    "open-ils.vandelay.auth.process_spool, open-ils.acq.lineitem.search.ident, "
+    "open-ils.acq.lineitem.search, open-ils.search.z3950.search_class]";
+
 // Rows: key, type, default, min, max, enum values, reloadable, description.
 constexpr std::array kSchema{
     SchemaEntry{"daemon", T::Bool, "true", 0, 0, "", false,
@@ -163,9 +177,9 @@ constexpr std::array kSchema{
                 "WebSocket endpoints, matched on the exact request path."},
     SchemaEntry{"routes[].path", T::String, "", 0, 0, "", true,
                 "Request path of the route, starting with /; unique among routes."},
-    SchemaEntry{"routes[].relay", T::Enum, "echo", 0, 0, "echo|proxy|exec", true,
+    SchemaEntry{"routes[].relay", T::Enum, "echo", 0, 0, "echo|proxy|exec|translator", true,
                 "What the route does with messages: echo sends each one back; proxy joins each "
-                "WebSocket to a TCP or Unix upstream, websockify-style; exec to a program."},
+                "WebSocket to a TCP or Unix upstream; exec to a program; translator to OpenSRF."},
     SchemaEntry{"routes[].origins", T::StringList, "[]", 0, 0, "", true,
                 "Allowed Origin values (null or scheme://host[:port]); empty allows any."},
     SchemaEntry{"routes[].subprotocols", T::StringList, "[]", 0, 0, "", true,
@@ -239,6 +253,34 @@ constexpr std::array kSchema{
                 "inherit", true,
                 "RLIMIT_CPU: CPU time each of its processes may use, in whole seconds (rounded "
                 "up)."},
+    SchemaEntry{"routes[].translator", T::Map, "{}", 0, 0, "", true,
+                "Bus of a relay: translator route (only for those), the OpenSRF WebSocket "
+                "translator over Redis: domain is required."},
+    SchemaEntry{"routes[].translator.domain", T::String, "\"\"", 0, 0, "", true,
+                "OpenSRF bus domain, which is also the Redis host (a DNS name or IPv4 "
+                "address); required by translator routes."},
+    SchemaEntry{"routes[].translator.port", T::Int, "6379", 1, 65535, "", true,
+                "TCP port of the Redis server of the domain."},
+    SchemaEntry{"routes[].translator.username", T::String, "gateway", 0, 0, "", true,
+                "Redis ACL user of the gateway (AUTH username password), also a field of its bus "
+                "address; no ':'."},
+    SchemaEntry{"routes[].translator.password_file", T::Path, "\"\"", 0, 0, "", true,
+                "File holding the Redis password (one trailing newline dropped), read at start and "
+                "on reload; \"\" sends no AUTH."},
+    SchemaEntry{"routes[].translator.router_name", T::String, "router", 0, 0, "", true,
+                "Name of the OpenSRF router requests without a session go to; no ':'."},
+    SchemaEntry{"routes[].translator.max_sessions", T::Int, "128", 1, 100000, "", true,
+                "Stateful sessions (CONNECTed threads) each connection may keep at once."},
+    SchemaEntry{"routes[].translator.max_message", T::Size, "8MiB", kKiB, 64 * kMiB, "", true,
+                "Largest message from a client this route takes; a larger one closes the "
+                "connection with 1009."},
+    SchemaEntry{"routes[].translator.log_protect", T::StringList, kEvergreenLogProtect, 0, 0, "",
+                true,
+                "Method name prefixes whose params the activity log redacts (Evergreen's "
+                "opensrf_core.xml list by default); [] redacts none."},
+    SchemaEntry{"routes[].translator.trusted_proxies", T::StringList, "[]", 0, 0, "", true,
+                "Peers (IP addresses or CIDR ranges) whose X-Forwarded-For names the client in "
+                "the activity log."},
 };
 
 }  // namespace

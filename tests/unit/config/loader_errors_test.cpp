@@ -49,8 +49,8 @@ TEST(ConfigLoader, DottedKeyIsExplained) {
 }
 
 TEST(ConfigLoader, UnknownKeyInAListItemNamesTheItem) {
-  EXPECT_EQ(errors_of("listen:\n  - address: 127.0.0.1:80\n    port: 80\n"),
-            "f.yaml:3:5: listen[0].port: unknown key (got port)");
+  EXPECT_EQ(errors_of("listen:\n  - address: 127.0.0.1:80\n    interface: eth0\n"),
+            "f.yaml:3:5: listen[0].interface: unknown key (got interface)");
 }
 
 TEST(ConfigLoader, DuplicateKeyNamesTheFirstLine) {
@@ -130,8 +130,9 @@ TEST(ConfigLoader, EnumListsTheAllowedWords) {
   EXPECT_EQ(errors_of(with("log:\n  level: INFO\n")),
             "f.yaml:4:10: log.level: must be one of trace, debug, info, warn, error, critical, "
             "off (in lower case) (got INFO)");
-  EXPECT_EQ(errors_of(with("routes:\n  - path: /a\n    relay: socks\n")),
-            "f.yaml:5:12: routes[0].relay: must be one of echo, proxy, exec (got socks)");
+  EXPECT_EQ(
+      errors_of(with("routes:\n  - path: /a\n    relay: socks\n")),
+      "f.yaml:5:12: routes[0].relay: must be one of echo, proxy, exec, translator (got socks)");
 }
 
 TEST(ConfigLoader, ListenAddressMustBeNumeric) {

@@ -3,6 +3,7 @@
 // values ./scripts/run relies on.
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <filesystem>
 #include <fstream>
@@ -164,8 +165,9 @@ TEST(SampleConfig, HasNoKeyOutsideTheSchema) {
   }
 }
 
-// The proxy and exec route examples are valid routes once uncommented,
-// with a token file beside the config as the proxy comment describes.
+// The proxy, exec and translator route examples are valid routes once
+// uncommented, with a token file and a password file beside the config as
+// their comments describe.
 TEST(SampleConfig, ExamplesLoadOnceUncommented) {
   const fs::path dir =
       fs::temp_directory_path() / ("wsgate-sample-test-" + std::to_string(getpid()));
@@ -173,12 +175,13 @@ TEST(SampleConfig, ExamplesLoadOnceUncommented) {
   {
     std::ofstream(dir / "wsgate.yaml") << with_examples(sample_text());
     std::ofstream(dir / "websockify.tokens") << "desk1: vnc1.example.net:5901\n";
+    std::ofstream(dir / "redis-gateway.password") << "s3cret\n";
   }
   ConfigPtr config;
   EXPECT_NO_THROW(config = load_config((dir / "wsgate.yaml").string()));
   fs::remove_all(dir);
   ASSERT_TRUE(config);
-  ASSERT_EQ(config->routes.size(), 3u);
+  ASSERT_EQ(config->routes.size(), 4u);
   const RouteConfig& route = config->routes[1];
   EXPECT_EQ(route.relay, "proxy");
   EXPECT_EQ(route.proxy.token_file, (dir / "websockify.tokens").string());
@@ -195,6 +198,19 @@ TEST(SampleConfig, ExamplesLoadOnceUncommented) {
   EXPECT_EQ(exec_route.exec.rlimits.nofile, 64u);
   EXPECT_FALSE(exec_route.exec.rlimits.nproc);
   EXPECT_EQ(exec_route.exec.rlimits.cpu, 3600u);
+  // The translator example joins the public bus with a password and writes
+  // log_protect out as its default.
+  const RouteConfig& translator_route = config->routes[3];
+  EXPECT_EQ(translator_route.relay, "translator");
+  EXPECT_EQ(translator_route.translator.domain, "public.localhost");
+  EXPECT_EQ(translator_route.translator.password_file, (dir / "redis-gateway.password").string());
+  EXPECT_EQ(translator_route.translator.password, "s3cret");
+  EXPECT_EQ(translator_route.translator.log_protect,
+            YAML::Load(std::string(find_schema("routes[].translator.log_protect")->default_text))
+                .as<std::vector<std::string>>());
+  EXPECT_EQ(translator_route.translator.log_protect.size(), 17u);
+  ASSERT_EQ(translator_route.translator.trusted_proxies.size(), 3u);
+  EXPECT_EQ(translator_route.translator.trusted_proxies[1].text, "::1");
 }
 
 }  // namespace
