@@ -39,8 +39,24 @@ struct RouteStats {
   uint64_t exec_exits_ok = 0;
   uint64_t exec_exits_error = 0;
   uint64_t exec_exits_signal = 0;
+  uint64_t translator_bus_messages_out = 0;  // transport messages RPUSHed for clients
+  uint64_t translator_bus_messages_in = 0;  // transport messages BLPOPped and relayed to a client
+  uint64_t translator_dropped_invalid_json = 0;  // client messages dropped: not JSON, not an object, too deep
+  uint64_t translator_dropped_bad_thread = 0;  // thread missing, empty or over 64 bytes
+  uint64_t translator_dropped_bad_log_xid = 0;  // log_xid over 64 bytes
+  uint64_t translator_dropped_bad_service = 0;  // service over 128 bytes or not [A-Za-z0-9._-]
+  uint64_t translator_dropped_bad_osrf_msg = 0;  // osrf_msg missing or not an array of osrfMessages
+  uint64_t translator_dropped_no_recipient = 0;  // no service and no cached session
+  uint64_t translator_dropped_too_many_requests = 0;  // over 1024 requests in flight on the connection
+  uint64_t translator_session_cache_full = 0;  // CONNECTs past max_sessions, served stateless
+  uint64_t translator_transport_errors = 0;  // transport_error replies sent (bus down or lost)
+  uint64_t translator_requests_dead = 0;  // requests given up after max_request_wait of silence
+  uint64_t translator_replies_timed = 0;  // first replies to a request, for the latency mean
+  uint64_t translator_reply_us_total = 0;  // sum of request-to-first-reply times
   // gauges
   uint64_t connections_active = 0;  // upgraded and not yet closed
+  uint64_t translator_sessions_cached = 0;  // stateful sessions cached
+  uint64_t translator_requests_in_flight = 0;  // requests sent and not yet finally answered
   uint64_t exec_processes_running = 0;  // this worker's children of the route: max_processes
 
   void add_counters(const RouteStats& other);
