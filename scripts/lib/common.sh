@@ -7,7 +7,7 @@ WSGATE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # Packages to build and run the gateway (openssl makes scripts/run's
 # throw-away certificate).
 WSGATE_BUILD_DEPS=(build-essential cmake pkg-config libuv1-dev libssl-dev libyaml-cpp-dev
-  libspdlog-dev libgtest-dev libgmock-dev node-llhttp libcli11-dev zlib1g-dev nlohmann-json3-dev
+  libspdlog-dev libgtest-dev libgmock-dev node-llhttp libcli11-dev zlib1g-dev nlohmann-json3-dev libhiredis-dev
   openssl)
 # Packages the tests use: real clients, fuzzing compiler, man page linter.
 WSGATE_TEST_DEPS=(python3 python3-websockets python3-pytest nodejs npm openssl curl websockify
