@@ -91,6 +91,7 @@ class Connection final : private StreamOwner {
   CloseCause cause() const { return cause_; }
   uint64_t queued_bytes() const;
   uint32_t requests_in_flight() const { return relay_ ? relay_->requests_in_flight() : 0; }
+  uint32_t give_up_requests() { return relay_ ? relay_->give_up_requests() : 0; }
 
   // Timer bookkeeping, read by Worker::tick(). Times are uv_now() ms.
   uint64_t phase_since() const { return phase_since_; }

@@ -32,6 +32,11 @@ class IntrusiveList {
   bool empty() const { return head_.next == &head_; }
   size_t size() const { return size_; }
   T* front() const { return empty() ? nullptr : owner(head_.next); }
+  // The element after `element` (which is in this list), or null.
+  T* next(const T& element) const {
+    const ListHook<T>* hook = (element.*Hook).next;
+    return hook == &head_ ? nullptr : owner(const_cast<ListHook<T>*>(hook));
+  }
   // True when `element` is in this list (its hook is this list's).
   static bool contains(const T& element) { return (element.*Hook).linked(); }
 

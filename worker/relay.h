@@ -68,6 +68,10 @@ class Relay {
   // leave a connection with requests in flight alone (bounded by
   // timeouts.max_request_wait).
   virtual uint32_t requests_in_flight() const { return 0; }
+  // Forgets the requests in flight of a connection silent for
+  // timeouts.max_request_wait (they are treated as dead) and answers how
+  // many there were; the connection is closed next.
+  virtual uint32_t give_up_requests() { return 0; }
   // File descriptors the relay opens per connection, for the worker's fd
   // budget (the client socket is counted apart).
   virtual unsigned extra_fds() const { return 0; }

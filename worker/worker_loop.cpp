@@ -97,7 +97,8 @@ Worker::Worker(const WorkerSetup& setup)
       tls_(setup.tls),
       upstream_tls_(setup.upstream_tls),
       read_buffer_(new char[kReadBufferSize]),
-      route_stats_(config_->routes.size()) {
+      route_stats_(config_->routes.size()),
+      route_buses_(config_->routes.size(), nullptr) {
   if (tls_) {
     // The supervisor always hands over its key ring with TLS contexts.
     if (setup.ticket_keys == nullptr) throw std::logic_error("TLS contexts without ticket keys");
@@ -123,6 +124,27 @@ std::string Worker::find_exec_launcher() {
                       WSGATE_EXEC_LAUNCHER, errno_text(errno));
   }
   return WSGATE_EXEC_LAUNCHER;
+}
+
+// One bus per distinct (domain, port, account, router) of the translator
+// routes, so routes on one bus share its two connections per domain.
+void Worker::start_buses() {
+  for (size_t i = 0; i < config_->routes.size(); ++i) {
+    const config::RouteConfig& route = config_->routes[i];
+    if (route.relay != "translator") continue;
+    const config::TranslatorConfig& t = route.translator;
+    for (const auto& bus : buses_) {
+      const config::TranslatorConfig& b = bus->config();
+      if (b.domain == t.domain && b.port == t.port && b.username == t.username &&
+          b.password == t.password && b.router_name == t.router_name) {
+        route_buses_[i] = bus.get();
+      }
+    }
+    if (route_buses_[i] != nullptr) continue;
+    buses_.push_back(std::make_unique<TranslatorBus>(*this, t));
+    route_buses_[i] = buses_.back().get();
+    buses_.back()->start();
+  }
 }
 
 int Worker::run() {
@@ -178,6 +200,7 @@ bool Worker::start() {
     listeners_.push_back(std::move(handle));
   }
 
+  start_buses();
   connection_capacity_ = config_->limits.max_connections;
   fd_budget_ = fd_budget(*config_);
 
@@ -497,12 +520,7 @@ void Worker::tick() {
       closing, t, ms(cfg.timeouts.close),
       [](Connection* c) { return c->phase_since(); },
       [](Connection* c) { c->abort(CloseCause::None); });
-  if (cfg.timeouts.idle.count() > 0) {
-    expire_front(
-        idle, t, ms(cfg.timeouts.idle),
-        [](Connection* c) { return c->last_message(); },
-        [](Connection* c) { c->start_close(1001, "idle timeout", CloseCause::Idle); });
-  }
+  if (cfg.timeouts.idle.count() > 0) expire_idle(t);
   if (cfg.timeouts.ping_interval.count() > 0) {
     expire_front(
         ping_due, t, ms(cfg.timeouts.ping_interval),
@@ -525,6 +543,33 @@ void Worker::tick() {
   expire_front(
       upstream_lingering, t, ms(cfg.timeouts.close), [](BackendRelay* r) { return r->linger_since; },
       [](BackendRelay* r) { r->on_linger_timeout(); });
+}
+
+// Closes the connections idle for timeouts.idle. A connection with
+// requests in flight is not idle, unless nothing at all happened on it for
+// timeouts.max_request_wait: then its requests are treated as dead. The
+// list is ordered by last message, so the walk stops at the first
+// connection that is not idle; those it passes wait for their replies.
+void Worker::expire_idle(uint64_t t) {
+  const config::TimeoutsConfig& timeouts = config_->timeouts;
+  const uint64_t idle_ms = ms(timeouts.idle);
+  const uint64_t wait_ms = ms(timeouts.max_request_wait);
+  Connection* c = idle.front();
+  while (c != nullptr && t - c->last_message() >= idle_ms) {
+    Connection* next = idle.next(*c);
+    const uint64_t silent = t - c->last_message();
+    if (c->requests_in_flight() == 0 || silent >= wait_ms) {
+      const uint32_t dead = c->give_up_requests();
+      if (dead > 0) {
+        error_log().warn("route {}: {}: silent for {} s with {} requests in flight; they are treated "
+                         "as dead",
+                         c->route().path, c->peer_text(), silent / 1000, dead);
+      }
+      idle.remove(*c);
+      c->start_close(1001, "idle timeout", CloseCause::Idle);
+    }
+    c = next;
+  }
 }
 
 // ---- drain and stop ------------------------------------------------------------
@@ -583,10 +628,16 @@ void Worker::drain_check() {
   // Idle since the last check: no message either way and nothing in
   // flight. The idle list is ordered by last message, so only its front is
   // walked. Connections with requests in flight wait up to max_request_wait.
-  const bool request_wait_over = t - drain_started_ >= ms(timeouts.max_request_wait);
+  const uint64_t wait_ms = ms(timeouts.max_request_wait);
   idle.for_each([&](Connection* c) {
     if (c->last_message() >= last_drain_check_) return;
-    if (c->requests_in_flight() > 0 && !request_wait_over) return;
+    if (c->requests_in_flight() > 0) {
+      if (t - c->last_message() < wait_ms) return;
+      const uint32_t dead = c->give_up_requests();
+      error_log().warn("route {}: {}: draining, silent for {} s with {} requests in flight; they "
+                       "are treated as dead",
+                       c->route().path, c->peer_text(), (t - c->last_message()) / 1000, dead);
+    }
     if (!c->drain_hook.linked()) drain_pending.push_back(*c);
   });
   last_drain_check_ = t;
@@ -630,6 +681,9 @@ void Worker::maybe_exit() {
     send_stats();  // the final counters, so the supervisor's totals are exact
   }
   if (channel_writes_pending_ > 0) return;  // wait for the final stats to leave
+  // Each bus DELs its address and closes its links; the loop ends when
+  // they are closed.
+  for (const auto& bus : buses_) bus->shutdown();
   auto close_handle = [](auto* handle) {
     auto* h = reinterpret_cast<uv_handle_t*>(handle);
     if (!uv_is_closing(h)) uv_close(h, nullptr);

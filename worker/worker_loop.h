@@ -17,6 +17,7 @@
 #include "tls/ticket_keys.h"
 #include "worker/connection.h"
 #include "worker/intrusive_list.h"
+#include "worker/osrf/bus.h"
 #include "worker/worker.h"
 
 namespace wsgate {
@@ -61,6 +62,11 @@ class Worker {
   // The exec relay's launcher (wsgate-exec): found once, before the loop
   // runs; empty when no route is an exec route.
   const std::string& exec_launcher() const { return exec_launcher_; }
+  // The OpenSRF bus of a translator route (routes with the same bus share
+  // one); null for other routes.
+  TranslatorBus* translator_bus(const config::RouteConfig& route) {
+    return route_buses_[static_cast<size_t>(&route - config_->routes.data())];
+  }
 
   // The fd budget (SEC-LIM-10): descriptors connections and their relays
   // hold, against what RLIMIT_NOFILE leaves. reserve_fds() fails (and
@@ -115,6 +121,7 @@ class Worker {
   void send_to_supervisor(ChannelMessage type, std::string_view payload);
   void send_stats();
   void tick();
+  void expire_idle(uint64_t t);
   void flush_dirty_streams();
   void drain_check();
   void drain_spread();
@@ -150,6 +157,9 @@ class Worker {
   WorkerStats stats_;
   std::vector<RouteStats> route_stats_;  // by index in config_->routes
   std::string exec_launcher_;
+  std::vector<std::unique_ptr<TranslatorBus>> buses_;
+  std::vector<TranslatorBus*> route_buses_;  // by index in config_->routes
+  void start_buses();
   static std::string find_exec_launcher();
   uint64_t start_hrtime_ = 0;
 

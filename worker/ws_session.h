@@ -21,7 +21,10 @@ struct LimitsConfig;
 
 class WsSession {
  public:
-  WsSession(Connection& connection, const config::LimitsConfig& limits);
+  // `max_message` and `max_frame` replace limits.max_message and
+  // limits.max_frame (a translator route has its own).
+  WsSession(Connection& connection, const config::LimitsConfig& limits, uint64_t max_message,
+            uint64_t max_frame);
 
   // Parses client bytes (unmasked in place). For each complete message
   // calls Connection::on_ws_message; answers pings; handles Close and
