@@ -3,6 +3,7 @@
 
 #include <string_view>
 
+#include "common/log.h"
 #include "config/config.h"
 #include "config/translator_settings.h"
 #include "http/percent_decode.h"
@@ -107,7 +108,7 @@ std::string translator_client_ip(const Connection& client, const config::Transla
     while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t')) entry.remove_prefix(1);
     while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t')) entry.remove_suffix(1);
     if (entry.empty()) continue;
-    chosen = std::string(entry);
+    chosen = escape_for_log(entry, 64);
     if (!trusted_address(translator.trusted_proxies, chosen)) break;
   }
   return chosen.empty() ? peer : chosen;

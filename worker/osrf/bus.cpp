@@ -24,6 +24,7 @@ constexpr uint64_t kSenderAllowanceMs = 5000;
 constexpr uint64_t kCheckIntervalMs = 500;
 // How long shutdown waits for the DEL before the links are cut.
 constexpr uint64_t kShutdownWaitMs = 2000;
+constexpr uint64_t kShutdownCheckMs = 10;
 constexpr uint64_t kReceiveRetryMs = 1000;
 // Messages taken per LPOP after a BLPOP returned one.
 constexpr const char* kLpopBatch = "64";
@@ -343,6 +344,8 @@ void TranslatorBus::shutdown() {
     primary->second.link->command(2, argv, lengths, kDel);
   }
   for (auto& [domain, s] : senders_) s.link->stop(true);
+  // Checked often now, so that the worker exits as soon as the links close.
+  if (check_timer_ != nullptr) uv_timer_start(check_timer_, on_check, kShutdownCheckMs, kShutdownCheckMs);
   check();
 }
 

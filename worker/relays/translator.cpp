@@ -38,6 +38,9 @@ DropCounter drop_counter(osrf::Drop reason) {
           &RouteStats::translator_dropped_too_many_requests};
 }
 
+// Longer activity lines are cut (a request may carry megabytes of params).
+constexpr size_t kMaxActivityLine = 16 * 1024;
+
 bool opens_request(const std::vector<osrf::OsrfMessage>& messages) {
   for (const osrf::OsrfMessage& m : messages) {
     if (m.type == osrf::MessageType::Request || m.type == osrf::MessageType::Connect) return true;
@@ -127,9 +130,7 @@ void TranslatorRelay::handle_client_message(std::string_view text) {
   }
   const std::string xid = message.log_xid ? *message.log_xid : next_xid();
   for (const osrf::OsrfMessage& m : message.messages) {
-    if (m.type != osrf::MessageType::Request) continue;
-    error_log().info("{}", escape_for_log(osrf::activity_line(client_ip_, message.service, m, settings_.log_protect),
-                                          4096));
+    if (m.type == osrf::MessageType::Request) log_activity(message.service, m);
   }
   const std::string envelope = osrf::bus_envelope(to, bus_.address(), TranslatorBus::bus_thread(message.thread, id_),
                                                   xid, message.body);
@@ -144,6 +145,24 @@ void TranslatorRelay::handle_client_message(std::string_view text) {
   if (opens_request(message.messages) && sent_at_.size() < osrf::SessionBook::kMaxRequestsInFlight)
     sent_at_.emplace(xid, uv_hrtime());
   update_gauges();
+}
+
+void TranslatorRelay::log_activity(std::string_view service, const osrf::OsrfMessage& request) {
+  // The params are compact ASCII JSON and the service is checked; the
+  // method and a forwarded address are escaped (SEC-LOG-01).
+  std::string line;
+  const std::string method = escape_for_log(request.method);
+  if (method == request.method) {
+    line = osrf::activity_line(client_ip_, service, request, settings_.log_protect);
+  } else {
+    osrf::OsrfMessage escaped{request.type, request.thread_trace, method, request.params};
+    line = osrf::activity_line(client_ip_, service, escaped, settings_.log_protect);
+  }
+  if (line.size() > kMaxActivityLine) {
+    line.resize(kMaxActivityLine);
+    line += "...";
+  }
+  error_log().info("{}", line);
 }
 
 void TranslatorRelay::drop(osrf::Drop reason, std::string_view detail) {

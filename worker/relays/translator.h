@@ -57,6 +57,7 @@ class TranslatorRelay final : public Relay, private BusClient {
 
   void handle_client_message(std::string_view text);
   void bus_message(osrf::BusMessage& message);
+  void log_activity(std::string_view service, const osrf::OsrfMessage& request);
   void drop(osrf::Drop reason, std::string_view detail);
   void send_transport_error(const std::string& thread, const std::string& xid);
   // Brings the worker's and the route's gauges to the book's present counts.
