@@ -8,13 +8,16 @@ keys under opensrf:router:* and opensrf:client:*; "opensrf" (router,
 listener, drones) may do everything. The server is killed and reaped, and
 its process group is gone, when the context exits.
 
-Not yet written: the fake router, listener and drones (fake_opensrf).
+RedisServer.monitor() records the commands the gateway account sends
+(MONITOR, with CLIENT LIST telling which connections are the gateway's).
+The fake router, listener and drones are in opensrf_fake.py.
 """
 import contextlib
 import os
 import secrets
 import signal
 import subprocess
+import threading
 import time
 
 import redis
@@ -85,9 +88,83 @@ class RedisServer:
         self.stop()
         self.start()
 
+    @contextlib.contextmanager
+    def monitor(self):
+        """Records every command the server runs (MONITOR, as opensrf) with
+        the address of the connection that sent it, and which addresses
+        belong to the gateway account (CLIENT LIST, polled). Yields a
+        Monitor; its commands_of_others() lists the command names the
+        gateway account sent."""
+        monitor = Monitor(self)
+        monitor.start()
+        try:
+            yield monitor
+        finally:
+            monitor.stop()
+
     def log(self):
         with open(os.path.join(self.dir, "redis.log"), encoding="utf-8", errors="replace") as log:
             return log.read()
+
+
+class Monitor:
+    """See RedisServer.monitor()."""
+
+    def __init__(self, server):
+        self.server = server
+        self.lines = []
+        self.gateway_addresses = set()
+        self._stop = threading.Event()
+        self._threads = []
+
+    def start(self):
+        self._threads = [threading.Thread(target=self._watch, daemon=True),
+                         threading.Thread(target=self._poll, daemon=True)]
+        for thread in self._threads:
+            thread.start()
+        # MONITOR is on once the watcher has seen its own PING.
+        wait_for(lambda: any(line.split(" ", 1)[-1].upper().startswith("PING")
+                             for line in list(self.lines)), 10,
+                 message="MONITOR running")
+
+    def _watch(self):
+        client = self.server.client("opensrf")
+        with client.monitor() as m:
+            listen = m.listen()
+            self.server.client("opensrf").ping()
+            while not self._stop.is_set():
+                try:
+                    event = next(listen)
+                except (redis.RedisError, OSError, StopIteration):
+                    return
+                self.lines.append(f'{event.get("client_address")}:{event.get("client_port")} '
+                                  f'{event.get("command")}')
+
+    def _poll(self):
+        client = self.server.client("opensrf")
+        while not self._stop.is_set():
+            with contextlib.suppress(redis.RedisError, OSError):
+                for fields in client.client_list():
+                    if fields.get("user") == "gateway":
+                        self.gateway_addresses.add(fields["addr"])
+            self._stop.wait(0.05)
+
+    def stop(self):
+        self._stop.set()
+        # A last command wakes the MONITOR reader.
+        with contextlib.suppress(redis.RedisError, OSError):
+            self.server.client("opensrf").ping()
+        for thread in self._threads:
+            thread.join(5)
+
+    def commands_of_others(self):
+        """Command names (upper case) the gateway account's connections sent."""
+        names = []
+        for line in list(self.lines):
+            address, _, command = line.partition(" ")
+            if address in self.gateway_addresses:
+                names.append(command.split(" ", 1)[0].upper())
+        return names
 
 
 @contextlib.contextmanager

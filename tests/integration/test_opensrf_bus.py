@@ -1,6 +1,7 @@
 """Proves the Redis half of the OpenSRF bus fixture (opensrf_bus.py) is
 faithful to the spec's ACL (section 1) by acting as the gateway account.
-The fake router, listener and drones are not written yet."""
+The fake router, listener and drones (opensrf_fake.py) are exercised by
+test_translator.py and test_translator_bus.py."""
 import pytest
 import redis
 
