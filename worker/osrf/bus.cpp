@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cerrno>
 #include <climits>
+#include <cstring>
 
 #include "common/log.h"
 #include "config/config.h"
@@ -142,6 +144,13 @@ std::string TranslatorBus::bus_thread(std::string_view thread, uint64_t id) {
 bool TranslatorBus::send(std::string_view domain, std::string_view key, std::string_view envelope,
                          uint64_t id, std::string_view thread, std::string_view xid) {
   if (!ready()) return false;
+  if (senders_.find(domain) == senders_.end() && senders_.size() >= kMaxDomains) {
+    // Drone addresses come from the bus; a bus naming ever new domains
+    // must not make the worker open ever more connections.
+    error_log().warn("translator bus {}: not opening a connection to domain {}: {} domains in use",
+                     config_.domain, escape_for_log(domain, 128), senders_.size());
+    return false;
+  }
   Sender& s = sender(domain);
   if (!s.link->usable() || s.pending_bytes + envelope.size() > kMaxPendingBytes) return false;
   const char* argv[] = {"RPUSH", key.data(), envelope.data()};

@@ -88,6 +88,8 @@ class TranslatorBus final : private RedisLinkOwner {
   // The bus thread of a client's `thread` on connection `id`.
   static std::string bus_thread(std::string_view thread, uint64_t id);
 
+  // Domains a bus sends to at most (the primary and the drones' ones).
+  static constexpr size_t kMaxDomains = 16;
   // Output bytes waiting for Redis beyond which send() refuses, per link.
   static constexpr uint64_t kMaxPendingBytes = 64ull << 20;
 
