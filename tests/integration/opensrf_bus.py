@@ -91,10 +91,10 @@ class RedisServer:
     @contextlib.contextmanager
     def monitor(self):
         """Records every command the server runs (MONITOR, as opensrf) with
-        the address of the connection that sent it, and which addresses
-        belong to the gateway account (CLIENT LIST, polled). Yields a
-        Monitor; its commands_of_others() lists the command names the
-        gateway account sent."""
+        the address of the connection that sent it. Yields a Monitor:
+        note_gateway_connections() records which connections are the
+        gateway account's (CLIENT LIST), and commands_of_others() lists the
+        command names those sent."""
         monitor = Monitor(self)
         monitor.start()
         try:
@@ -118,8 +118,7 @@ class Monitor:
         self._threads = []
 
     def start(self):
-        self._threads = [threading.Thread(target=self._watch, daemon=True),
-                         threading.Thread(target=self._poll, daemon=True)]
+        self._threads = [threading.Thread(target=self._watch, daemon=True)]
         for thread in self._threads:
             thread.start()
         # MONITOR is on once the watcher has seen its own PING.
@@ -140,14 +139,12 @@ class Monitor:
                 self.lines.append(f'{event.get("client_address")}:{event.get("client_port")} '
                                   f'{event.get("command")}')
 
-    def _poll(self):
-        client = self.server.client("opensrf")
-        while not self._stop.is_set():
-            with contextlib.suppress(redis.RedisError, OSError):
-                for fields in client.client_list():
-                    if fields.get("user") == "gateway":
-                        self.gateway_addresses.add(fields["addr"])
-            self._stop.wait(0.05)
+    def note_gateway_connections(self):
+        """Records the addresses of the gateway account's connections now
+        (CLIENT LIST); call it while the gateway is connected."""
+        for fields in self.server.client("opensrf").client_list():
+            if fields.get("user") == "gateway":
+                self.gateway_addresses.add(fields["addr"])
 
     def stop(self):
         self._stop.set()
