@@ -21,11 +21,13 @@ Contract under test (the issue's behaviour list, docs/translator.md):
 """
 import asyncio
 import json
-import re
+import os
+import subprocess
 
 import pytest
 import websockets
 
+from conftest import WSGATED
 from translator_support import (SERVICE, client, connect, disconnect, envelope, recv_json,
                                 recv_until_complete, request, results, route_stats, run,
                                 statuses, totals, translator_rig, assert_silent)
@@ -67,6 +69,8 @@ def test_stateless_request_round_trip(rig):
     assert stats["translator_replies_timed"] == 1
     assert stats["translator_requests_in_flight"] == 0
     assert route_stats(gw)["translator_bus_messages_in"] == 1
+    gw.wait_for(lambda: "bus_out=1 bus_in=1 dropped=0 transport_errors=0" in gw.access_log(), 10,
+                message="the access log's translator fields")
 
 
 def test_client_log_xid_is_kept(rig):
@@ -366,3 +370,16 @@ def test_forwarded_for_only_from_trusted_proxies(gateway, tmp_path):
         assert "[203.0.113.9] [] wsgate.test wsgate.add 1" in trusted.error_log()
         assert "[127.0.0.1] [] wsgate.test wsgate.add 1" in untrusted.error_log()
         assert "203.0.113.9" not in untrusted.error_log()
+
+
+def test_config_check_reads_the_password_file(rig):
+    gw = rig.start(start=False)
+    ok = subprocess.run([WSGATED, "-t", "-c", gw.config_path], capture_output=True, text=True,
+                        timeout=30)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    os.unlink(rig.password_file)
+    missing = subprocess.run([WSGATED, "-t", "-c", gw.config_path], capture_output=True,
+                             text=True, timeout=30)
+    output = missing.stdout + missing.stderr
+    assert missing.returncode == 1, output
+    assert rig.password_file in output and "routes[0].translator.password_file" in output, output
