@@ -88,7 +88,8 @@ bool trusted_address(const std::vector<config::AddressRange>& ranges, const std:
 // The address the activity log names: the peer, or, when the peer is a
 // trusted proxy, the nearest untrusted address of X-Forwarded-For (read
 // from the right, as each proxy appends the address it saw).
-std::string translator_client_ip(const Connection& client, const config::TranslatorConfig& translator,
+std::string translator_client_ip(const Connection& client,
+                                 const config::TranslatorConfig& translator,
                                  const http::Request& request) {
   std::string peer = client.peer_host();
   if (translator.trusted_proxies.empty() || !trusted_address(translator.trusted_proxies, peer))
@@ -105,7 +106,8 @@ std::string translator_client_ip(const Connection& client, const config::Transla
     const size_t comma = rest.rfind(',');
     std::string_view entry = comma == std::string_view::npos ? rest : rest.substr(comma + 1);
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(0, comma);
-    while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t')) entry.remove_prefix(1);
+    while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t'))
+      entry.remove_prefix(1);
     while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t')) entry.remove_suffix(1);
     if (entry.empty()) continue;
     chosen = escape_for_log(entry, 64);

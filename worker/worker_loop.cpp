@@ -561,9 +561,10 @@ void Worker::expire_idle(uint64_t t) {
     if (c->requests_in_flight() == 0 || silent >= wait_ms) {
       const uint32_t dead = c->give_up_requests();
       if (dead > 0) {
-        error_log().warn("route {}: {}: silent for {} s with {} requests in flight; they are treated "
-                         "as dead",
-                         c->route().path, c->peer_text(), silent / 1000, dead);
+        error_log().warn(
+            "route {}: {}: silent for {} s with {} requests in flight; they are treated "
+            "as dead",
+            c->route().path, c->peer_text(), silent / 1000, dead);
       }
       idle.remove(*c);
       c->start_close(1001, "idle timeout", CloseCause::Idle);
@@ -634,9 +635,10 @@ void Worker::drain_check() {
     if (c->requests_in_flight() > 0) {
       if (t - c->last_message() < wait_ms) return;
       const uint32_t dead = c->give_up_requests();
-      error_log().warn("route {}: {}: draining, silent for {} s with {} requests in flight; they "
-                       "are treated as dead",
-                       c->route().path, c->peer_text(), (t - c->last_message()) / 1000, dead);
+      error_log().warn(
+          "route {}: {}: draining, silent for {} s with {} requests in flight; they "
+          "are treated as dead",
+          c->route().path, c->peer_text(), (t - c->last_message()) / 1000, dead);
     }
     if (!c->drain_hook.linked()) drain_pending.push_back(*c);
   });

@@ -5,8 +5,8 @@
 #include <openssl/rand.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <cerrno>
+#include <charconv>
 #include <climits>
 #include <cstring>
 
@@ -199,7 +199,8 @@ void TranslatorBus::on_reply(RedisLink& link, uintptr_t tag, redisReply* reply) 
         break;
       case kDel:
         if (reply != nullptr && reply->type == REDIS_REPLY_ERROR) {
-          error_log().warn("{}: DEL {}: {}", link.describe(), address_, std::string(reply->str, reply->len));
+          error_log().warn("{}: DEL {}: {}", link.describe(), address_,
+                           std::string(reply->str, reply->len));
         }
         break;
       default:
@@ -218,7 +219,8 @@ void TranslatorBus::on_send_reply(Sender& s, redisReply* reply) {
   const bool refused = reply != nullptr && reply->type == REDIS_REPLY_ERROR;
   if (reply != nullptr && !refused) return;
   if (refused) {
-    error_log().error("{}: RPUSH refused: {}", s.link->describe(), std::string(reply->str, reply->len));
+    error_log().error("{}: RPUSH refused: {}", s.link->describe(),
+                      std::string(reply->str, reply->len));
   }
   const auto client = clients_.find(sent.id);
   if (client != clients_.end()) client->second->on_bus_send_failed(sent.thread, sent.xid);
@@ -288,8 +290,9 @@ void TranslatorBus::deliver(std::string_view text) {
   std::optional<osrf::BusMessage> message = osrf::parse_bus_message(text, error);
   if (!message) {
     ++stats.translator_replies_orphaned;
-    error_log().warn("translator bus {}: dropped a message on {} that is not a transport message: {}",
-                     config_.domain, address_, error);
+    error_log().warn(
+        "translator bus {}: dropped a message on {} that is not a transport message: {}",
+        config_.domain, address_, error);
     return;
   }
   const size_t slash = message->thread.rfind('/');
@@ -354,7 +357,8 @@ void TranslatorBus::shutdown() {
   }
   for (auto& [domain, s] : senders_) s.link->stop(true);
   // Checked often now, so that the worker exits as soon as the links close.
-  if (check_timer_ != nullptr) uv_timer_start(check_timer_, on_check, kShutdownCheckMs, kShutdownCheckMs);
+  if (check_timer_ != nullptr)
+    uv_timer_start(check_timer_, on_check, kShutdownCheckMs, kShutdownCheckMs);
   check();
 }
 

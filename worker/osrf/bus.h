@@ -112,7 +112,8 @@ class TranslatorBus final : private RedisLinkOwner {
   void on_reply(RedisLink& link, uintptr_t tag, redisReply* reply) noexcept override;
   static void on_check(uv_timer_t* timer) noexcept;
 
-  std::unique_ptr<RedisLink> make_link(const std::string& domain, std::string role, uint64_t allowance_ms);
+  std::unique_ptr<RedisLink> make_link(const std::string& domain, std::string role,
+                                       uint64_t allowance_ms);
   Sender& sender(std::string_view domain);
   Sender* sender_of(RedisLink& link);
   void receive();  // issues the next BLPOP or LPOP
@@ -129,9 +130,9 @@ class TranslatorBus final : private RedisLinkOwner {
   std::unordered_map<uint64_t, BusClient*> clients_;
   uint64_t next_id_ = 1;
   uv_timer_t* check_timer_ = nullptr;  // freed by its close callback
-  bool receiving_ = false;           // a BLPOP or LPOP is outstanding
-  bool lpop_count_ = true;           // Redis >= 6.2: LPOP key count
-  uint64_t receive_retry_at_ = 0;    // after a refused BLPOP, when to try again
+  bool receiving_ = false;             // a BLPOP or LPOP is outstanding
+  bool lpop_count_ = true;             // Redis >= 6.2: LPOP key count
+  uint64_t receive_retry_at_ = 0;      // after a refused BLPOP, when to try again
   bool shutting_down_ = false;
   uint64_t shutdown_started_ = 0;
 };

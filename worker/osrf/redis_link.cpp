@@ -211,8 +211,8 @@ void RedisLink::on_auth_reply(redisAsyncContext* context, void* reply, void*) no
   if (r == nullptr || self->state_ == State::Stopped) return;  // lost: on_disconnect follows
   try {
     if (r->type == REDIS_REPLY_ERROR) {
-      self->last_failure_ = "AUTH as user '" + self->settings_.username +
-                            "' refused: " + std::string(r->str, r->len);
+      self->last_failure_ =
+          "AUTH as user '" + self->settings_.username + "' refused: " + std::string(r->str, r->len);
       redisAsyncDisconnect(context);
       return;
     }
@@ -243,7 +243,9 @@ void RedisLink::on_disconnect(const redisAsyncContext* context, int status) noex
   if (self->state_ == State::Stopped) return;
   try {
     std::string why = self->last_failure_;
-    if (why.empty()) why = status == REDIS_OK || context->errstr[0] == '\0' ? "connection closed" : context->errstr;
+    if (why.empty())
+      why =
+          status == REDIS_OK || context->errstr[0] == '\0' ? "connection closed" : context->errstr;
     self->failed(why);
   } catch (const std::exception& e) {
     error_log().error("{}: {}", self->describe(), e.what());
@@ -275,7 +277,8 @@ void RedisLink::on_command_reply(redisAsyncContext* context, void* reply, void* 
   if (self == nullptr) return;
   --self->pending_;
   self->last_progress_ = uv_now(self->loop_);
-  self->owner_.on_reply(*self, reinterpret_cast<uintptr_t>(privdata), static_cast<redisReply*>(reply));
+  self->owner_.on_reply(*self, reinterpret_cast<uintptr_t>(privdata),
+                        static_cast<redisReply*>(reply));
 }
 
 void RedisLink::check(uint64_t now) {
@@ -283,7 +286,8 @@ void RedisLink::check(uint64_t now) {
     if (state_ == State::Resolving && now - last_progress_ > settings_.allowance_ms) {
       // A lookup that hangs: its late answer is ignored as stale.
       resolver_ = nullptr;
-      failed("no answer from the resolver within " + std::to_string(settings_.allowance_ms) + " ms");
+      failed("no answer from the resolver within " + std::to_string(settings_.allowance_ms) +
+             " ms");
     }
     return;
   }

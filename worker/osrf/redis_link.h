@@ -53,8 +53,8 @@ class RedisLink {
     std::string host;  // the bus domain
     uint16_t port = 6379;
     std::string username;
-    std::string password;  // empty: no AUTH
-    std::string role;      // "receiver" or "sender", for logs
+    std::string password;           // empty: no AUTH
+    std::string role;               // "receiver" or "sender", for logs
     uint64_t allowance_ms = 10000;  // longest wait for one reply
   };
 
@@ -70,7 +70,9 @@ class RedisLink {
   // graceful: they are answered with nullptr at once.
   void stop(bool graceful);
   // Stopped, and nothing of the connection is left to close.
-  bool finished() const { return state_ == State::Stopped && context_ == nullptr && resolver_ == nullptr; }
+  bool finished() const {
+    return state_ == State::Stopped && context_ == nullptr && resolver_ == nullptr;
+  }
   bool up() const { return state_ == State::Up; }
   // Resolving, connecting or up: command() would accept.
   bool usable() const {
@@ -119,11 +121,11 @@ class RedisLink {
   // The lookup in progress. Each request is freed by its callback; one the
   // link gave up on (check()) is stale there, and only freed.
   uv_getaddrinfo_t* resolver_ = nullptr;
-  uv_timer_t* retry_timer_ = nullptr;           // freed by its close callback
+  uv_timer_t* retry_timer_ = nullptr;  // freed by its close callback
   uint64_t backoff_ms_ = 0;
-  uint64_t pending_ = 0;       // commands without their reply yet
-  uint64_t last_progress_ = 0;  // uv_now() of the last reply, or of the first pending command
-  unsigned address_turn_ = 0;  // which resolved address to try next
+  uint64_t pending_ = 0;         // commands without their reply yet
+  uint64_t last_progress_ = 0;   // uv_now() of the last reply, or of the first pending command
+  unsigned address_turn_ = 0;    // which resolved address to try next
   bool logged_failure_ = false;  // the current outage has been logged
   std::string last_failure_;
   unsigned ups_ = 0;  // times the link came up

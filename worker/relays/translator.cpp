@@ -20,17 +20,23 @@ using DropCounter = std::pair<uint64_t WorkerStats::*, uint64_t RouteStats::*>;
 DropCounter drop_counter(osrf::Drop reason) {
   switch (reason) {
     case osrf::Drop::InvalidJson:
-      return {&WorkerStats::translator_dropped_invalid_json, &RouteStats::translator_dropped_invalid_json};
+      return {&WorkerStats::translator_dropped_invalid_json,
+              &RouteStats::translator_dropped_invalid_json};
     case osrf::Drop::BadThread:
-      return {&WorkerStats::translator_dropped_bad_thread, &RouteStats::translator_dropped_bad_thread};
+      return {&WorkerStats::translator_dropped_bad_thread,
+              &RouteStats::translator_dropped_bad_thread};
     case osrf::Drop::BadXid:
-      return {&WorkerStats::translator_dropped_bad_log_xid, &RouteStats::translator_dropped_bad_log_xid};
+      return {&WorkerStats::translator_dropped_bad_log_xid,
+              &RouteStats::translator_dropped_bad_log_xid};
     case osrf::Drop::BadService:
-      return {&WorkerStats::translator_dropped_bad_service, &RouteStats::translator_dropped_bad_service};
+      return {&WorkerStats::translator_dropped_bad_service,
+              &RouteStats::translator_dropped_bad_service};
     case osrf::Drop::BadOsrfMsg:
-      return {&WorkerStats::translator_dropped_bad_osrf_msg, &RouteStats::translator_dropped_bad_osrf_msg};
+      return {&WorkerStats::translator_dropped_bad_osrf_msg,
+              &RouteStats::translator_dropped_bad_osrf_msg};
     case osrf::Drop::NoRecipient:
-      return {&WorkerStats::translator_dropped_no_recipient, &RouteStats::translator_dropped_no_recipient};
+      return {&WorkerStats::translator_dropped_no_recipient,
+              &RouteStats::translator_dropped_no_recipient};
     case osrf::Drop::TooManyRequests:
       break;
   }
@@ -132,8 +138,8 @@ void TranslatorRelay::handle_client_message(std::string_view text) {
   for (const osrf::OsrfMessage& m : message.messages) {
     if (m.type == osrf::MessageType::Request) log_activity(message.service, m);
   }
-  const std::string envelope = osrf::bus_envelope(to, bus_.address(), TranslatorBus::bus_thread(message.thread, id_),
-                                                  xid, message.body);
+  const std::string envelope = osrf::bus_envelope(
+      to, bus_.address(), TranslatorBus::bus_thread(message.thread, id_), xid, message.body);
   if (!bus_.send(domain, key, envelope, id_, message.thread, xid)) {
     // Nothing can carry it now: the client hears so at once.
     send_transport_error(message.thread, xid);
@@ -169,8 +175,8 @@ void TranslatorRelay::drop(osrf::Drop reason, std::string_view detail) {
   ++drops_;
   const DropCounter counter = drop_counter(reason);
   count(counter.first, counter.second);
-  error_log().warn("route {}: {}: dropped a message ({}): {}", client_.route().path, client_.peer_text(),
-                   osrf::drop_name(reason), escape_for_log(detail));
+  error_log().warn("route {}: {}: dropped a message ({}): {}", client_.route().path,
+                   client_.peer_text(), osrf::drop_name(reason), escape_for_log(detail));
 }
 
 void TranslatorRelay::send_transport_error(const std::string& thread, const std::string& xid) {
@@ -185,7 +191,8 @@ void TranslatorRelay::on_bus_message(osrf::BusMessage& message) noexcept {
   try {
     bus_message(message);
   } catch (const std::exception& e) {
-    error_log().error("route {}: {}: bus message: {}", client_.route().path, client_.peer_text(), e.what());
+    error_log().error("route {}: {}: bus message: {}", client_.route().path, client_.peer_text(),
+                      e.what());
   }
 }
 
@@ -205,28 +212,33 @@ void TranslatorRelay::bus_message(osrf::BusMessage& message) {
       sent_at_.erase(sent);
     }
   }
-  const osrf::SessionBook::Outcome outcome = book_.received(message.thread, message.from, message.statuses);
+  const osrf::SessionBook::Outcome outcome =
+      book_.received(message.thread, message.from, message.statuses);
   if (outcome.cache_full) {
     count(&WorkerStats::translator_session_cache_full, &RouteStats::translator_session_cache_full);
-    error_log().warn("route {}: {}: {} stateful sessions cached already (max_sessions); thread {} "
-                     "goes on stateless",
-                     client_.route().path, client_.peer_text(), book_.sessions(),
-                     escape_for_log(message.thread, 64));
+    error_log().warn(
+        "route {}: {}: {} stateful sessions cached already (max_sessions); thread {} "
+        "goes on stateless",
+        client_.route().path, client_.peer_text(), book_.sessions(),
+        escape_for_log(message.thread, 64));
   }
   if (book_.requests_in_flight() == 0) sent_at_.clear();
   update_gauges();
   const std::string reply = osrf::client_reply(message.thread, xid, message.body);
-  client_.send_message(ws::Opcode::Text, {reinterpret_cast<const uint8_t*>(reply.data()), reply.size()});
+  client_.send_message(ws::Opcode::Text,
+                       {reinterpret_cast<const uint8_t*>(reply.data()), reply.size()});
 }
 
-void TranslatorRelay::on_bus_send_failed(const std::string& thread, const std::string& xid) noexcept {
+void TranslatorRelay::on_bus_send_failed(const std::string& thread,
+                                         const std::string& xid) noexcept {
   try {
     // As a status >= 400 would: the thread's requests and session end.
     const osrf::SessionBook::Outcome outcome = book_.received(thread, "", {osrf::Status{"", 503}});
     if (outcome.closed > 0) send_transport_error(thread, xid);
     update_gauges();
   } catch (const std::exception& e) {
-    error_log().error("route {}: {}: send failed: {}", client_.route().path, client_.peer_text(), e.what());
+    error_log().error("route {}: {}: send failed: {}", client_.route().path, client_.peer_text(),
+                      e.what());
   }
 }
 
@@ -240,7 +252,8 @@ void TranslatorRelay::on_bus_lost() noexcept {
     for (const auto& [thread, xid] : abandoned) send_transport_error(thread, xid);
     update_gauges();
   } catch (const std::exception& e) {
-    error_log().error("route {}: {}: bus lost: {}", client_.route().path, client_.peer_text(), e.what());
+    error_log().error("route {}: {}: bus lost: {}", client_.route().path, client_.peer_text(),
+                      e.what());
   }
 }
 
