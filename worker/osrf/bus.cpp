@@ -31,6 +31,8 @@ constexpr uint64_t kReceiveRetryMs = 1000;
 // Messages taken per LPOP after a BLPOP returned one.
 constexpr const char* kLpopBatch = "64";
 constexpr size_t kLpopBatchSize = 64;
+// Messages closer together than this make the receiver try LPOP.
+constexpr uint64_t kBurstNs = 1000000;
 
 std::string random_hex(size_t bytes) {
   unsigned char raw[16] = {};
@@ -273,8 +275,19 @@ void TranslatorBus::on_received(uintptr_t tag, redisReply* reply) {
   }
   if (shutting_down_ || !receiver_->up()) return;
   // More may be waiting: take it in batches without blocking, and go back
-  // to BLPOP once the list is empty.
-  const bool more = tag == kBlpop ? taken == 1 : taken == kLpopBatchSize;
+  // to BLPOP once the list is empty. An LPOP that finds nothing costs a
+  // round trip, so after a BLPOP it is only tried in a burst: when the
+  // previous message came less than kBurstNs before, or the last LPOP
+  // found some.
+  bool more = false;
+  if (tag == kBlpop && taken == 1) {
+    const uint64_t now = uv_hrtime();
+    more = lpop_found_ || now - last_blpop_ns_ < kBurstNs;
+    last_blpop_ns_ = now;
+  } else if (tag == kLpop) {
+    lpop_found_ = taken > 0;
+    more = taken == kLpopBatchSize;
+  }
   if (more && lpop_count_) {
     const char* argv[] = {"LPOP", address_.c_str(), kLpopBatch};
     const size_t lengths[] = {4, address_.size(), 2};

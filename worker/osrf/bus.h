@@ -132,6 +132,8 @@ class TranslatorBus final : private RedisLinkOwner {
   uv_timer_t* check_timer_ = nullptr;  // freed by its close callback
   bool receiving_ = false;             // a BLPOP or LPOP is outstanding
   bool lpop_count_ = true;             // Redis >= 6.2: LPOP key count
+  bool lpop_found_ = false;            // the last LPOP took messages
+  uint64_t last_blpop_ns_ = 0;         // uv_hrtime() of the last BLPOP that took one
   uint64_t receive_retry_at_ = 0;      // after a refused BLPOP, when to try again
   bool shutting_down_ = false;
   uint64_t shutdown_started_ = 0;
