@@ -383,3 +383,23 @@ def test_config_check_reads_the_password_file(rig):
     output = missing.stdout + missing.stderr
     assert missing.returncode == 1, output
     assert rig.password_file in output and "routes[0].translator.password_file" in output, output
+
+
+def test_node_ws_client_session(rig):
+    gw = rig.start()
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_translator_client.js")
+    out = subprocess.run(["node", script, gw.url("/osrf"), SERVICE], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    seen = json.loads(out.stdout)["seen"]
+    session = [s for s in seen if s[0] == "node-session"]
+    assert ["node-session", "0", "200"] in session
+    assert ["node-session", "2", 42] in session
+    drone = [s[2] for s in session if s[1] == "1" and s[2] != "205"][0]
+    assert drone in rig.fake.drone_addresses, "whoami answered by the CONNECTed drone"
+    assert ["node-other", "1", "h\u00e9"] in seen
+    # After the 200, the pipelined requests went to the drone, not through
+    # the router.
+    routed = [e["body"][0]["__p"]["type"] for e in rig.fake.received("router")
+              if e["thread"].startswith("node-session")]
+    assert routed == ["CONNECT"]
