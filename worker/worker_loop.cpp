@@ -138,6 +138,7 @@ void Worker::start_buses() {
       if (b.domain == t.domain && b.port == t.port && b.username == t.username &&
           b.password == t.password && b.router_name == t.router_name) {
         route_buses_[i] = bus.get();
+        break;
       }
     }
     if (route_buses_[i] != nullptr) continue;
