@@ -264,3 +264,19 @@ def test_two_daemons_on_one_bus_never_cross(gateway, tmp_path):
         assert len(senders) == 2, "one bus address per node and worker"
         for gw in (first, second):
             assert totals(gw)["translator_replies_orphaned"] == 0
+
+
+def test_routes_on_one_bus_share_its_connections(rig):
+    second = dict(rig.route(max_sessions=4), path="/osrf2")
+    gw = rig.factory(workers=1, extra={"routes": [rig.route(), second]})
+    wait_bus_up(gw)
+
+    async def scenario():
+        for path in ("/osrf", "/osrf2"):
+            async with websockets.connect(gw.url(path), open_timeout=10) as ws:
+                await ws.send(envelope("B1", request("wsgate.add", [1, 2])))
+                assert results((await recv_until_complete(ws))[-1]) == [3]
+
+    run(scenario())
+    assert len(gateway_connections(rig.bus)) == 2
+    assert totals(gw)["translator_bus_connections"] == 2
