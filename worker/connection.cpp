@@ -217,12 +217,18 @@ void Connection::answer_request(const http::Request& request, uint8_t* tail, siz
         std::make_unique<std::string>(request.method + " " + escape_for_log(request.target, 128));
   };
 
-  if (!http::wants_upgrade(request)) {
+  // An Upgrade to anything but websocket (curl --http2 sends h2c) is
+  // ignored off WebSocket routes, as RFC 9110 §7.8 lets a server do; on a
+  // route it is a bad WebSocket request (400 below).
+  if (!http::wants_upgrade(request) || (route == nullptr && !request.upgrade_websocket)) {
     ++stats.http_requests;
     keep_request_line();
     const bool get_or_head = request.method == "GET" || request.method == "HEAD";
-    if (!cfg.health_path.empty() && request.path == cfg.health_path && get_or_head) {
+    const bool health = !cfg.health_path.empty() && request.path == cfg.health_path;
+    if (health && get_or_head) {
       refuse(200, "ok");
+    } else if (health) {
+      refuse(405, "the health path answers GET and HEAD", "Allow: GET, HEAD\r\n");
     } else if (route != nullptr) {
       refuse(426, "this is a WebSocket endpoint; send a WebSocket upgrade request");
     } else {
@@ -232,11 +238,22 @@ void Connection::answer_request(const http::Request& request, uint8_t* tail, siz
   }
 
   std::optional<http::HttpError> error;
+  std::string subprotocol_refusal;  // the reason error points at, when it is that
   if (route == nullptr) {
     error = http::HttpError{404, "no WebSocket route at this path"};
   } else if ((error = http::validate_upgrade(request))) {
   } else if (!http::origin_allowed(request.origin, route->origins)) {
     error = http::HttpError{403, "origin not allowed"};
+    error_log().info("route {}: {}: origin {} not allowed", route->path, peer_text(),
+                     request.origin ? escape_for_log(*request.origin) : std::string("(none)"));
+  } else if (!request.protocols.empty() &&
+             !http::select_subprotocol(request.protocols, route->subprotocols)) {
+    // A 101 without Sec-WebSocket-Protocol would be failed by the client
+    // (browsers and Node ws close with 1006); a 400 says why.
+    subprotocol_refusal = http::unserved_subprotocols(request.protocols, route->subprotocols);
+    error = http::HttpError{400, subprotocol_refusal};
+    error_log().info("route {}: {}: {}", route->path, peer_text(),
+                     escape_for_log(subprotocol_refusal));
   }
   std::unique_ptr<Relay> relay;
   if (!error) {

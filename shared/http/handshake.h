@@ -115,6 +115,13 @@ std::string accept_key(std::string_view client_key);
 std::optional<std::string> select_subprotocol(const std::vector<std::string>& offered,
                                               const std::vector<std::string>& supported);
 
+// The reason of the 400 that answers a client none of whose offered
+// subprotocols the route serves: "unsupported subprotocol: offered a, b;
+// this route serves: x, y" (or "serves no subprotocol"). The tokens were
+// validated by the parser (WS-SP-02), so the text is safe in a body.
+std::string unserved_subprotocols(const std::vector<std::string>& offered,
+                                  const std::vector<std::string>& served);
+
 // SEC-OR-01/02: exact, case-insensitive match of the serialized origin
 // against `allowed` (default ports normalised away). An empty allow-list
 // means the route does no origin check. A missing Origin is refused when a

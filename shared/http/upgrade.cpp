@@ -85,4 +85,21 @@ std::optional<std::string> select_subprotocol(const std::vector<std::string>& of
   return std::nullopt;
 }
 
+std::string unserved_subprotocols(const std::vector<std::string>& offered,
+                                  const std::vector<std::string>& served) {
+  auto join = [](const std::vector<std::string>& tokens) {
+    std::string out;
+    for (const std::string& token : tokens) {
+      if (token.empty()) continue;
+      if (!out.empty()) out += ", ";
+      out += token;
+    }
+    return out;
+  };
+  std::string reason = "unsupported subprotocol: offered " + join(offered) + "; this route serves";
+  const std::string serves = join(served);
+  reason += serves.empty() ? " no subprotocol" : ": " + serves;
+  return reason;
+}
+
 }  // namespace wsgate::http

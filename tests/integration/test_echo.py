@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 
+import pytest
 import websockets
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -40,8 +41,14 @@ def test_WS_SP_01_subprotocol_selected_from_route_list(gateway):
         {"path": "/echo", "relay": "echo", "subprotocols": ["chat.v2", "chat.v1"]}]})
     _, protocol = asyncio.run(python_echo(gw.url(), ["x"], subprotocols=["chat.v1", "chat.v2"]))
     assert protocol == "chat.v2"  # the route's preference order wins
-    _, protocol = asyncio.run(python_echo(gw.url(), ["x"], subprotocols=["other"]))
-    assert protocol is None  # no match: no Sec-WebSocket-Protocol header
+    # No match: a 400 naming what the route serves, never a 101 without
+    # Sec-WebSocket-Protocol, which the client would fail (issue 10 item 11).
+    with pytest.raises(websockets.InvalidStatusCode) as refused:
+        asyncio.run(python_echo(gw.url(), ["x"], subprotocols=["other"]))
+    assert refused.value.status_code == 400
+    # Offering nothing still gets a 101 without the header.
+    _, protocol = asyncio.run(python_echo(gw.url(), ["x"]))
+    assert protocol is None
 
 
 def test_many_concurrent_clients_all_echo(gateway):

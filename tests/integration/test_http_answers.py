@@ -152,3 +152,61 @@ def test_WS_HS_12_no_http2_on_plaintext_listeners(gateway):
     c.send(b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"
            b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n")
     assert c.read_http_response()[0] == 400
+
+
+# ---- issue 10 item 11: answers browsers understand ---------------------------
+
+def test_h2c_upgrade_to_the_health_path_is_answered_as_http_1_1(gateway):
+    # curl --http2 on http:// sends "Upgrade: h2c"; off WebSocket routes the
+    # Upgrade is ignored (RFC 9110 §7.8), so the health check still works.
+    gw = gateway(workers=1)
+    out = curl(f"http://127.0.0.1:{gw.port}/healthz", "--http2")
+    assert out.startswith("HTTP/1.1 200"), out
+    assert curl(f"http://127.0.0.1:{gw.port}/nowhere", "--http2").startswith("HTTP/1.1 404")
+
+
+def test_other_methods_on_the_health_path_get_405_with_allow(gateway):
+    gw = gateway(workers=1)
+    for method in ("POST", "PUT", "DELETE"):
+        out = curl(f"http://127.0.0.1:{gw.port}/healthz", "-X", method)
+        assert out.startswith("HTTP/1.1 405"), out
+        assert "Allow: GET, HEAD" in out, out
+
+
+def test_unserved_subprotocol_gets_400_naming_what_the_route_serves(gateway):
+    gw = gateway(workers=1, extra={"routes": [
+        {"path": "/echo", "relay": "echo"},
+        {"path": "/chat", "relay": "echo", "subprotocols": ["chat.v2", "chat.v1"]}]})
+    for path, served in (("/echo", "this route serves no subprotocol"),
+                         ("/chat", "this route serves: chat.v2, chat.v1")):
+        c = RawClient(gw.port)
+        c.send(upgrade_request(path, extra="Sec-WebSocket-Protocol: nope, other\r\n"))
+        status, _, body = c.read_http_response()
+        assert status == 400
+        assert body.decode().startswith("unsupported subprotocol: offered nope, other; " + served)
+    assert "route /chat: 127.0.0.1:" in gw.error_log()
+    assert gw.stats()["totals"]["handshakes_failed_bad_request"] == 2
+
+
+def test_node_ws_offering_an_unserved_subprotocol_sees_the_400(gateway):
+    # Node's ws fails a 101 that lacks the protocol it offered with 1006;
+    # the 400 reaches its 'unexpected-response' event instead.
+    gw = gateway(workers=1)
+    script = ("const W=require('ws');const w=new W(process.argv[1],['nope']);"
+              "w.on('unexpected-response',(q,r)=>{console.log('status '+r.statusCode);"
+              "process.exit(0)});w.on('open',()=>{console.log('opened');process.exit(1)});"
+              "w.on('error',(e)=>{console.log('error '+e.message);process.exit(1)});")
+    out = subprocess.run(["node", "-e", script, gw.url("/echo")], capture_output=True,
+                         text=True, timeout=30)
+    assert out.stdout.strip() == "status 400", out.stdout + out.stderr
+
+
+def test_refused_origin_is_logged_with_route_and_origin(gateway):
+    gw = gateway(workers=1, extra={"routes": [
+        {"path": "/echo", "relay": "echo", "origins": ["https://good.example"]}]})
+    c = RawClient(gw.port)
+    c.send(upgrade_request("/echo", extra="Origin: https://evil.example\r\n"))
+    assert c.read_http_response()[0] == 403
+    gw.wait_for(lambda: "route /echo: 127.0.0.1:" in gw.error_log()
+                and "origin https://evil.example not allowed" in gw.error_log(), 10,
+                message="the refused origin logged")

@@ -204,3 +204,17 @@ TEST(Subprotocol, WS_SP_04_NoExtensionHeaderEvenWithProtocol) {
 
 }  // namespace
 }  // namespace wsgate::http
+
+// Issue 10 item 11: the 400 for a client none of whose offers is served.
+namespace wsgate::http {
+namespace {
+
+TEST(Subprotocol, UnservedReasonNamesTheOffersAndWhatTheRouteServes) {
+  EXPECT_EQ(unserved_subprotocols({"nope", "other"}, {"chat.v2", "chat.v1"}),
+            "unsupported subprotocol: offered nope, other; this route serves: chat.v2, chat.v1");
+  EXPECT_EQ(unserved_subprotocols({"nope"}, {}),
+            "unsupported subprotocol: offered nope; this route serves no subprotocol");
+}
+
+}  // namespace
+}  // namespace wsgate::http
