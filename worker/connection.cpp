@@ -373,6 +373,10 @@ void Connection::on_ws_message(ws::Opcode opcode, std::span<const uint8_t> paylo
 
 SendResult Connection::send_message(ws::Opcode opcode, std::span<const uint8_t> payload) {
   if (state_ != State::Open || !ws_->may_send_data()) return SendResult::Dropped;
+  const config::LimitsConfig& limits = worker_.config().limits;
+  // A reader is judged by whether it drains: one that had its queue below
+  // the high mark takes a message of any size (max_message bounds it).
+  const bool was_draining = queued_bytes() <= limits.write_queue_high;
   ws_->send_frame(opcode, payload);
   ++messages_out_;
   bytes_out_ += payload.size();
@@ -380,10 +384,11 @@ SendResult Connection::send_message(ws::Opcode opcode, std::span<const uint8_t> 
   ++stats.messages_out;
   stats.bytes_out += payload.size();
   touch();
-  const config::LimitsConfig& limits = worker_.config().limits;
   const uint64_t queued = queued_bytes();
-  if (queued > limits.write_queue_max) {
-    // SEC-BP-02: past the hard cap the consumer is evicted.
+  if (queued > limits.write_queue_max && !was_draining) {
+    // SEC-BP-02: past the hard cap a consumer that was not draining is
+    // evicted; one that was is bounded by the high mark, one message and
+    // write_queue_timeout.
     close_client(ws::close_code::kPolicyViolation, "slow consumer", CloseCause::SlowConsumer);
     return SendResult::Backpressure;
   }

@@ -108,3 +108,20 @@ def test_SEC_BP_02_slow_consumer_is_evicted_with_1008(gateway):
     assert sent > 2
     assert totals is not None, "no stats"
     assert totals["closes_slow_consumer"] == 1
+
+
+def test_a_prompt_reader_is_never_a_slow_consumer(gateway):
+    # Issue 10 item 8: with the default write_queue_* (max 1MiB), echoing
+    # messages far larger than what the kernel takes in one write must not
+    # close a client that reads promptly.
+    gw = gateway(workers=1, extra={"limits": {"max_message": "16MiB", "max_frame": "16MiB"}})
+
+    async def main():
+        async with websockets.connect(gw.url(), max_size=None, open_timeout=10) as ws:
+            for size in (8 << 20, 16 << 20):
+                payload = bytes([size % 251]) * size
+                await ws.send(payload)
+                echoed = await asyncio.wait_for(ws.recv(), 60)
+                assert echoed == payload
+    asyncio.run(main())
+    assert gw.stats()["totals"]["closes_slow_consumer"] == 0
