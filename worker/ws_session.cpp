@@ -44,14 +44,15 @@ void WsSession::feed(uint8_t* data, size_t size) {
   while (offset < size && connection_.accepts_frames()) {
     ws::FrameEvent event;
     offset += frames_.parse({data + offset, size - offset}, event);
-    if (frames_.in_message()) {
+    if (frames_.mid_frame_or_message()) {
       const uint64_t now = connection_.now();
       if (message_started_ == 0) {
         message_started_ = now;
       } else if (now - message_started_ > message_timeout_ms_) {
-        // SEC-LIM-08: a fragmented message must complete in time. Checked
-        // when its frames arrive; a silent one ends at the idle timeout.
-        fail(ws::close_code::kPolicyViolation, "fragmented message took too long");
+        // SEC-LIM-08: a message, fragmented or one frame dripped a byte at
+        // a time, must complete in time from its first byte. Checked when
+        // its bytes arrive; a silent one ends at the idle timeout.
+        fail(ws::close_code::kPolicyViolation, "message took too long");
         return;
       }
     } else {

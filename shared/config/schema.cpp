@@ -124,7 +124,8 @@ constexpr std::array kSchema{
     SchemaEntry{"limits.max_fragments", T::Int, "1024", 1, 1000000, "", true,
                 "Most frames one fragmented message may be split into."},
     SchemaEntry{"limits.message_timeout", T::Duration, "60s", kSecond, kHour, "", true,
-                "Time a client has to send every fragment of a message once it has started it."},
+                "Time a client has to send a whole message (every fragment, every byte) from its "
+                "first byte."},
     SchemaEntry{"limits.control_frames_per_second", T::Int, "50", 1, 100000, "", true,
                 "Sustained rate of ping, pong and close frames a client may send."},
     SchemaEntry{"limits.control_frames_burst", T::Int, "100", 1, 100000, "", true,

@@ -67,6 +67,11 @@ class FrameParser {
   bool failed() const { return state_ == State::Failed; }
   // True while a fragmented message is in progress (FIN=0 seen).
   bool in_message() const { return message_opcode_ != Opcode::Continuation; }
+  // True while anything unfinished is held: a message in progress, or a
+  // frame whose header or payload has only partly arrived.
+  bool mid_frame_or_message() const {
+    return in_message() || header_len_ != 0 || state_ == State::Payload;
+  }
   // Heap bytes held for partial data frames and messages (0 when idle). A
   // control frame split across reads holds 125 more bytes until the next
   // parse(); that bound does not depend on the input, so it is not counted.

@@ -1,7 +1,9 @@
 """Idle timeout, server pings and the pong timeout, the handshake timeout,
 and slow-consumer eviction, each through the real binary."""
 import asyncio
+import contextlib
 import socket
+import struct
 import threading
 import time
 
@@ -125,3 +127,29 @@ def test_a_prompt_reader_is_never_a_slow_consumer(gateway):
                 assert echoed == payload
     asyncio.run(main())
     assert gw.stats()["totals"]["closes_slow_consumer"] == 0
+
+
+def test_SEC_LIM_08_a_single_frame_dripped_byte_by_byte_ends_at_message_timeout(gateway):
+    # Issue 10 item 7: message_timeout counts from the first byte of any
+    # unfinished frame, not only of fragmented messages, so a frame dripped
+    # a byte at a time cannot hold its buffer forever with idle: 0.
+    gw = gateway(workers=1, extra={"timeouts": {"idle": 0, "ping_interval": 0},
+                                   "limits": {"message_timeout": "1s"}})
+    c = RawClient(gw.port, timeout=10)
+    c.handshake()
+    c.sock.sendall(bytes([0x81, 0x80 | 100]) + b"\0\0\0\0")  # a 100-byte text frame
+    c.sock.settimeout(0.2)
+    answer = b""
+    started = time.monotonic()
+    while not answer and time.monotonic() - started < 15:
+        with contextlib.suppress(BlockingIOError, TimeoutError, socket.timeout):
+            c.sock.sendall(b"a")
+        try:
+            answer = c.sock.recv(64)
+        except (TimeoutError, socket.timeout):
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            break
+    assert answer[:1] == b"\x88", answer  # a Close frame
+    assert struct.unpack("!H", answer[2:4])[0] == 1008
+    assert b"message took too long" in answer

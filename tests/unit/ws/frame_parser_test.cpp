@@ -416,3 +416,24 @@ TEST(FrameParser, WS_U8_06_CompressedTextIsLeftForTheInflaterToValidate) {
 
 }  // namespace
 }  // namespace wsgate::ws
+
+namespace wsgate::ws {
+namespace {
+
+// Issue 10 item 7: the session times any unfinished frame, not only
+// fragmented messages, so the parser says when it holds one.
+TEST(FrameParser, SaysWhenAFrameIsUnfinished) {
+  FrameParser parser(Role::Server, {});
+  const Bytes whole = text("Hello", true);
+  EXPECT_FALSE(parser.mid_frame_or_message());
+  EXPECT_TRUE(feed_chunks(parser, Bytes(whole.begin(), whole.begin() + 1)).empty());
+  EXPECT_TRUE(parser.mid_frame_or_message());  // half a header
+  EXPECT_TRUE(feed_chunks(parser, Bytes(whole.begin() + 1, whole.end() - 2)).empty());
+  EXPECT_TRUE(parser.mid_frame_or_message());  // part of the payload
+  EXPECT_EQ(feed_chunks(parser, Bytes(whole.end() - 2, whole.end())),
+            (std::vector<Event>{message(Opcode::Text, "Hello")}));
+  EXPECT_FALSE(parser.mid_frame_or_message());
+}
+
+}  // namespace
+}  // namespace wsgate::ws
