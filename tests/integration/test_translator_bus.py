@@ -13,7 +13,6 @@ wsgated, redis-server and the fake OpenSRF services:
 - two daemons on one Redis never see each other's replies.
 """
 import asyncio
-import os
 import time
 
 import pytest
@@ -23,7 +22,7 @@ from opensrf_bus import redis_server
 from opensrf_fake import fake_opensrf
 from translator_support import (PRIVATE, PUBLIC, SERVICE, Translator, client, connect,
                                 envelope, recv_json, recv_until_complete, request, results, run,
-                                statuses, totals, translator_rig, wait_bus_up)
+                                totals, translator_rig, wait_bus_up)
 
 
 @pytest.fixture
