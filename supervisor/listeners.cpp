@@ -26,6 +26,25 @@ void close_fd(int fd) {
   if (close(fd) != 0) error_log().warn("close({}): {}", fd, errno_text(errno));
 }
 
+// Fills `storage` with the socket address of `listen` at `port`; returns its
+// length, or 0 when the host is not a numeric address of its family.
+socklen_t socket_address(const config::ListenConfig& listen, uint16_t port,
+                         sockaddr_storage& storage) {
+  storage = {};
+  if (listen.ipv6) {
+    auto* address = reinterpret_cast<sockaddr_in6*>(&storage);
+    address->sin6_family = AF_INET6;
+    address->sin6_port = htons(port);
+    if (inet_pton(AF_INET6, listen.host.c_str(), &address->sin6_addr) != 1) return 0;
+    return sizeof(sockaddr_in6);
+  }
+  auto* address = reinterpret_cast<sockaddr_in*>(&storage);
+  address->sin_family = AF_INET;
+  address->sin_port = htons(port);
+  if (inet_pton(AF_INET, listen.host.c_str(), &address->sin_addr) != 1) return 0;
+  return sizeof(sockaddr_in);
+}
+
 }  // namespace
 
 std::string address_text(const config::ListenConfig& listen, uint16_t port) {
@@ -68,29 +87,15 @@ std::string ListenerSet::bind_one(ListenerGroup& group) {
   if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {
     return failure("setsockopt(" + where + ", SO_REUSEPORT)", fd);
   }
+  if (listen.ipv6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0) {
+    return failure("setsockopt(" + where + ", IPV6_V6ONLY)", fd);
+  }
   sockaddr_storage storage{};
-  socklen_t length = 0;
-  if (listen.ipv6) {
-    if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0) {
-      return failure("setsockopt(" + where + ", IPV6_V6ONLY)", fd);
-    }
-    auto* address = reinterpret_cast<sockaddr_in6*>(&storage);
-    address->sin6_family = AF_INET6;
-    address->sin6_port = htons(port);
-    if (inet_pton(AF_INET6, listen.host.c_str(), &address->sin6_addr) != 1) {
-      close_fd(fd);
-      return "inet_pton(AF_INET6, " + listen.host + "): not a numeric IPv6 address";
-    }
-    length = sizeof(sockaddr_in6);
-  } else {
-    auto* address = reinterpret_cast<sockaddr_in*>(&storage);
-    address->sin_family = AF_INET;
-    address->sin_port = htons(port);
-    if (inet_pton(AF_INET, listen.host.c_str(), &address->sin_addr) != 1) {
-      close_fd(fd);
-      return "inet_pton(AF_INET, " + listen.host + "): not a numeric IPv4 address";
-    }
-    length = sizeof(sockaddr_in);
+  const socklen_t length = socket_address(listen, port, storage);
+  if (length == 0) {
+    close_fd(fd);
+    return std::string("inet_pton(") + (listen.ipv6 ? "AF_INET6" : "AF_INET") + ", " + listen.host +
+           "): not a numeric " + (listen.ipv6 ? "IPv6" : "IPv4") + " address";
   }
   if (bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0) {
     return failure("bind(" + where + ")", fd);
@@ -112,29 +117,6 @@ std::string ListenerSet::bind_one(ListenerGroup& group) {
                     group.fds.size(), listen.address, fd);
   return "";
 }
-
-namespace {
-
-// Fills `storage` with the socket address of `listen` at `port`; returns its
-// length, or 0 when the host is not a numeric address of its family.
-socklen_t socket_address(const config::ListenConfig& listen, uint16_t port,
-                         sockaddr_storage& storage) {
-  storage = {};
-  if (listen.ipv6) {
-    auto* address = reinterpret_cast<sockaddr_in6*>(&storage);
-    address->sin6_family = AF_INET6;
-    address->sin6_port = htons(port);
-    if (inet_pton(AF_INET6, listen.host.c_str(), &address->sin6_addr) != 1) return 0;
-    return sizeof(sockaddr_in6);
-  }
-  auto* address = reinterpret_cast<sockaddr_in*>(&storage);
-  address->sin_family = AF_INET;
-  address->sin_port = htons(port);
-  if (inet_pton(AF_INET, listen.host.c_str(), &address->sin_addr) != 1) return 0;
-  return sizeof(sockaddr_in);
-}
-
-}  // namespace
 
 std::string probe_address_free(const config::ListenConfig& listen) {
   if (listen.port == 0) return "";
