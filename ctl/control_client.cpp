@@ -3,14 +3,11 @@
 
 #include <poll.h>
 #include <unistd.h>
-#include <yaml-cpp/yaml.h>
 
 #include <cerrno>
 #include <chrono>
 
 #include "common/unix_socket.h"
-#include "config/config.h"
-#include "config/schema.h"
 
 namespace wsgate::ctl {
 
@@ -77,36 +74,6 @@ RequestResult request(const std::string& socket_path, const std::string& command
     return RequestResult::Failed;
   }
   return RequestResult::Ok;
-}
-
-std::string find_control_socket(const std::string& config_path, std::string& error) {
-  try {
-    return config::load_config(config_path)->control_socket;
-  } catch (const std::exception& e) {
-    error = e.what();
-  }
-  // The file is invalid but may still say where the socket is: read that
-  // one key the way the loader does (relative to the file's directory).
-  try {
-    const YAML::Node root = YAML::LoadFile(config_path);
-    std::string path;
-    if (root.IsMap() && root["control_socket"] && root["control_socket"].IsScalar()) {
-      path = root["control_socket"].as<std::string>();
-    } else if (const config::SchemaEntry* entry = config::find_schema("control_socket")) {
-      path = std::string(entry->default_text);
-    }
-    if (path.empty()) return "";
-    if (path.front() == '/') return path;
-    std::string dir = config_path.substr(0, config_path.rfind('/') + 1);
-    if (dir.empty() || dir.front() != '/') {
-      char cwd[4096];
-      if (getcwd(cwd, sizeof cwd) == nullptr) return "";
-      dir = std::string(cwd) + "/" + dir;
-    }
-    return dir + path;
-  } catch (const std::exception&) {
-    return "";
-  }
 }
 
 }  // namespace wsgate::ctl

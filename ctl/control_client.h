@@ -15,10 +15,4 @@ enum class RequestResult { Ok, CannotConnect, Failed };
 RequestResult request(const std::string& socket_path, const std::string& command, int timeout_ms,
                       std::string& answer, std::string& error);
 
-// The control socket named by the config file at `config_path`. Falls back
-// to reading just the control_socket key when the file does not pass
-// validation (so `reload` can report a broken config). Returns "" with
-// `error` set when neither works.
-std::string find_control_socket(const std::string& config_path, std::string& error);
-
 }  // namespace wsgate::ctl

@@ -12,6 +12,7 @@
 #include "ctl/command_line.h"
 #include "ctl/control_client.h"
 #include "ctl/render.h"
+#include "ctl/socket_lookup.h"
 
 namespace {
 
@@ -19,7 +20,6 @@ using namespace wsgate::ctl;
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
 constexpr int kExitCannotConnect = 3;
 
 // Commands whose answer comes when the daemon is done: reload (bounded by
@@ -34,6 +34,9 @@ void on_interrupt(int) {
   g_interrupted = 1;
 }
 
+// Why the socket path is a guess (the config file did not load), or "".
+std::string g_socket_note;
+
 int run_once(const CtlOptions& options, const std::string& socket_path) {
   std::string answer;
   std::string error;
@@ -41,6 +44,13 @@ int run_once(const CtlOptions& options, const std::string& socket_path) {
       request(socket_path, options.command, answer_timeout_ms(options.command), answer, error);
   if (result == RequestResult::CannotConnect) {
     std::fprintf(stderr, "wsgatectl: %s\n", error.c_str());
+    if (!g_socket_note.empty()) {
+      std::string note = g_socket_note;
+      for (size_t at = note.find('\n'); at != std::string::npos; at = note.find('\n', at + 1)) {
+        note.replace(at, 1, "\nwsgatectl: ");
+      }
+      std::fprintf(stderr, "wsgatectl: %s\n", note.c_str());
+    }
     return kExitCannotConnect;
   }
   if (result == RequestResult::Failed) {
@@ -111,17 +121,9 @@ int watch(const CtlOptions& options, const std::string& socket_path) {
 int main(int argc, char** argv) {
   const CtlOptions options = parse_command_line(argc, argv);
   std::string socket_path = options.socket_path;
-  if (socket_path.empty()) {
-    std::string error;
-    socket_path = find_control_socket(options.config_path, error);
-    if (socket_path.empty()) {
-      std::fprintf(
-          stderr,
-          "wsgatectl: %s\nwsgatectl: cannot tell where the control socket is; use --socket\n",
-          error.c_str());
-      return kExitUsage;
-    }
-  }
+  // A config file that does not load still leads to the daemon (so a
+  // reload of a broken file reports the daemon's file:line error).
+  if (socket_path.empty()) socket_path = find_control_socket(options.config_path, g_socket_note);
   if (options.watch_seconds > 0) return watch(options, socket_path);
   return run_once(options, socket_path);
 }

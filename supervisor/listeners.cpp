@@ -26,6 +26,25 @@ void close_fd(int fd) {
   if (close(fd) != 0) error_log().warn("close({}): {}", fd, errno_text(errno));
 }
 
+// Fills `storage` with the socket address of `listen` at `port`; returns its
+// length, or 0 when the host is not a numeric address of its family.
+socklen_t socket_address(const config::ListenConfig& listen, uint16_t port,
+                         sockaddr_storage& storage) {
+  storage = {};
+  if (listen.ipv6) {
+    auto* address = reinterpret_cast<sockaddr_in6*>(&storage);
+    address->sin6_family = AF_INET6;
+    address->sin6_port = htons(port);
+    if (inet_pton(AF_INET6, listen.host.c_str(), &address->sin6_addr) != 1) return 0;
+    return sizeof(sockaddr_in6);
+  }
+  auto* address = reinterpret_cast<sockaddr_in*>(&storage);
+  address->sin_family = AF_INET;
+  address->sin_port = htons(port);
+  if (inet_pton(AF_INET, listen.host.c_str(), &address->sin_addr) != 1) return 0;
+  return sizeof(sockaddr_in);
+}
+
 }  // namespace
 
 std::string address_text(const config::ListenConfig& listen, uint16_t port) {
@@ -68,29 +87,15 @@ std::string ListenerSet::bind_one(ListenerGroup& group) {
   if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {
     return failure("setsockopt(" + where + ", SO_REUSEPORT)", fd);
   }
+  if (listen.ipv6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0) {
+    return failure("setsockopt(" + where + ", IPV6_V6ONLY)", fd);
+  }
   sockaddr_storage storage{};
-  socklen_t length = 0;
-  if (listen.ipv6) {
-    if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0) {
-      return failure("setsockopt(" + where + ", IPV6_V6ONLY)", fd);
-    }
-    auto* address = reinterpret_cast<sockaddr_in6*>(&storage);
-    address->sin6_family = AF_INET6;
-    address->sin6_port = htons(port);
-    if (inet_pton(AF_INET6, listen.host.c_str(), &address->sin6_addr) != 1) {
-      close_fd(fd);
-      return "inet_pton(AF_INET6, " + listen.host + "): not a numeric IPv6 address";
-    }
-    length = sizeof(sockaddr_in6);
-  } else {
-    auto* address = reinterpret_cast<sockaddr_in*>(&storage);
-    address->sin_family = AF_INET;
-    address->sin_port = htons(port);
-    if (inet_pton(AF_INET, listen.host.c_str(), &address->sin_addr) != 1) {
-      close_fd(fd);
-      return "inet_pton(AF_INET, " + listen.host + "): not a numeric IPv4 address";
-    }
-    length = sizeof(sockaddr_in);
+  const socklen_t length = socket_address(listen, port, storage);
+  if (length == 0) {
+    close_fd(fd);
+    return std::string("inet_pton(") + (listen.ipv6 ? "AF_INET6" : "AF_INET") + ", " + listen.host +
+           "): not a numeric " + (listen.ipv6 ? "IPv6" : "IPv4") + " address";
   }
   if (bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0) {
     return failure("bind(" + where + ")", fd);
@@ -111,6 +116,37 @@ std::string ListenerSet::bind_one(ListenerGroup& group) {
   error_log().debug("listening on {} (socket {} of {}, fd {})", address_text(listen, group.port),
                     group.fds.size(), listen.address, fd);
   return "";
+}
+
+std::string probe_address_free(const config::ListenConfig& listen) {
+  if (listen.port == 0) return "";
+  const std::string where = address_text(listen, listen.port);
+  sockaddr_storage storage{};
+  const socklen_t length = socket_address(listen, listen.port, storage);
+  if (length == 0) return "";  // bind_one() reports the bad host
+  const int fd = socket(listen.ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error_log().warn("socket() to probe {}: {}; not probed", where, errno_text(errno));
+    return "";
+  }
+  // SO_REUSEADDR, as the real sockets have, so connections of a stopped
+  // instance in TIME_WAIT do not count; no SO_REUSEPORT, so any socket
+  // bound there (SO_REUSEPORT or not) makes bind() fail.
+  const int on = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  if (listen.ipv6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+  std::string error;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0) {
+    const int bind_errno = errno;
+    if (bind_errno == EADDRINUSE) {
+      error = where + " is already in use";
+    } else {
+      error = "bind(" + where + ") to probe it: " + errno_text(bind_errno);
+    }
+    error_log().error("{}", error);
+  }
+  close_fd(fd);
+  return error;
 }
 
 namespace {
@@ -134,6 +170,19 @@ std::string ListenerSet::prepare(const config::Config& config) {
   for (const config::ListenConfig& listen : config.listen) {
     ListenerGroup* group = find(listen);
     if (group == nullptr) {
+      // A new address is probed first (see probe_address_free()), unless
+      // one of our own groups already uses its port: ours would fail the
+      // probe, and a holder of the same port elsewhere was found when that
+      // group was bound.
+      const bool port_ours =
+          std::any_of(groups_.begin(), groups_.end(),
+                      [&](const ListenerGroup& g) { return g.port == listen.port; });
+      if (!port_ours) {
+        if (std::string error = probe_address_free(listen); !error.empty()) {
+          rollback();
+          return error;
+        }
+      }
       groups_.push_back(ListenerGroup{listen, 0, {}});
       group = &groups_.back();
     } else {

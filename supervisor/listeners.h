@@ -33,6 +33,10 @@ class ListenerSet {
   // exceeds its count. Kept sockets take the new backlog. Returns "" or the
   // error ("bind(127.0.0.1:80): Permission denied"); on error everything
   // bound by this call is closed again. Only one prepare() may be pending.
+  // A new address whose port no group of ours has is probed first, so a
+  // second wsgated on it fails ("127.0.0.1:8080 is already in use") instead
+  // of joining its SO_REUSEPORT group; kept addresses (reloads, respawns)
+  // are not probed.
   std::string prepare(const config::Config& config);
 
   // Makes the last prepare() final and closes the groups whose address
@@ -66,6 +70,14 @@ class ListenerSet {
   };
   std::vector<GroupBefore> before_;
 };
+
+// Whether nothing holds `listen`'s address: a plain bind() without
+// SO_REUSEPORT, closed again, which fails with EADDRINUSE when any socket
+// (SO_REUSEPORT or not, another wsgated's included) is bound there. Returns
+// "" (free, port 0, or the probe itself could not be made) or
+// "127.0.0.1:8080 is already in use". Our own sockets fail it too: probe
+// only an address this process does not hold yet.
+std::string probe_address_free(const config::ListenConfig& listen);
 
 // "127.0.0.1:8080" and "[::1]:8080" for a host and port.
 std::string address_text(const config::ListenConfig& listen, uint16_t port);

@@ -175,6 +175,60 @@ def test_ctl_finds_the_socket_through_the_config_file(gateway):
     assert result.returncode == 1 and f"{gw.config_path}:" in result.stderr
 
 
+def test_ctl_reaches_the_daemon_through_a_config_with_a_syntax_error(gateway):
+    # Issue 10 item 6: a file that is not YAML used to end in exit 2
+    # "cannot tell where the control socket is". Its control_socket line is
+    # found by a scan, here a non-default path.
+    gw = gateway(workers=1)
+    assert not gw.socket_path.endswith("/run/wsgated.sock")
+    text = open(gw.config_path, encoding="utf-8").read()
+    text = "\n".join(line for line in text.splitlines()
+                     if '"control_socket"' not in line)
+    broken = f"control_socket: '{gw.socket_path}'  # quoted\n" + text.replace(
+        '"routes": [', '"routes": [[', 1)
+    gw.write_config(text=broken)
+    status = gw.ctl("-c", gw.config_path, "status")
+    assert status.returncode == 0, status.stderr
+    assert str(gw.pid) in status.stdout
+    as_json = gw.ctl("-c", gw.config_path, "status", "--json")
+    assert as_json.returncode == 0 and json.loads(as_json.stdout)["pid"] == gw.pid
+    reload = gw.ctl("-c", gw.config_path, "reload")
+    assert reload.returncode == 1
+    assert "reload failed" in reload.stderr and f"{gw.config_path}:" in reload.stderr
+    assert "cannot tell" not in reload.stderr
+    # A plain value (JSON style) is found too.
+    gw.write_config(text=text.replace('"routes": [', '"routes": [[', 1)
+                    + f'\n "control_socket": "{gw.socket_path}",\n')
+    assert gw.ctl("-c", gw.config_path, "status").returncode == 0
+    # The old generation serves on.
+    assert echo(gw.url(), ["still here"]) == ["still here"]
+
+
+def test_ctl_reaches_the_daemon_when_the_config_is_deleted(gateway):
+    # With no file to read, the compiled default (run/wsgated.sock next to
+    # the file) is tried: a daemon started without control_socket is there.
+    gw = gateway(workers=1, start=False)
+    del gw.base["control_socket"]
+    gw.socket_path = os.path.join(gw.dir, "run", "wsgated.sock")
+    gw.write_config()
+    gw.start()
+    os.unlink(gw.config_path)
+    status = gw.ctl("-c", gw.config_path, "status", "--json")
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["pid"] == gw.pid
+    reload = gw.ctl("-c", gw.config_path, "reload")
+    assert reload.returncode == 1 and gw.config_path in reload.stderr
+    # A daemon whose socket is elsewhere cannot be found: exit 3 says where
+    # wsgatectl looked and why.
+    other = gateway(workers=1)
+    os.unlink(other.config_path)
+    lost = other.ctl("-c", other.config_path, "status")
+    assert lost.returncode == 3
+    assert os.path.join(other.dir, "run", "wsgated.sock") in lost.stderr
+    assert "cannot be read" in lost.stderr
+    assert other.status()["pid"] == other.pid
+
+
 def test_ctl_stop_answers_once_stopped(gateway):
     gw = gateway(workers=2)
     workers = [w["pid"] for w in gw.workers()["workers"]]

@@ -84,7 +84,7 @@ def test_daemon_failing_start_exits_nonzero_with_reason(gateway):
                      extra={"listen": [{"address": f"127.0.0.1:{port}"}]})
         launch = gw.start(wait_ready=False)
     assert launch.returncode == 1
-    assert f"bind(127.0.0.1:{port}): Address already in use" in launch.stderr
+    assert f"wsgated: 127.0.0.1:{port} is already in use" in launch.stderr
     assert gw.worker_pids() == []
     assert not os.path.exists(gw.pid_file) and not os.path.exists(gw.socket_path)
 
@@ -95,7 +95,7 @@ def test_foreground_failing_start_exits_nonzero_with_reason(gateway):
         gw = gateway(workers=1, start=False, extra={"listen": [{"address": f"127.0.0.1:{port}"}]})
         gw.start(wait_ready=False)
         assert gw.wait_exit() == 1
-    assert "Address already in use" in gw.stderr_text()
+    assert f"wsgated: 127.0.0.1:{port} is already in use" in gw.stderr_text()
 
 
 @pytest.mark.parametrize("daemon", [False, True])
@@ -145,6 +145,49 @@ def test_second_instance_is_refused(gateway, daemon):
     assert open(gw.pid_file, encoding="ascii").read().strip() == str(gw.pid)
     assert gw.status()["pid"] == gw.pid
     assert echo(gw.url(), ["still here"]) == ["still here"]
+
+
+def free_port():
+    """A port nothing listens on (free when this returns; tests bind it next)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("daemon", [False, True])
+def test_second_instance_on_the_same_address_is_refused(gateway, daemon):
+    # Issue 10 item 5: the listen sockets have SO_REUSEPORT, so a second
+    # wsgated (its own pid file and control socket) used to join the port
+    # and take part of the traffic.
+    port = free_port()
+    listen = {"listen": [{"address": f"127.0.0.1:{port}"}]}
+    first = gateway(workers=2, extra=listen)
+    second = gateway(workers=1, daemon=daemon, start=False, extra=listen)
+    launch = second.start(wait_ready=False)
+    if daemon:
+        assert launch.returncode == 1
+        stderr = launch.stderr
+    else:
+        assert second.wait_exit() == 1
+        stderr = second.stderr_text()
+    assert f"wsgated: 127.0.0.1:{port} is already in use" in stderr
+    assert f"127.0.0.1:{port} is already in use" in second.error_log()
+    assert second.worker_pids() == []
+    assert not os.path.exists(second.pid_file) and not os.path.exists(second.socket_path)
+    # The first keeps serving, and its reloads and respawns (which re-use
+    # or add to its own sockets) still work.
+    assert echo(first.url(), ["still here"]) == ["still here"]
+    generation = first.status()["generation"]
+    first.write_config({**listen, "workers": 3})
+    assert first.ctl("reload").returncode == 0
+    status = first.wait_ready()
+    assert status["generation"] == generation + 1 and first.port == port
+    victim = workers_by_slot(first)[0]["pid"]
+    os.kill(victim, signal.SIGKILL)
+    first.wait_for(lambda: workers_by_slot(first)[0]["pid"] != victim
+                   and workers_by_slot(first)[0]["state"] == "Ready", 15,
+                   message="slot 0 respawned")
+    assert echo(first.url(), ["after reload"]) == ["after reload"]
 
 
 def test_control_socket_in_use_is_refused(gateway):
