@@ -3,9 +3,7 @@
 
 #include <string_view>
 
-#include "common/log.h"
 #include "config/config.h"
-#include "config/translator_settings.h"
 #include "http/percent_decode.h"
 #include "tls/upstream_tls.h"
 #include "worker/connection.h"
@@ -75,47 +73,6 @@ std::unique_ptr<Relay> create_exec(Connection& client, const config::RouteConfig
   return std::make_unique<ExecRelay>(client, exec, std::move(*target));
 }
 
-// Whether the numeric address `text` is in `ranges`.
-bool trusted_address(const std::vector<config::AddressRange>& ranges, const std::string& text) {
-  sockaddr_storage address{};
-  if (uv_ip4_addr(text.c_str(), 0, reinterpret_cast<sockaddr_in*>(&address)) != 0 &&
-      uv_ip6_addr(text.c_str(), 0, reinterpret_cast<sockaddr_in6*>(&address)) != 0) {
-    return false;
-  }
-  return config::address_in_ranges(ranges, reinterpret_cast<const sockaddr*>(&address));
-}
-
-// The address the activity log names: the peer, or, when the peer is a
-// trusted proxy, the nearest untrusted address of X-Forwarded-For (read
-// from the right, as each proxy appends the address it saw).
-std::string translator_client_ip(const Connection& client,
-                                 const config::TranslatorConfig& translator,
-                                 const http::Request& request) {
-  std::string peer = client.peer_host();
-  if (translator.trusted_proxies.empty() || !trusted_address(translator.trusted_proxies, peer))
-    return peer;
-  std::string forwarded;
-  for (const auto& [name, value] : request.headers) {
-    if (name != "x-forwarded-for") continue;
-    if (!forwarded.empty()) forwarded += ',';
-    forwarded += value;
-  }
-  std::string_view rest = forwarded;
-  std::string chosen;
-  while (!rest.empty()) {
-    const size_t comma = rest.rfind(',');
-    std::string_view entry = comma == std::string_view::npos ? rest : rest.substr(comma + 1);
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(0, comma);
-    while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t'))
-      entry.remove_prefix(1);
-    while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t')) entry.remove_suffix(1);
-    if (entry.empty()) continue;
-    chosen = escape_for_log(entry, 64);
-    if (!trusted_address(translator.trusted_proxies, chosen)) break;
-  }
-  return chosen.empty() ? peer : chosen;
-}
-
 std::unique_ptr<Relay> create_translator(Connection& client, const config::RouteConfig& route,
                                          const http::Request& request,
                                          std::optional<http::HttpError>& refusal) {
@@ -124,8 +81,9 @@ std::unique_ptr<Relay> create_translator(Connection& client, const config::Route
     refusal = http::HttpError{500, "translator bus not running"};
     return nullptr;
   }
-  return std::make_unique<TranslatorRelay>(client, *bus, route.translator,
-                                           translator_client_ip(client, route.translator, request));
+  return std::make_unique<TranslatorRelay>(
+      client, *bus, route.translator,
+      TranslatorRelay::client_ip(client.peer_host(), route.translator, request));
 }
 
 }  // namespace

@@ -57,6 +57,24 @@ uint32_t SessionBook::end_requests(Thread& thread) {
   return ended;
 }
 
+void SessionBook::end_session(Thread& thread, Outcome& outcome) {
+  outcome.closed += end_requests(thread);
+  if (thread.drone) {
+    thread.drone.reset();
+    --sessions_;
+    outcome.uncached = true;
+  }
+}
+
+SessionBook::Outcome SessionBook::end_thread(std::string_view thread) {
+  Outcome outcome;
+  const auto it = threads_.find(thread);
+  if (it == threads_.end()) return outcome;
+  end_session(it->second, outcome);
+  forget_if_empty(it);
+  return outcome;
+}
+
 SessionBook::Outcome SessionBook::received(std::string_view thread, std::string_view from,
                                            const std::vector<Status>& statuses) {
   Outcome outcome;
@@ -65,12 +83,7 @@ SessionBook::Outcome SessionBook::received(std::string_view thread, std::string_
   Thread& state = it->second;
   for (const Status& status : statuses) {
     if (status.code >= 400) {
-      outcome.closed += end_requests(state);
-      if (state.drone) {
-        state.drone.reset();
-        --sessions_;
-        outcome.uncached = true;
-      }
+      end_session(state, outcome);
       continue;
     }
     const auto request = state.requests.find(status.thread_trace);

@@ -53,6 +53,10 @@ class SessionBook {
   };
   Outcome received(std::string_view thread, std::string_view from, const std::vector<Status>& statuses);
 
+  // Ends `thread` as a status >= 400 would (its requests and its cache
+  // entry), for a message on it that never reached the bus.
+  Outcome end_thread(std::string_view thread);
+
   // The xid last sent on `thread`, for replies that carry none (the
   // router's 404 has osrf_xid null).
   std::optional<std::string> last_xid(std::string_view thread) const;
@@ -84,6 +88,7 @@ class SessionBook {
   // Erases `it` when it holds nothing any more.
   void forget_if_empty(Threads::iterator it);
   uint32_t end_requests(Thread& thread);
+  void end_session(Thread& thread, Outcome& outcome);
 
   size_t max_sessions_;
   size_t sessions_ = 0;

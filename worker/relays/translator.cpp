@@ -3,10 +3,12 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 
 #include "common/log.h"
 #include "config/config.h"
+#include "config/translator_settings.h"
 #include "osrf/codec.h"
 #include "worker/connection.h"
 #include "worker/worker_loop.h"
@@ -15,37 +17,37 @@ namespace wsgate {
 
 namespace {
 
-using DropCounter = std::pair<uint64_t WorkerStats::*, uint64_t RouteStats::*>;
-
-DropCounter drop_counter(osrf::Drop reason) {
-  switch (reason) {
-    case osrf::Drop::InvalidJson:
-      return {&WorkerStats::translator_dropped_invalid_json,
-              &RouteStats::translator_dropped_invalid_json};
-    case osrf::Drop::BadThread:
-      return {&WorkerStats::translator_dropped_bad_thread,
-              &RouteStats::translator_dropped_bad_thread};
-    case osrf::Drop::BadXid:
-      return {&WorkerStats::translator_dropped_bad_log_xid,
-              &RouteStats::translator_dropped_bad_log_xid};
-    case osrf::Drop::BadService:
-      return {&WorkerStats::translator_dropped_bad_service,
-              &RouteStats::translator_dropped_bad_service};
-    case osrf::Drop::BadOsrfMsg:
-      return {&WorkerStats::translator_dropped_bad_osrf_msg,
-              &RouteStats::translator_dropped_bad_osrf_msg};
-    case osrf::Drop::NoRecipient:
-      return {&WorkerStats::translator_dropped_no_recipient,
-              &RouteStats::translator_dropped_no_recipient};
-    case osrf::Drop::TooManyRequests:
-      break;
+// The counters of each osrf::Drop, in the enum's order.
+struct DropCounter {
+  uint64_t WorkerStats::*worker;
+  uint64_t RouteStats::*route;
+};
+#define WSGATE_DROP(name)                 \
+  DropCounter {                           \
+    &WorkerStats::name, &RouteStats::name \
   }
-  return {&WorkerStats::translator_dropped_too_many_requests,
-          &RouteStats::translator_dropped_too_many_requests};
-}
+constexpr std::array<DropCounter, osrf::kDropReasons> kDropCounters = {
+    WSGATE_DROP(translator_dropped_invalid_json),      WSGATE_DROP(translator_dropped_bad_thread),
+    WSGATE_DROP(translator_dropped_bad_log_xid),       WSGATE_DROP(translator_dropped_bad_service),
+    WSGATE_DROP(translator_dropped_bad_osrf_msg),      WSGATE_DROP(translator_dropped_no_recipient),
+    WSGATE_DROP(translator_dropped_too_many_requests),
+};
+#undef WSGATE_DROP
+static_assert(static_cast<size_t>(osrf::Drop::TooManyRequests) + 1 == osrf::kDropReasons,
+              "every osrf::Drop needs its counters in kDropCounters");
 
 // Longer activity lines are cut (a request may carry megabytes of params).
 constexpr size_t kMaxActivityLine = 16 * 1024;
+
+// Whether the numeric address `text` is in `ranges`.
+bool trusted_address(const std::vector<config::AddressRange>& ranges, const std::string& text) {
+  sockaddr_storage address{};
+  if (uv_ip4_addr(text.c_str(), 0, reinterpret_cast<sockaddr_in*>(&address)) != 0 &&
+      uv_ip6_addr(text.c_str(), 0, reinterpret_cast<sockaddr_in6*>(&address)) != 0) {
+    return false;
+  }
+  return config::address_in_ranges(ranges, reinterpret_cast<const sockaddr*>(&address));
+}
 
 bool opens_request(const std::vector<osrf::OsrfMessage>& messages) {
   for (const osrf::OsrfMessage& m : messages) {
@@ -61,6 +63,36 @@ void move_gauge(uint64_t& gauge, uint64_t from, uint64_t to) {
 }
 
 }  // namespace
+
+// The address the activity log names: the peer, or, when the peer is a
+// trusted proxy, the nearest untrusted address of X-Forwarded-For (read
+// from the right, as each proxy appends the address it saw).
+std::string TranslatorRelay::client_ip(std::string peer, const config::TranslatorConfig& translator,
+                                       const http::Request& request) {
+  if (translator.trusted_proxies.empty() || !trusted_address(translator.trusted_proxies, peer))
+    return peer;
+  std::string forwarded;
+  for (const auto& [name, value] : request.headers) {
+    if (name != "x-forwarded-for") continue;
+    if (!forwarded.empty()) forwarded += ',';
+    forwarded += value;
+  }
+  std::string_view rest = forwarded;
+  std::string chosen;
+  while (!rest.empty()) {
+    const size_t comma = rest.rfind(',');
+    std::string_view entry = comma == std::string_view::npos ? rest : rest.substr(comma + 1);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(0, comma);
+    // OWS around each element (RFC 9110 §5.6.1).
+    while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t'))
+      entry.remove_prefix(1);
+    while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t')) entry.remove_suffix(1);
+    if (entry.empty()) continue;
+    chosen = escape_for_log(entry, 64);
+    if (!trusted_address(translator.trusted_proxies, chosen)) break;
+  }
+  return chosen.empty() ? peer : chosen;
+}
 
 TranslatorRelay::TranslatorRelay(Connection& client, TranslatorBus& bus,
                                  const config::TranslatorConfig& settings, std::string client_ip)
@@ -173,8 +205,8 @@ void TranslatorRelay::log_activity(std::string_view service, const osrf::OsrfMes
 
 void TranslatorRelay::drop(osrf::Drop reason, std::string_view detail) {
   ++drops_;
-  const DropCounter counter = drop_counter(reason);
-  count(counter.first, counter.second);
+  const DropCounter& counter = kDropCounters[static_cast<size_t>(reason)];
+  count(counter.worker, counter.route);
   error_log().warn("route {}: {}: dropped a message ({}): {}", client_.route().path,
                    client_.peer_text(), osrf::drop_name(reason), escape_for_log(detail));
 }
@@ -232,8 +264,7 @@ void TranslatorRelay::bus_message(osrf::BusMessage& message) {
 void TranslatorRelay::on_bus_send_failed(const std::string& thread,
                                          const std::string& xid) noexcept {
   try {
-    // As a status >= 400 would: the thread's requests and session end.
-    const osrf::SessionBook::Outcome outcome = book_.received(thread, "", {osrf::Status{"", 503}});
+    const osrf::SessionBook::Outcome outcome = book_.end_thread(thread);
     if (outcome.closed > 0) send_transport_error(thread, xid);
     update_gauges();
   } catch (const std::exception& e) {

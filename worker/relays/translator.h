@@ -39,6 +39,12 @@ class TranslatorRelay final : public Relay, private BusClient {
   TranslatorRelay(Connection& client, TranslatorBus& bus, const config::TranslatorConfig& settings,
                   std::string client_ip);
 
+  // The address the activity log names: `peer`, or, when the peer is a
+  // trusted proxy, the nearest untrusted address of X-Forwarded-For (read
+  // from the right, as each proxy appends the address it saw).
+  static std::string client_ip(std::string peer, const config::TranslatorConfig& translator,
+                               const http::Request& request);
+
   void start() override;
   void on_client_message(ws::Opcode opcode, std::span<const uint8_t> payload) override;
   // A reply burst filling the client's queue stops the client's own

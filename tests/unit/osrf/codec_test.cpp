@@ -229,6 +229,21 @@ TEST(OsrfSessions, ConnectCachesTheDroneUntilDisconnect) {
   EXPECT_EQ(book.threads(), 0u);
 }
 
+TEST(OsrfSessions, EndThreadEndsItsRequestsAndSessionOnly) {
+  SessionBook book(128);
+  book.sent("T", {msg(MessageType::Connect, "0")}, "x1");
+  book.received("T", kDrone, status("0", 200));
+  book.sent("T", {msg(MessageType::Request, "1"), msg(MessageType::Request, "2")}, "x2");
+  book.sent("U", {msg(MessageType::Request, "1")}, "x3");
+  const auto outcome = book.end_thread("T");  // a message on T never reached the bus
+  EXPECT_EQ(outcome.closed, 2u);
+  EXPECT_TRUE(outcome.uncached);
+  EXPECT_EQ(book.drone("T"), nullptr);
+  EXPECT_EQ(book.sessions(), 0u);
+  EXPECT_EQ(book.requests_in_flight(), 1u);  // U's
+  EXPECT_EQ(book.end_thread("nope").closed, 0u);
+}
+
 TEST(OsrfSessions, A200ForARequestDoesNotCache) {
   SessionBook book(128);
   book.sent("T", {msg(MessageType::Request, "1")}, "x");
