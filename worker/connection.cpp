@@ -4,7 +4,6 @@
 
 #include <arpa/inet.h>
 
-#include <algorithm>
 #include <cstring>
 
 #include "common/log.h"
@@ -312,15 +311,7 @@ void Connection::answer_request(const http::Request& request, uint8_t* tail, siz
   ++route_stats.connections_active;
   http_status_ = 101;
   head_parser_.reset();
-  // A translator route has its own message limit (OpenSRF messages are
-  // bigger than most), which replaces the listener-wide one; browsers send
-  // each message as one frame, so the frame limit follows it.
-  if (route->relay == "translator") {
-    const uint64_t limit = route->translator.max_message;
-    ws_.emplace(*this, cfg.limits, limit, std::max(cfg.limits.max_frame, limit));
-  } else {
-    ws_.emplace(*this, cfg.limits, cfg.limits.max_message, cfg.limits.max_frame);
-  }
+  ws_.emplace(*this, cfg.limits, config::message_limits(cfg.limits, *route));
   enter_state(State::Open);
   ++relay_depth_;
   relay_->start();

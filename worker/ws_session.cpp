@@ -10,11 +10,10 @@ namespace wsgate {
 
 namespace {
 
-ws::Limits frame_limits(const config::LimitsConfig& limits, uint64_t max_message,
-                        uint64_t max_frame) {
+ws::Limits frame_limits(const config::LimitsConfig& limits, const config::MessageLimits& message) {
   ws::Limits out;
-  out.max_frame = max_frame;
-  out.max_message = max_message;
+  out.max_frame = message.max_frame;
+  out.max_message = message.max_message;
   out.max_fragments = limits.max_fragments;
   return out;
 }
@@ -33,9 +32,9 @@ CloseCause cause_for_error(uint16_t code) {
 }  // namespace
 
 WsSession::WsSession(Connection& connection, const config::LimitsConfig& limits,
-                     uint64_t max_message, uint64_t max_frame)
+                     const config::MessageLimits& message)
     : connection_(connection),
-      frames_(ws::Role::Server, frame_limits(limits, max_message, max_frame)),
+      frames_(ws::Role::Server, frame_limits(limits, message)),
       control_bucket_(limits.control_frames_per_second, limits.control_frames_burst),
       message_timeout_ms_(static_cast<uint64_t>(limits.message_timeout.count())) {}
 

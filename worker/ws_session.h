@@ -17,14 +17,15 @@ namespace wsgate {
 class Connection;
 namespace config {
 struct LimitsConfig;
+struct MessageLimits;
 }
 
 class WsSession {
  public:
-  // `max_message` and `max_frame` replace limits.max_message and
-  // limits.max_frame (a translator route has its own).
-  WsSession(Connection& connection, const config::LimitsConfig& limits, uint64_t max_message,
-            uint64_t max_frame);
+  // `message` are the route's message and frame limits (see
+  // config::message_limits()); the rest comes from `limits`.
+  WsSession(Connection& connection, const config::LimitsConfig& limits,
+            const config::MessageLimits& message);
 
   // Parses client bytes (unmasked in place). For each complete message
   // calls Connection::on_ws_message; answers pings; handles Close and

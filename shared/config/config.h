@@ -207,6 +207,20 @@ struct TimeoutsConfig {
   Duration upstream_connect{10000};  // proxy: connect (and TLS) to the upstream; then 1014
 };
 
+// The WebSocket message and frame limits of one route: limits.max_message
+// and limits.max_frame, except that a translator route's own max_message
+// replaces the first and raises the second to it (OpenSRF messages are
+// bigger than most, and browsers send each message as one frame).
+struct MessageLimits {
+  uint64_t max_message = 0;
+  uint64_t max_frame = 0;
+};
+inline MessageLimits message_limits(const LimitsConfig& limits, const RouteConfig& route) {
+  if (route.relay != "translator") return {limits.max_message, limits.max_frame};
+  const uint64_t limit = route.translator.max_message;
+  return {limit, limits.max_frame > limit ? limits.max_frame : limit};
+}
+
 struct Config {
   std::string path;  // absolute path of the file this came from
   std::string dir;   // its directory; relative paths resolve against it
