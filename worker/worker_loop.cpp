@@ -560,18 +560,23 @@ void Worker::expire_idle(uint64_t t) {
     Connection* next = idle.next(*c);
     const uint64_t silent = t - c->last_message();
     if (c->requests_in_flight() == 0 || silent >= wait_ms) {
-      const uint32_t dead = c->give_up_requests();
-      if (dead > 0) {
-        error_log().warn(
-            "route {}: {}: silent for {} s with {} requests in flight; they are treated "
-            "as dead",
-            c->route().path, c->peer_text(), silent / 1000, dead);
-      }
+      if (c->requests_in_flight() > 0) give_up_requests(*c, silent);
       idle.remove(*c);
       c->start_close(1001, "idle timeout", CloseCause::Idle);
     }
     c = next;
   }
+}
+
+// max_request_wait passed with nothing at all on `c`: its requests are
+// treated as dead (logged with their count, as the seed translator did),
+// and the caller closes it.
+void Worker::give_up_requests(Connection& c, uint64_t silent_ms) {
+  const uint32_t dead = c.give_up_requests();
+  error_log().warn(
+      "route {}: {}: silent for {} s with {} requests in flight; they are treated as "
+      "dead",
+      c.route().path, c.peer_text(), silent_ms / 1000, dead);
 }
 
 // ---- drain and stop ------------------------------------------------------------
@@ -635,11 +640,7 @@ void Worker::drain_check() {
     if (c->last_message() >= last_drain_check_) return;
     if (c->requests_in_flight() > 0) {
       if (t - c->last_message() < wait_ms) return;
-      const uint32_t dead = c->give_up_requests();
-      error_log().warn(
-          "route {}: {}: draining, silent for {} s with {} requests in flight; they "
-          "are treated as dead",
-          c->route().path, c->peer_text(), (t - c->last_message()) / 1000, dead);
+      give_up_requests(*c, t - c->last_message());
     }
     if (!c->drain_hook.linked()) drain_pending.push_back(*c);
   });

@@ -122,6 +122,7 @@ class Worker {
   void send_stats();
   void tick();
   void expire_idle(uint64_t t);
+  void give_up_requests(Connection& c, uint64_t silent_ms);
   void flush_dirty_streams();
   void drain_check();
   void drain_spread();
