@@ -30,7 +30,8 @@ std::string render_status(const YAML::Node& s) {
       {{"config:", text(s, "config")},
        {"pid file:", text(s, "pid_file")},
        {"control socket:", text(s, "control_socket")},
-       {"workers:", text(s, "workers") + " configured, " + text(s, "workers_ready") + " ready"}});
+       {"workers:", text(s, "workers") + " configured, " + text(s, "workers_ready") + " ready"},
+       {"unserved sockets:", text(s, "unserved_sockets")}});
   std::vector<std::vector<std::string>> rows{{"LISTENER", "PORT", "SOCKETS"}};
   for (const YAML::Node& listener : s["listeners"]) {
     rows.push_back({text(listener, "address"), text(listener, "port"), text(listener, "sockets")});
@@ -41,11 +42,16 @@ std::string render_status(const YAML::Node& s) {
 
 std::string render_workers(const YAML::Node& w) {
   std::vector<std::vector<std::string>> rows{
-      {"SLOT", "PID", "GEN", "STATE", "UPTIME", "LAST-REPORT", "RESTARTS"}};
+      {"SLOT", "PID", "GEN", "STATE", "UPTIME", "LAST-REPORT", "RESTARTS", "ACCEPTS-FOR"}};
   for (const YAML::Node& worker : w["workers"]) {
+    std::string accepts;
+    for (const YAML::Node& slot : worker["accepts_for"]) {
+      accepts += (accepts.empty() ? "" : ",") + slot.as<std::string>("");
+    }
     rows.push_back({text(worker, "slot"), text(worker, "pid"), text(worker, "generation"),
                     text(worker, "state"), format_duration(number(worker, "uptime_s")),
-                    format_age(number(worker, "last_report_age_ms")), text(worker, "restarts")});
+                    format_age(number(worker, "last_report_age_ms")), text(worker, "restarts"),
+                    accepts.empty() ? "-" : accepts});
   }
   return format_table(rows);
 }

@@ -130,9 +130,23 @@ std::string Supervisor::status_json() const {
         .end_object();
   }
   json.end_array();
-  json.field("workers", config_->workers).field("workers_ready", ready).end_object();
+  json.field("workers", config_->workers)
+      .field("workers_ready", ready)
+      .field("unserved_sockets", unserved_sockets())
+      .end_object();
   return json.take();
 }
+
+namespace {
+
+// The slots whose sockets `p` accepts on.
+void accepts_for(JsonWriter& json, const WorkerProcess& p) {
+  json.key("accepts_for").begin_array();
+  for (unsigned slot : p.accepting) json.value(static_cast<uint64_t>(slot));
+  json.end_array();
+}
+
+}  // namespace
 
 std::string Supervisor::workers_json() const {
   const uint64_t t = now();
@@ -151,12 +165,14 @@ std::string Supervisor::workers_json() const {
           .field("state", state_name(p.state))
           .field("uptime_s", (t - p.started_ms) / 1000)
           .field("last_report_age_ms", t - p.last_report_ms);
+      accepts_for(json, p);
     } else {
       json.field("pid", 0)
           .field("generation", generation_)
           .field("state", slot.fatal ? "Fatal" : "Exited")
           .field("uptime_s", 0)
           .field("last_report_age_ms", 0);
+      json.key("accepts_for").begin_array().end_array();
     }
     json.field("restarts", slot.restarts).end_object();
   }
@@ -173,8 +189,9 @@ std::string Supervisor::workers_json() const {
         .field("state", state_name(p.state))
         .field("uptime_s", (t - p.started_ms) / 1000)
         .field("last_report_age_ms", t - p.last_report_ms)
-        .field("restarts", p.restarts)
-        .end_object();
+        .field("restarts", p.restarts);
+    accepts_for(json, p);
+    json.end_object();
   }
   json.end_array().end_object();
   return json.take();

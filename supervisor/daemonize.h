@@ -25,6 +25,7 @@ class ReadinessPipe {
   // left open until this process exits (the caller is about to): the
   // launcher waits for EOF, so it returns only once the daemon is gone.
   void report_error(std::string_view text);
+  int fd() const { return fd_; }  // -1 once reported
 
  private:
   void write_all(std::string_view message);

@@ -100,9 +100,6 @@ std::string ListenerSet::bind_one(ListenerGroup& group) {
   if (bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0) {
     return failure("bind(" + where + ")", fd);
   }
-  if (::listen(fd, listen.backlog) != 0) {
-    return failure("listen(" + where + ", " + std::to_string(listen.backlog) + ")", fd);
-  }
   if (group.fds.empty()) {
     sockaddr_storage bound{};
     socklen_t bound_length = sizeof bound;
@@ -113,7 +110,7 @@ std::string ListenerSet::bind_one(ListenerGroup& group) {
                              : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   }
   group.fds.push_back(fd);
-  error_log().debug("listening on {} (socket {} of {}, fd {})", address_text(listen, group.port),
+  error_log().debug("bound {} (socket {} of {}, fd {})", address_text(listen, group.port),
                     group.fds.size(), listen.address, fd);
   return "";
 }
@@ -151,10 +148,11 @@ std::string probe_address_free(const config::ListenConfig& listen) {
 
 namespace {
 
-// Sets the backlog of every socket of `group` (listen() on a listening
-// socket only changes its backlog).
+// Sets the backlog of every listening socket of `group` (listen() on a
+// listening socket only changes its backlog).
 void set_backlog(const ListenerGroup& group, int backlog) {
-  for (int fd : group.fds) {
+  for (size_t i = 0; i < group.listening; ++i) {
+    const int fd = group.fds[i];
     if (::listen(fd, backlog) != 0) {
       error_log().warn("listen({}, {}): {}", address_text(group.listen, group.port), backlog,
                        errno_text(errno));
@@ -210,6 +208,7 @@ void ListenerSet::rollback() {
       close_fd(group.fds.back());
       group.fds.pop_back();
     }
+    group.listening = std::min(group.listening, group.fds.size());
     if (group.listen.backlog != before_[i].listen.backlog) {
       set_backlog(group, before_[i].listen.backlog);
     }
@@ -235,6 +234,21 @@ void ListenerSet::commit(const config::Config& config) {
   }
 }
 
+std::string ListenerSet::activate() {
+  std::string first_error;
+  for (ListenerGroup& group : groups_) {
+    for (; group.listening < group.fds.size(); ++group.listening) {
+      if (::listen(group.fds[group.listening], group.listen.backlog) == 0) continue;
+      const std::string error = "listen(" + address_text(group.listen, group.port) + ", " +
+                                std::to_string(group.listen.backlog) + "): " + errno_text(errno);
+      error_log().error("{}", error);
+      if (first_error.empty()) first_error = error;
+      break;
+    }
+  }
+  return first_error;
+}
+
 void ListenerSet::close_all() {
   for (ListenerGroup& group : groups_) {
     for (int fd : group.fds) close_fd(fd);
@@ -243,16 +257,23 @@ void ListenerSet::close_all() {
   before_.clear();
 }
 
-std::vector<ListenFd> ListenerSet::fds_for_slot(const config::Config& config, int slot) const {
+std::vector<ListenFd> ListenerSet::sockets_of(const config::Config& config) const {
   std::vector<ListenFd> fds;
   for (size_t index = 0; index < config.listen.size(); ++index) {
     for (const ListenerGroup& group : groups_) {
       if (!same_address(group.listen, config.listen[index])) continue;
       for (size_t i = 0; i < group.fds.size(); ++i) {
-        if (i % config.workers == static_cast<size_t>(slot)) fds.push_back({group.fds[i], index});
+        fds.push_back({group.fds[i], index, static_cast<unsigned>(i % config.workers)});
       }
     }
   }
+  return fds;
+}
+
+std::vector<int> ListenerSet::all_fds() const {
+  std::vector<int> fds;
+  for (const ListenerGroup& group : groups_)
+    fds.insert(fds.end(), group.fds.begin(), group.fds.end());
   return fds;
 }
 

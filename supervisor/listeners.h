@@ -1,6 +1,9 @@
 // The listen sockets, owned by the supervisor and shared with workers
 // through fork. One SO_REUSEPORT socket per worker slot and address; see
-// docs/DESIGN-NOTES.md "Accept balancing".
+// docs/DESIGN-NOTES.md "Accept balancing". A socket is bound by prepare()
+// but listens only from activate(): until then it is in no SO_REUSEPORT
+// group, so the kernel queues no connection on a socket that a failed
+// reload would close again.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +22,7 @@ struct ListenerGroup {
   config::ListenConfig listen;  // as last configured (address, backlog)
   uint16_t port = 0;            // actual port
   std::vector<int> fds;         // socket i serves worker slot i % workers
+  size_t listening = 0;         // fds[0, listening) are listening
 };
 
 class ListenerSet {
@@ -40,8 +44,12 @@ class ListenerSet {
   std::string prepare(const config::Config& config);
 
   // Makes the last prepare() final and closes the groups whose address
-  // `config` no longer names.
+  // `config` no longer names. Does not listen: see activate().
   void commit(const config::Config& config);
+
+  // listen()s on every bound socket that does not listen yet. Returns "" or
+  // the error of the first that failed (the others are still tried).
+  std::string activate();
 
   // Undoes the last prepare(): closes what it bound.
   void rollback();
@@ -49,9 +57,12 @@ class ListenerSet {
   // Closes every socket (graceful stop: refuse new connections at once).
   void close_all();
 
-  // The sockets worker `slot` of `config` accepts on: for each configured
-  // address, the sockets whose index modulo config.workers is `slot`.
-  std::vector<ListenFd> fds_for_slot(const config::Config& config, int slot) const;
+  // Every socket of `config`'s addresses, each with the slot it belongs to
+  // (its index modulo config.workers): what a worker of `config` is given.
+  std::vector<ListenFd> sockets_of(const config::Config& config) const;
+
+  // Every socket of every group.
+  std::vector<int> all_fds() const;
 
   const std::vector<ListenerGroup>& groups() const { return groups_; }
 

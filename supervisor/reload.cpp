@@ -121,9 +121,16 @@ void Supervisor::request_reload(std::optional<uint64_t> requester) {
   }
 }
 
-// Every new worker is READY: the old generation drains, the new config and
-// generation take over, and listeners the new config dropped are closed.
+// Every new worker is READY, and none accepts yet: the sockets bound for
+// the new generation start listening, the old generation drains, the new
+// config and generation take over and are told to accept, and listeners
+// the new config dropped are closed. Connections arriving meanwhile wait
+// in the kernel's backlog of the (shared) sockets.
 void Supervisor::commit_reload() {
+  if (std::string error = listeners_.activate(); !error.empty()) {
+    fail_reload("rollback: " + error);
+    return;
+  }
   Reload reload = std::move(*reload_);
   reload_.reset();
   const unsigned old_generation = generation_;
@@ -134,6 +141,7 @@ void Supervisor::commit_reload() {
     if (process->reaped || process->generation == reload.generation) continue;
     if (process->state != WorkerState::Starting && process->state != WorkerState::Ready) continue;
     if (process->channel != nullptr) process->channel->send(ChannelMessage::Drain);
+    process->accepting.clear();  // a draining worker stops accepting
     transition(*process, WorkerState::Draining);
     process->kill_at_ms =
         now() + static_cast<uint64_t>(process->config->timeouts.drain.count()) + kDrainKillSlackMs;
@@ -152,6 +160,7 @@ void Supervisor::commit_reload() {
   upstream_tls_ = reload.upstream_tls;
   generation_ = reload.generation;
   listeners_.commit(*config_);
+  assign_accepting();
   if (!same_log_config(old_config->log, config_->log)) {
     if (setup_logging(config_->log, identity())) {
       error_log().info("log settings changed by the reload");
@@ -172,6 +181,9 @@ void Supervisor::commit_reload() {
 
 // The new generation failed (a worker exited, or the deadline passed): it
 // is killed, listeners bound for it are closed, the old one serves on.
+// Nothing is lost: the new workers never accepted (they accept only once
+// the reload commits), and the sockets bound for them never listened, so
+// no connection was queued on them.
 void Supervisor::fail_reload(const std::string& error) {
   if (!reload_) return;
   Reload reload = std::move(*reload_);

@@ -2,13 +2,17 @@
 // lock, bind, rlimit, drop privileges, supervise.
 #include "supervisor/startup.h"
 
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
+#include "common/faults.h"
 #include "common/log.h"
 #include "common/unix_socket.h"
 #include "supervisor/control_socket.h"
@@ -60,6 +64,15 @@ void keep_keys_out_of_core_dumps() {
 
 int run_daemon(const config::ConfigPtr& config, bool foreground) {
   const bool detach = config->daemon && !foreground;
+  // Descriptors inherited from whoever started us are not ours to keep,
+  // and workers would inherit them in turn (a worker closes only the
+  // supervisor's own, by list): closed before anything is opened.
+  if (close_range(3, ~0U, 0) != 0) {
+    std::fprintf(stderr, "wsgated: close_range(3, ~0U, 0): %s\n", std::strerror(errno));
+  }
+  // Before anything can write to a pipe or socket whose reader is gone
+  // (the launcher's readiness pipe, a worker's channel): EPIPE, not death.
+  signal(SIGPIPE, SIG_IGN);
   ReadinessPipe readiness;
   if (detach) readiness = daemonize();
 
@@ -87,6 +100,14 @@ int run_daemon(const config::ConfigPtr& config, bool foreground) {
   error_log().info("wsgated {} starting: pid {}, config {}", WSGATE_VERSION, getpid(),
                    config->path);
   notifier = ServiceNotifier::from_environment();
+  Faults faults;
+  if (const char* text = std::getenv("WSGATE_FAULTS")) {
+    if (std::string error = parse_faults(text, faults); !error.empty()) return fail(error);
+    error_log().warn(
+        "WSGATE_FAULTS={}: TEST-ONLY FAULT INJECTION IS ACTIVE; never set it in "
+        "production (docs/fault-injection.md)",
+        text);
+  }
 
   for (const std::string* path : {&config->pid_file, &config->control_socket}) {
     if (std::string error = ensure_parent_directory(*path); !error.empty()) return fail(error);
@@ -97,6 +118,7 @@ int run_daemon(const config::ConfigPtr& config, bool foreground) {
   ListenerSet listeners;
   if (std::string error = listeners.prepare(*config); !error.empty()) return fail(error);
   listeners.commit(*config);
+  if (std::string error = listeners.activate(); !error.empty()) return fail(error);
   for (const ListenerGroup& group : listeners.groups()) {
     error_log().info("listening on {} ({} sockets)", address_text(group.listen, group.port),
                      group.fds.size());
@@ -138,6 +160,7 @@ int run_daemon(const config::ConfigPtr& config, bool foreground) {
 
   Supervisor supervisor(config, server_tls, upstream_tls, *ticket_keys, listeners, lock, readiness,
                         notifier);
+  supervisor.inject_faults(faults);
   const int code = supervisor.run(control_fd, ControlAccess{geteuid(), control_group});
   if (!supervisor.startup_error().empty()) {
     control_bound = false;  // the supervisor removed its files already

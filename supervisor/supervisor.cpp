@@ -69,8 +69,6 @@ LogIdentity Supervisor::identity() const {
 }
 
 int Supervisor::run(int control_fd, ControlAccess access) {
-  // A write to a worker whose end is gone must be an EPIPE, not our death.
-  signal(SIGPIPE, SIG_IGN);
   int rc = uv_loop_init(&loop_);
   if (rc < 0) {
     close(control_fd);
@@ -365,6 +363,7 @@ void Supervisor::on_channel_lost(WorkerChannel& channel, int error) noexcept {
       error_log().debug("worker slot {} pid {} gen {}: channel closed", process->slot, process->pid,
                         process->generation);
     }
+    if (process->generation == generation_) assign_accepting();  // it can be told nothing now
     // A worker without a channel is gone or broken: it gets a moment to exit.
     const uint64_t deadline = now() + kChannelLostGraceMs;
     if (process->kill_at_ms == 0 || process->kill_at_ms > deadline) process->kill_at_ms = deadline;

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/faults.h"
 #include "common/log.h"
 #include "common/stats.h"
 #include "config/config.h"
@@ -70,6 +71,9 @@ class Supervisor final : private ControlServer::Handler, private WorkerChannel::
   // `control_fd` (bound by bind_control_socket). Returns the exit code.
   // Before returning, the pid file and the control socket are removed.
   int run(int control_fd, ControlAccess access);
+
+  // Test-only failure paths (WSGATE_FAULTS), before run().
+  void inject_faults(const Faults& faults) { faults_ = faults; }
 
   // Why startup failed ("" when it did not): generation 1 never became
   // READY, or a stop came first. The caller reports it to the launcher.
@@ -128,6 +132,13 @@ class Supervisor final : private ControlServer::Handler, private WorkerChannel::
   void schedule_respawn(Slot& slot, int index, const WorkerProcess& process);
   void respawn(int index);
   void on_worker_ready(WorkerProcess& process);
+  // Tells each READY worker of the serving generation which slots' sockets
+  // to accept on (its own, and those of slots without a live worker; see
+  // accept_plan.h), sending only changes. Called whenever a worker of the
+  // serving generation becomes READY or goes, and when a reload commits.
+  void assign_accepting();
+  // Sockets of the serving generation that no worker accepts on.
+  size_t unserved_sockets() const;
   void reopen_logs(std::optional<uint64_t> requester);
   void on_channel_message(WorkerChannel& channel, ChannelMessage type,
                           std::string_view payload) noexcept override;
@@ -182,6 +193,8 @@ class Supervisor final : private ControlServer::Handler, private WorkerChannel::
   uint64_t startup_deadline_ms_ = 0;
   std::map<pid_t, std::unique_ptr<WorkerProcess>> processes_;
   std::vector<Slot> slots_;
+  std::vector<unsigned> unserved_slots_;  // of the last assign_accepting()
+  Faults faults_;                         // WSGATE_FAULTS, test-only
   std::optional<Reload> reload_;
   bool reload_queued_ = false;  // SIGUSR1 during a reload: run after it
   std::vector<StatsQuery> stats_queries_;

@@ -1,6 +1,8 @@
 // Forking a worker and describing how one ended (see worker_process.h).
 #include "supervisor/worker_process.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -82,7 +84,15 @@ int fork_worker(const WorkerSetup& setup, ForkResult& result) {
   // Whatever sits in a stdio or spdlog buffer would be written twice.
   error_log().flush();
   std::fflush(nullptr);
+  // Signals stay blocked across fork() until the child has reset their
+  // dispositions (run_worker): a signal caught in between would run the
+  // supervisor's libuv handler in the child, which writes to the
+  // supervisor's own loop pipe.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
   const pid_t pid = fork();
+  if (pid != 0) pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   if (pid < 0) {
     const int error = errno;
     error_log().error("fork() for worker slot {} gen {}: {}", slot, generation, errno_text(error));

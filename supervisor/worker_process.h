@@ -32,6 +32,8 @@ struct WorkerProcess {
   config::ConfigPtr config;          // what it was forked with
   WorkerChannel* channel = nullptr;  // null once lost or closed
   unsigned restarts = 0;             // of its slot, when it was forked
+  // The slots it was last told to accept on (Accept message), in order.
+  std::vector<unsigned> accepting;
 
   uint64_t started_ms = 0;      // loop time of the fork
   uint64_t last_report_ms = 0;  // READY or last Stats (the heartbeat)

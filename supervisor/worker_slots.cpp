@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/unix_socket.h"
+#include "supervisor/accept_plan.h"
 #include "supervisor/supervisor.h"
 #include "worker/worker.h"
 
@@ -31,7 +32,23 @@ WorkerProcess* Supervisor::spawn(int slot, unsigned generation, const config::Co
   setup.config = config;
   setup.slot = slot;
   setup.generation = generation;
-  setup.listen_fds = listeners_.fds_for_slot(*config, slot);
+  setup.listen_fds = listeners_.sockets_of(*config);
+  // The supervisor's descriptors that are not libuv handles of its loop
+  // (run_worker closes those by walking the loop).
+  for (int fd : listeners_.all_fds()) {
+    const bool given = std::any_of(setup.listen_fds.begin(), setup.listen_fds.end(),
+                                   [&](const ListenFd& l) { return l.fd == fd; });
+    if (!given) setup.close_fds.push_back(fd);
+  }
+  for (int fd : {lock_.fd(), readiness_.fd()}) {
+    if (fd >= 0) setup.close_fds.push_back(fd);
+  }
+  const bool reload_worker = reload_ && generation == reload_->generation;
+  const bool last_slot = static_cast<unsigned>(slot) + 1 == config->workers;
+  setup.faults.exit_before_ready =
+      reload_worker && last_slot && faults_.new_worker_exit_before_ready;
+  setup.faults.never_ready = reload_worker && last_slot && faults_.new_worker_never_ready;
+  setup.faults.fatal_on_sigusr2 = faults_.worker_fatal_exit;
   setup.tls = server_tls;
   setup.upstream_tls = upstream_tls;
   setup.ticket_keys = &ticket_keys_;
@@ -198,7 +215,10 @@ void Supervisor::on_worker_exit(WorkerProcess& process, int status) {
   const int index = process.slot;
   const bool current = process.generation == generation_ && index >= 0 &&
                        static_cast<size_t>(index) < slots_.size() && slots_[index].pid == pid;
-  if (current) slots_[index].pid = 0;
+  if (current) {
+    slots_[index].pid = 0;
+    assign_accepting();
+  }
 
   if (reload_ && process.generation == reload_->generation) {
     fail_reload("rollback: worker slot " + std::to_string(index) + " " +
@@ -228,6 +248,10 @@ void Supervisor::finalize(pid_t pid) {
 }
 
 void Supervisor::schedule_respawn(Slot& slot, int index, const WorkerProcess& process) {
+  if (!faults_.respawns(static_cast<unsigned>(index))) {
+    error_log().warn("fault no_respawn:{}: slot {} stays without a worker", index, index);
+    return;
+  }
   if (exit_code_of(process.wait_status) == kWorkerExitFatal) {
     slot.fatal = true;
     error_log().critical("worker slot {} gen {} exited with the fatal code {}: not respawning it",
@@ -258,6 +282,10 @@ void Supervisor::respawn(int index) {
 }
 
 void Supervisor::on_worker_ready(WorkerProcess& process) {
+  if (process.generation == generation_ &&
+      !(reload_ && process.generation == reload_->generation)) {
+    assign_accepting();
+  }
   if (mode_ == Mode::Starting && process.generation == generation_) {
     const bool all_ready = std::all_of(slots_.begin(), slots_.end(), [&](const Slot& slot) {
       const WorkerProcess* p = find(slot.pid);
@@ -278,6 +306,55 @@ void Supervisor::on_worker_ready(WorkerProcess& process) {
     });
     if (all_ready) commit_reload();
   }
+}
+
+void Supervisor::assign_accepting() {
+  if (mode_ == Mode::Stopping || mode_ == Mode::GracefulStopping) return;
+  std::vector<bool> live(slots_.size(), false);
+  for (size_t slot = 0; slot < slots_.size(); ++slot) {
+    const WorkerProcess* p = find(slots_[slot].pid);
+    live[slot] =
+        p != nullptr && !p->reaped && p->state == WorkerState::Ready && p->channel != nullptr;
+  }
+  const AcceptPlan plan = plan_accepting(live);
+  for (size_t slot = 0; slot < slots_.size(); ++slot) {
+    if (!live[slot]) continue;
+    WorkerProcess& p = *find(slots_[slot].pid);
+    if (p.accepting == plan.accepts[slot]) continue;
+    for (unsigned other : plan.accepts[slot]) {
+      const bool adopted = other != slot && std::find(p.accepting.begin(), p.accepting.end(),
+                                                      other) == p.accepting.end();
+      if (!adopted) continue;
+      // A slot whose worker is still starting is ordinary (startup,
+      // respawn); one without a worker is worth a warning.
+      const WorkerProcess* owner = find(slots_[other].pid);
+      const bool starting =
+          owner != nullptr && !owner->reaped && owner->state == WorkerState::Starting;
+      error_log().log(starting ? spdlog::level::debug : spdlog::level::warn,
+                      "worker slot {} pid {} accepts for slot {} too: slot {} has {}", slot, p.pid,
+                      other, other, starting ? "a worker not READY yet" : "no live worker");
+    }
+    p.accepting = plan.accepts[slot];
+    p.channel->send(ChannelMessage::Accept, encode_accept_slots(p.accepting));
+  }
+  if (plan.unserved != unserved_slots_ && !plan.unserved.empty()) {
+    std::string slots;
+    for (unsigned slot : plan.unserved) slots += (slots.empty() ? "" : ", ") + std::to_string(slot);
+    error_log().error("no live worker accepts for slots {}: their connections wait in the backlog",
+                      slots);
+  }
+  unserved_slots_ = plan.unserved;
+}
+
+size_t Supervisor::unserved_sockets() const {
+  size_t count = 0;
+  for (const ListenFd& socket : listeners_.sockets_of(*config_)) {
+    if (std::find(unserved_slots_.begin(), unserved_slots_.end(), socket.slot) !=
+        unserved_slots_.end()) {
+      ++count;
+    }
+  }
+  return count;
 }
 
 }  // namespace wsgate::supervisor

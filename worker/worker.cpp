@@ -1,15 +1,10 @@
 // run_worker(): process hygiene after fork, then the worker loop.
 #include "worker/worker.h"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <vector>
 
 #include "common/log.h"
@@ -35,64 +30,36 @@ void forget_parent_signal_watchers(uv_loop_t* parent) {
       nullptr);
 }
 
-// libuv serialises its signal table with a lock pipe that its fork handler
-// recreates in the child: a blocking, close-on-exec pipe holding one byte
-// while unlocked. Its fds are private to libuv, so they are recognised by
-// those traits; closing them would make every later uv_signal_start (and
-// so uv_spawn) abort. Returns both ends when `fds` holds such a pair.
-std::vector<int> libuv_lock_pipe(const std::vector<int>& fds) {
-  struct End {
-    int fd;
-    ino_t inode;
-    bool reader;
-  };
-  std::vector<End> ends;
-  for (int fd : fds) {
-    struct stat st {};
-    if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) continue;
-    const int fd_flags = fcntl(fd, F_GETFD);
-    const int fl_flags = fcntl(fd, F_GETFL);
-    if (fd_flags < 0 || !(fd_flags & FD_CLOEXEC) || fl_flags < 0 || (fl_flags & O_NONBLOCK)) continue;
-    const int mode = fl_flags & O_ACCMODE;
-    int buffered = 0;
-    if (mode == O_RDONLY && (ioctl(fd, FIONREAD, &buffered) != 0 || buffered != 1)) continue;
-    if (mode != O_RDONLY && mode != O_WRONLY) continue;
-    ends.push_back({fd, st.st_ino, mode == O_RDONLY});
-  }
-  std::vector<int> pair;
-  for (const End& reader : ends) {
-    if (!reader.reader) continue;
-    for (const End& writer : ends) {
-      if (!writer.reader && writer.inode == reader.inode) {
-        pair.push_back(reader.fd);
-        pair.push_back(writer.fd);
-      }
+// Closes the supervisor's descriptors: those it listed in `setup` (lock
+// file, readiness pipe, log files, listen sockets this worker does not
+// get) and those of its loop: every handle's fd (the control socket and
+// its connections, other workers' channels) and the loop's own epoll,
+// async, signal, inotify and EMFILE-reserve fds. An explicit list rather than a sweep of
+// /proc/self/fd: it works without /proc, and it leaves alone what libuv's
+// fork handler made for this process (its signal lock pipe).
+void close_supervisor_fds(const WorkerSetup& setup) {
+  std::vector<int> fds = setup.close_fds;
+  if (uv_loop_t* parent = setup.parent_loop) {
+    uv_walk(
+        parent,
+        [](uv_handle_t* handle, void* arg) {
+          uv_os_fd_t fd = -1;
+          if (uv_fileno(handle, &fd) == 0) static_cast<std::vector<int>*>(arg)->push_back(fd);
+        },
+        &fds);
+    for (int fd :
+         {parent->backend_fd, parent->signal_pipefd[0], parent->signal_pipefd[1],
+          parent->async_io_watcher.fd, parent->async_wfd, parent->inotify_fd, parent->emfile_fd}) {
+      fds.push_back(fd);
     }
   }
-  return pair;
-}
-
-// Closes every fd this process inherited except `keep`, stdio and libuv's
-// lock pipe: the lock file, the control socket, other workers' channels
-// and listen sockets, and the supervisor's epoll and signal fds belong to
-// the supervisor, and a worker holding another slot's listen socket would
-// keep connections queued on it that nobody accepts.
-void close_inherited_fds(std::vector<int> keep) {
-  DIR* dir = opendir("/proc/self/fd");
-  if (dir == nullptr) return;
-  std::vector<int> fds;
-  const int dir_fd = dirfd(dir);
-  while (dirent* entry = readdir(dir)) {
-    if (entry->d_name[0] == '.') continue;
-    const int fd = std::atoi(entry->d_name);
-    if (fd <= 2 || fd == dir_fd) continue;
-    if (std::find(keep.begin(), keep.end(), fd) != keep.end()) continue;
-    fds.push_back(fd);
-  }
-  closedir(dir);
-  const std::vector<int> lock = libuv_lock_pipe(fds);
+  std::sort(fds.begin(), fds.end());
+  fds.erase(std::unique(fds.begin(), fds.end()), fds.end());
   for (int fd : fds) {
-    if (std::find(lock.begin(), lock.end(), fd) == lock.end()) close(fd);
+    if (fd <= 2 || fd == setup.channel_fd) continue;
+    const bool listen_fd = std::any_of(setup.listen_fds.begin(), setup.listen_fds.end(),
+                                       [&](const ListenFd& l) { return l.fd == fd; });
+    if (!listen_fd) close(fd);
   }
 }
 
@@ -121,10 +88,7 @@ int run_worker(const WorkerSetup& setup) noexcept {
   try {
     forget_parent_signal_watchers(setup.parent_loop);
     reset_signals();
-    std::vector<int> keep;
-    for (const ListenFd& listen : setup.listen_fds) keep.push_back(listen.fd);
-    keep.push_back(setup.channel_fd);
-    close_inherited_fds(keep);
+    close_supervisor_fds(setup);
     setup_logging(setup.config->log, LogIdentity{"worker", setup.slot, setup.generation});
     Worker worker(setup);
     return worker.run();

@@ -1,10 +1,7 @@
 // The worker's event loop: accept, channel, timer lists, drain, stop, stats.
 #include "worker/worker_loop.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,28 +32,6 @@ uint64_t tick_period(const config::Config& cfg) {
     if (d.count() > 0) shortest = std::min(shortest, ms(d));
   }
   return std::clamp<uint64_t>(shortest / 4, 10, 1000);
-}
-
-// The backlog configured for the address `fd` is bound to, else 511.
-int backlog_for(int fd, const config::Config& cfg) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof(ss);
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 511;
-  char host[INET6_ADDRSTRLEN] = {};
-  int port = 0;
-  if (ss.ss_family == AF_INET) {
-    auto* in = reinterpret_cast<sockaddr_in*>(&ss);
-    inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-    port = ntohs(in->sin_port);
-  } else {
-    auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
-    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-    port = ntohs(in6->sin6_port);
-  }
-  for (const config::ListenConfig& l : cfg.listen) {
-    if (l.host == host && (l.port == port || l.port == 0)) return l.backlog;
-  }
-  return 511;
 }
 
 // Descriptors a worker keeps for itself: stdio, channel, listeners, the
@@ -94,6 +69,7 @@ Worker::Worker(const WorkerSetup& setup)
       generation_(setup.generation),
       channel_fd_(setup.channel_fd),
       listen_fds_(setup.listen_fds),
+      faults_(setup.faults),
       tls_(setup.tls),
       upstream_tls_(setup.upstream_tls),
       read_buffer_(new char[kReadBufferSize]),
@@ -149,6 +125,11 @@ void Worker::start_buses() {
 }
 
 int Worker::run() {
+  if (faults_.exit_before_ready) {
+    error_log().warn("fault new_worker_exit_before_ready: exiting with code {} before READY",
+                     kWorkerExitError);
+    return kWorkerExitError;
+  }
   if (!start()) return kWorkerExitFatal;
   uv_run(&loop_, UV_RUN_DEFAULT);
   int rc = uv_loop_close(&loop_);
@@ -182,25 +163,6 @@ bool Worker::start() {
   // The contexts were built by the supervisor; from here on their ticket
   // callback reads this worker's copy of the keys.
   if (tls_) tls_->use_ticket_keys(&ticket_keys_);
-  for (const ListenFd& listen : listen_fds_) {
-    const int fd = listen.fd;
-    auto handle = std::make_unique<ListenHandle>();
-    uv_tcp_init(&loop_, &handle->tcp);
-    handle->tcp.data = handle.get();
-    handle->worker = this;
-    handle->tls = tls_ ? tls_->listener(listen.listener) : nullptr;
-    rc = uv_tcp_open(&handle->tcp, fd);
-    if (rc == 0) {
-      rc = uv_listen(reinterpret_cast<uv_stream_t*>(&handle->tcp), backlog_for(fd, *config_),
-                     on_connection);
-    }
-    if (rc != 0) {
-      error_log().critical("listen on inherited fd {}: {}", fd, uv_strerror(rc));
-      return false;
-    }
-    listeners_.push_back(std::move(handle));
-  }
-
   start_buses();
   connection_capacity_ = config_->limits.max_connections;
   fd_budget_ = fd_budget(*config_);
@@ -228,8 +190,15 @@ bool Worker::start() {
   uv_check_start(&flush_check_, on_flush_check);
   uv_unref(reinterpret_cast<uv_handle_t*>(&flush_check_));
 
+  if (faults_.fatal_on_sigusr2) start_fault_signal();
+  if (faults_.never_ready) {
+    error_log().warn("fault new_worker_never_ready: not reporting READY");
+    return true;
+  }
+  // Accepting starts when the supervisor says on which slots' sockets (a
+  // reload's new workers only once the whole generation is READY).
   send_to_supervisor(ChannelMessage::Ready, {});
-  error_log().info("worker ready: {} listening sockets", listeners_.size());
+  error_log().info("worker ready: {} listening sockets inherited", listen_fds_.size());
   return true;
 }
 
@@ -406,6 +375,16 @@ void Worker::handle_channel_message(ChannelMessage type, std::string_view payloa
       setup_logging(config_->log, LogIdentity{"worker", slot_, generation_});
       error_log().info("log files reopened");
       break;
+    case ChannelMessage::Accept: {
+      std::vector<unsigned> slots;
+      if (decode_accept_slots(payload, slots)) {
+        set_accepting(slots);
+      } else {
+        error_log().error("malformed Accept message from the supervisor ({} bytes)",
+                          payload.size());
+      }
+      break;
+    }
     case ChannelMessage::TicketKeys:
       if (std::optional<tls::TicketKeyRing> ring = tls::TicketKeyRing::decode(payload)) {
         ticket_keys_ = *ring;
@@ -581,16 +560,6 @@ void Worker::give_up_requests(Connection& c, uint64_t silent_ms) {
 
 // ---- drain and stop ------------------------------------------------------------
 
-void Worker::close_listeners() {
-  for (auto& handle : listeners_) {
-    auto* tcp = reinterpret_cast<uv_handle_t*>(&handle->tcp);
-    if (uv_is_closing(tcp)) continue;
-    uv_close(tcp, [](uv_handle_t*) noexcept {});
-  }
-  // The handles are freed with the Worker; uv_close only needs them alive
-  // until the loop ends, which the Worker outlives.
-}
-
 void Worker::begin_drain() {
   if (draining_ || stopping_) return;
   draining_ = true;
@@ -698,6 +667,10 @@ void Worker::maybe_exit() {
   close_handle(&stats_timer_);
   close_handle(&flush_prepare_);
   close_handle(&flush_check_);
+  if (fault_signal_open_) {
+    fault_signal_open_ = false;
+    close_handle(&fault_signal_);
+  }
   if (channel_open_) {
     channel_open_ = false;
     close_handle(&channel_);

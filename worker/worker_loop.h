@@ -27,11 +27,16 @@ namespace tls {
 class UpstreamTls;
 }
 
-// A listening socket of the worker and what its connections speak.
+// A listening socket the worker accepts on, and what its connections
+// speak. Its handle owns a duplicate of the inherited descriptor, so
+// accepting can stop (the handle closes) and start again; the close
+// callback deletes it.
 struct ListenHandle {
   uv_tcp_t tcp;
   Worker* worker = nullptr;
   const tls::ListenerTls* tls = nullptr;  // null: plain ws://
+  int inherited_fd = -1;                  // the ListenFd it duplicates
+  unsigned slot = 0;
 };
 
 class Worker {
@@ -128,20 +133,32 @@ class Worker {
   void drain_spread();
   void begin_drain();
   void begin_stop();
+  // accepting.cpp: the sockets accepted on, as the Accept message says.
+  void set_accepting(const std::vector<unsigned>& slots);
+  bool open_listener(const ListenFd& listen);
+  static void close_listener(ListenHandle* handle);
+  // Stops accepting for good and closes the inherited sockets too, so a
+  // socket the supervisor closes (an address removed by a reload) leaves
+  // the kernel's SO_REUSEPORT group instead of queueing connections here.
   void close_listeners();
+  void start_fault_signal();
+  static void on_fault_signal(uv_signal_t* handle, int signum) noexcept;
   void maybe_exit();
 
   config::ConfigPtr config_;
   int slot_;
   unsigned generation_;
   int channel_fd_;
-  std::vector<ListenFd> listen_fds_;
+  std::vector<ListenFd> listen_fds_;  // every socket of the config, inherited
+  WorkerFaults faults_;
   std::shared_ptr<const tls::ServerTls> tls_;
   std::shared_ptr<const tls::UpstreamTls> upstream_tls_;
   tls::TicketKeyRing ticket_keys_;  // the contexts' ticket callback reads it in place
 
   uv_loop_t loop_;
-  std::vector<std::unique_ptr<ListenHandle>> listeners_;
+  std::vector<ListenHandle*> listeners_;  // accepting now
+  uv_signal_t fault_signal_{};            // SIGUSR2 under worker_fatal_exit
+  bool fault_signal_open_ = false;
   uv_pipe_t channel_;
   uv_timer_t tick_timer_;
   uv_timer_t drain_timer_;

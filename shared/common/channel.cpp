@@ -58,4 +58,21 @@ bool ChannelDecoder::next(ChannelMessage& type, std::string_view& payload) {
   return true;
 }
 
+std::string encode_accept_slots(const std::vector<unsigned>& slots) {
+  std::string payload;
+  for (unsigned slot : slots) {
+    payload.push_back(static_cast<char>(slot & 0xff));
+    payload.push_back(static_cast<char>((slot >> 8) & 0xff));
+  }
+  return payload;
+}
+
+bool decode_accept_slots(std::string_view payload, std::vector<unsigned>& slots) {
+  slots.clear();
+  if (payload.size() % 2 != 0) return false;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(payload.data());
+  for (size_t i = 0; i < payload.size(); i += 2) slots.push_back(bytes[i] | bytes[i + 1] << 8u);
+  return true;
+}
+
 }  // namespace wsgate

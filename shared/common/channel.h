@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace wsgate {
 
@@ -20,9 +21,12 @@ enum class ChannelMessage : uint8_t {
   StatsRequest = 3,  // send a Stats message now
   Reopen = 4,        // reopen log files
   TicketKeys = 5,    // payload: tls::TicketKeyRing::encode(); replaces the worker's keys
+  // payload: the slots whose sockets the worker accepts on from now on, as
+  // u16 little-endian numbers (empty: accept on none); see accept_plan.h
+  Accept = 6,
   // worker -> supervisor
-  Ready = 64,  // listening; payload empty
-  Stats = 65,  // payload: WorkerStats (stats.h)
+  Ready = 64,       // started, waiting for Accept; payload empty
+  Stats = 65,       // payload: WorkerStats (stats.h)
   RouteStats = 66,  // payload: route_stats.h records; sent just before Stats
 };
 
@@ -47,5 +51,10 @@ class ChannelDecoder {
   size_t offset_ = 0;
   bool failed_ = false;
 };
+
+// The Accept message payload for `slots` (u16 little-endian each), and
+// back; decode returns false on an odd length.
+std::string encode_accept_slots(const std::vector<unsigned>& slots);
+bool decode_accept_slots(std::string_view payload, std::vector<unsigned>& slots);
 
 }  // namespace wsgate

@@ -38,10 +38,11 @@ def test_status_json_is_complete(gateway):
     status = gw.status()
     for key, kind in (("ok", bool), ("pid", int), ("version", str), ("generation", int),
                       ("uptime_s", int), ("config", str), ("listeners", list), ("workers", int),
-                      ("state", str), ("workers_ready", int)):
+                      ("state", str), ("workers_ready", int), ("unserved_sockets", int)):
         assert isinstance(status[key], kind), key
     assert status["ok"] is True and status["config"] == gw.config_path
     assert status["workers"] == 2 and status["workers_ready"] == 2
+    assert status["unserved_sockets"] == 0
     assert status["listeners"] == [{"address": "127.0.0.1:0", "port": gw.port, "sockets": 2}]
 
 
@@ -51,7 +52,7 @@ def test_human_tables(gateway):
     assert f"pid {gw.pid}" in status and "generation 1" in status and str(gw.port) in status
     workers = gw.ctl("workers", check=True).stdout.splitlines()
     assert workers[0].split() == ["SLOT", "PID", "GEN", "STATE", "UPTIME", "LAST-REPORT",
-                                  "RESTARTS"]
+                                  "RESTARTS", "ACCEPTS-FOR"]
     assert len(workers) == 3 and all(" Ready " in line for line in workers[1:])
     # Columns line up: every row starts its PID column where the header does.
     column = workers[0].index("PID")
@@ -66,7 +67,8 @@ def test_workers_json(gateway):
     assert [w["slot"] for w in workers] == [0, 1]
     for worker in workers:
         assert set(worker) == {"slot", "pid", "generation", "state", "uptime_s",
-                               "last_report_age_ms", "restarts"}
+                               "last_report_age_ms", "restarts", "accepts_for"}
+        assert worker["accepts_for"] == [worker["slot"]]
         assert worker["last_report_age_ms"] < 5000  # reports every 200 ms
 
 

@@ -125,3 +125,21 @@ TEST(ChannelDecoder, WaitsForIncompleteMessage) {
 
 }  // namespace
 }  // namespace wsgate
+
+namespace wsgate {
+namespace {
+
+TEST(AcceptSlots, RoundTrip) {
+  const std::vector<unsigned> slots = {0, 1, 255, 256, 65535};
+  const std::string payload = encode_accept_slots(slots);
+  EXPECT_EQ(payload.size(), 10u);
+  std::vector<unsigned> decoded = {7};
+  ASSERT_TRUE(decode_accept_slots(payload, decoded));
+  EXPECT_EQ(decoded, slots);
+  ASSERT_TRUE(decode_accept_slots("", decoded));
+  EXPECT_TRUE(decoded.empty());
+  EXPECT_FALSE(decode_accept_slots(std::string_view("\x01\x00\x02", 3), decoded));
+}
+
+}  // namespace
+}  // namespace wsgate

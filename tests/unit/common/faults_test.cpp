@@ -1,0 +1,46 @@
+// parse_faults: every fault name, slot numbers, and errors naming the item.
+#include "common/faults.h"
+
+#include <gtest/gtest.h>
+
+namespace wsgate {
+namespace {
+
+TEST(Faults, EmptyMeansNone) {
+  Faults faults;
+  EXPECT_EQ(parse_faults("", faults), "");
+  EXPECT_FALSE(faults.any());
+  EXPECT_EQ(parse_faults(" , ,", faults), "");
+  EXPECT_FALSE(faults.any());
+}
+
+TEST(Faults, EveryName) {
+  Faults faults;
+  ASSERT_EQ(parse_faults("new_worker_exit_before_ready, new_worker_never_ready,worker_fatal_exit,"
+                         " no_respawn:3 ,no_respawn:0",
+                         faults),
+            "");
+  EXPECT_TRUE(faults.new_worker_exit_before_ready);
+  EXPECT_TRUE(faults.new_worker_never_ready);
+  EXPECT_TRUE(faults.worker_fatal_exit);
+  EXPECT_FALSE(faults.respawns(3));
+  EXPECT_FALSE(faults.respawns(0));
+  EXPECT_TRUE(faults.respawns(1));
+  EXPECT_TRUE(faults.any());
+}
+
+TEST(Faults, ErrorsNameTheItem) {
+  Faults faults;
+  EXPECT_EQ(parse_faults("worker_fatal_exit,nope", faults),
+            "WSGATE_FAULTS: unknown fault \"nope\" (known: new_worker_exit_before_ready, "
+            "new_worker_never_ready, worker_fatal_exit, no_respawn:SLOT)");
+  EXPECT_EQ(parse_faults("no_respawn:", faults),
+            "WSGATE_FAULTS: \"no_respawn:\": SLOT must be a slot number");
+  EXPECT_EQ(parse_faults("no_respawn:1x", faults),
+            "WSGATE_FAULTS: \"no_respawn:1x\": SLOT must be a slot number");
+  EXPECT_EQ(parse_faults("no_respawn:-1", faults),
+            "WSGATE_FAULTS: \"no_respawn:-1\": SLOT must be a slot number");
+}
+
+}  // namespace
+}  // namespace wsgate
