@@ -465,6 +465,16 @@ void Connection::start_close(uint16_t code, std::string_view reason, CloseCause 
   }
 }
 
+void Connection::close_over_budget(bool incoming) {
+  if (state_ != State::Open || !ws_) return;
+  if (incoming) {
+    ws_->fail_and_discard(ws::close_code::kMessageTooBig, "worker buffer memory exhausted");
+  } else {
+    start_close(ws::close_code::kPolicyViolation, "worker buffer memory exhausted",
+                CloseCause::Policy);
+  }
+}
+
 void Connection::send_keepalive_ping() {
   if (state_ != State::Open) return;
   ping_sent_ = worker_.now();

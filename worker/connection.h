@@ -90,6 +90,15 @@ class Connection final : private StreamOwner {
   State state() const { return state_; }
   CloseCause cause() const { return cause_; }
   uint64_t queued_bytes() const;
+  // Bytes held for unfinished incoming data: the WebSocket message being
+  // assembled, and the relay's queues toward its backend.
+  uint64_t incoming_bytes() const {
+    return (ws_ ? ws_->buffered_bytes() : 0) + (relay_ ? relay_->buffered_bytes() : 0);
+  }
+  // limits.worker_buffer_memory is exhausted and this connection holds the
+  // most: closed with 1009 (and its unfinished message freed) when most of
+  // what it holds is incoming, else with 1008.
+  void close_over_budget(bool incoming);
   uint32_t requests_in_flight() const { return relay_ ? relay_->requests_in_flight() : 0; }
   uint32_t give_up_requests() { return relay_ ? relay_->give_up_requests() : 0; }
 

@@ -75,6 +75,9 @@ class Relay {
   // File descriptors the relay opens per connection, for the worker's fd
   // budget (the client socket is counted apart).
   virtual unsigned extra_fds() const { return 0; }
+  // Heap bytes the relay holds for this connection's traffic (its queues
+  // toward the backend), counted in limits.worker_buffer_memory.
+  virtual uint64_t buffered_bytes() const { return 0; }
   // Appends " key=value" fields to the connection's access log line.
   virtual void append_log_fields(std::string&) const {}
 

@@ -523,6 +523,7 @@ void Worker::tick() {
   expire_front(
       upstream_lingering, t, ms(cfg.timeouts.close), [](BackendRelay* r) { return r->linger_since; },
       [](BackendRelay* r) { r->on_linger_timeout(); });
+  if (cfg.limits.worker_buffer_memory > 0) enforce_buffer_budget(cfg.limits.worker_buffer_memory);
 }
 
 // Closes the connections idle for timeouts.idle. A connection with

@@ -127,6 +127,8 @@ class Worker {
   void send_stats();
   void tick();
   void expire_idle(uint64_t t);
+  // buffer_budget.cpp: limits.worker_buffer_memory.
+  void enforce_buffer_budget(uint64_t budget);
   void give_up_requests(Connection& c, uint64_t silent_ms);
   void flush_dirty_streams();
   void drain_check();

@@ -40,6 +40,15 @@ class WsSession {
   // Queues our Close with `code` (sendable) and `reason` (cut to fit).
   void send_close(uint16_t code, std::string_view reason);
 
+  // Heap bytes held for an unfinished incoming frame or message.
+  size_t buffered_bytes() const { return frames_.buffered_bytes(); }
+  // Closes with `code` and `reason` (as a parser failure would), frees the
+  // unfinished message and ignores the rest of the client's input.
+  void fail_and_discard(uint16_t code, std::string_view reason) {
+    frames_.abandon();
+    fail(code, reason);
+  }
+
   bool may_send_data() const { return close_.may_send_data(); }
   bool close_sent() const { return close_.close_sent(); }
 

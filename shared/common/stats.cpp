@@ -42,6 +42,7 @@ constexpr std::array kFields{
     WSGATE_COUNTER(closes_shutdown),
     WSGATE_COUNTER(closes_error),
     WSGATE_COUNTER(closes_upstream),
+    WSGATE_COUNTER(closes_buffer_budget),
     WSGATE_COUNTER(proxy_connects_ok),
     WSGATE_COUNTER(proxy_connect_failures_refused),
     WSGATE_COUNTER(proxy_connect_failures_timeout),

@@ -191,6 +191,9 @@ struct LimitsConfig {
   uint64_t write_queue_high = 256 << 10;
   uint64_t write_queue_max = 1 << 20;
   Duration write_queue_timeout{30000};  // above write_queue_high this long: evict (1008)
+  // Bytes all of a worker's open connections may buffer (unfinished
+  // incoming messages, output and backend queues); 0: no budget.
+  uint64_t worker_buffer_memory = 1ull << 30;
 };
 
 struct TimeoutsConfig {

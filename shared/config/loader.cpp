@@ -126,6 +126,7 @@ void read_limits(SectionReader& r, LimitsConfig& limits) {
   limits.write_queue_low = narrow<uint64_t>(r.number("limits.write_queue_low"));
   limits.write_queue_high = narrow<uint64_t>(r.number("limits.write_queue_high"));
   limits.write_queue_max = narrow<uint64_t>(r.number("limits.write_queue_max"));
+  limits.worker_buffer_memory = narrow<uint64_t>(r.number("limits.worker_buffer_memory"));
   limits.write_queue_timeout = Duration(r.number("limits.write_queue_timeout"));
 }
 

@@ -138,6 +138,9 @@ constexpr std::array kSchema{
                 "Queued output at which a slow consumer is closed; at least high."},
     SchemaEntry{"limits.write_queue_timeout", T::Duration, "30s", 100 * kMs, kHour, "", true,
                 "A client whose queued output stays above high this long is closed (1008)."},
+    SchemaEntry{"limits.worker_buffer_memory", T::Size, "1GiB", 0, kTiB, "", true,
+                "Bytes all connections of one worker may buffer together, past which the largest "
+                "holders are closed (1009 or 1008); 0 is off."},
 
     SchemaEntry{"timeouts", T::Map, "{}", 0, 0, "", true, "Timers of connections and processes."},
     SchemaEntry{"timeouts.idle", T::Duration, "120s", 0, 24 * kHour, "", true,

@@ -79,6 +79,12 @@ class FrameParser {
 
   // Drops any partial frame and message; frees the message buffer.
   void reset();
+  // Frees everything held and ignores all further input, as after a
+  // failure (the caller has closed the session with its own code).
+  void abandon() {
+    reset();
+    state_ = State::Failed;
+  }
 
  private:
   enum class State : uint8_t { Header, Payload, Failed };

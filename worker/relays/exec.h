@@ -49,6 +49,7 @@ class ExecRelay final : public Relay, private StreamOwner {
   void on_server_closing() override;
   void stop() override;
   unsigned extra_fds() const override { return 3; }
+  uint64_t buffered_bytes() const override { return stdin_.queued_bytes(); }
   void append_log_fields(std::string& out) const override;
 
  private:

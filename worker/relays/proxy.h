@@ -45,6 +45,7 @@ class ProxyRelay final : public BackendRelay, private StreamOwner {
   void on_client_closed() override;
   void stop() override;
   unsigned extra_fds() const override { return 1; }
+  uint64_t buffered_bytes() const override { return upstream_.queued_bytes() + pending_.size(); }
   void append_log_fields(std::string& out) const override;
   void on_connect_timeout() override;
   void on_linger_timeout() override;
