@@ -2,6 +2,7 @@
 #include "supervisor/listeners.h"
 
 #include <arpa/inet.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -247,6 +248,68 @@ std::string ListenerSet::activate() {
     }
   }
   return first_error;
+}
+
+namespace {
+
+// The classic BPF program of steer_by_source_address(). At SO_REUSEPORT
+// selection the packet's network header is reachable at SKF_NET_OFF: the
+// source address is at 12 (IPv4) or 8..23 (IPv6, its four words XORed).
+// A multiplicative hash spreads neighbouring addresses; the result is a
+// socket index below `workers`, and the group has at least that many.
+std::vector<sock_filter> source_address_program(bool ipv6, uint32_t workers) {
+  std::vector<sock_filter> program;
+  const auto load = [&](uint32_t offset) {
+    program.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_NET_OFF + offset));
+  };
+  if (ipv6) {
+    load(8);
+    for (uint32_t offset : {12u, 16u, 20u}) {
+      program.push_back(BPF_STMT(BPF_MISC | BPF_TAX, 0));
+      load(offset);
+      program.push_back(BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0));
+    }
+  } else {
+    load(12);
+  }
+  program.push_back(BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, 2654435761u));
+  program.push_back(BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16));
+  program.push_back(BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, workers));
+  program.push_back(BPF_STMT(BPF_RET | BPF_A, 0));
+  return program;
+}
+
+}  // namespace
+
+void ListenerSet::steer_by_source_address(const config::Config& config) {
+  const bool steer = config.limits.per_ip_limits();
+  for (const ListenerGroup& group : groups_) {
+    if (group.listening == 0) continue;
+    // One socket of the group sets the program for the whole group.
+    const int fd = group.fds[0];
+    const std::string where = address_text(group.listen, group.port);
+    if (steer) {
+      std::vector<sock_filter> program = source_address_program(group.listen.ipv6, config.workers);
+      sock_fprog fprog{static_cast<unsigned short>(program.size()), program.data()};
+      if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fprog, sizeof fprog) != 0) {
+        error_log().error(
+            "setsockopt({}, SO_ATTACH_REUSEPORT_CBPF): {}; per-IP limits hold per "
+            "worker only",
+            where, errno_text(errno));
+      }
+    } else if (steered_) {
+      const int unused = 0;
+      if (setsockopt(fd, SOL_SOCKET, SO_DETACH_REUSEPORT_BPF, &unused, sizeof unused) != 0 &&
+          errno != ENOENT) {
+        error_log().warn("setsockopt({}, SO_DETACH_REUSEPORT_BPF): {}", where, errno_text(errno));
+      }
+    }
+  }
+  if (steer != steered_) {
+    error_log().info(steer ? "per-IP limits on: each client address is steered to one worker"
+                           : "per-IP limits off: connections spread by the kernel's hash");
+  }
+  steered_ = steer;
 }
 
 void ListenerSet::close_all() {

@@ -54,6 +54,15 @@ class ListenerSet {
   // Undoes the last prepare(): closes what it bound.
   void rollback();
 
+  // With per-IP limits on in `config`, attaches to each address's
+  // SO_REUSEPORT group a classic BPF program that picks socket
+  // hash(source address) % config.workers, so every connection of one
+  // client address reaches the same slot and the worker's own count is the
+  // count over all workers (worker/peer_limits.h); with them off, detaches
+  // it (back to the kernel's 4-tuple hash). Call after activate(). A
+  // failure is logged: the limits then hold per worker only.
+  void steer_by_source_address(const config::Config& config);
+
   // Closes every socket (graceful stop: refuse new connections at once).
   void close_all();
 
@@ -72,6 +81,7 @@ class ListenerSet {
   std::string bind_one(ListenerGroup& group);
 
   std::vector<ListenerGroup> groups_;
+  bool steered_ = false;  // steer_by_source_address() attached programs
   // Undo record of the pending prepare(): prepare() only appends groups, so
   // the groups before it keep their index; each one's settings and socket
   // count before the call are kept here.

@@ -160,6 +160,7 @@ void Supervisor::commit_reload() {
   upstream_tls_ = reload.upstream_tls;
   generation_ = reload.generation;
   listeners_.commit(*config_);
+  listeners_.steer_by_source_address(*config_);
   assign_accepting();
   if (!same_log_config(old_config->log, config_->log)) {
     if (setup_logging(config_->log, identity())) {

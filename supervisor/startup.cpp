@@ -119,6 +119,7 @@ int run_daemon(const config::ConfigPtr& config, bool foreground) {
   if (std::string error = listeners.prepare(*config); !error.empty()) return fail(error);
   listeners.commit(*config);
   if (std::string error = listeners.activate(); !error.empty()) return fail(error);
+  listeners.steer_by_source_address(*config);
   for (const ListenerGroup& group : listeners.groups()) {
     error_log().info("listening on {} ({} sockets)", address_text(group.listen, group.port),
                      group.fds.size());

@@ -118,7 +118,38 @@ int Connection::accept(uv_stream_t* server) {
   int len = sizeof(peer_);
   uv_tcp_getpeername(client_.tcp(), &peer_.sa, &len);
   head_parser_ = std::make_unique<http::RequestHeadParser>(head_limits(worker_.config().limits));
-  return client_.start_reading();
+  rc = client_.start_reading();
+  if (rc == 0 && worker_.peer_limits().enabled()) admit_peer();
+  return rc;
+}
+
+// SEC-LIM-11, SEC-LIM-12: refused at once, before a byte is read. A plain
+// client gets its answer while the rest of its request is read and
+// dropped (refuse()); a TLS client is closed, since an answer would cost
+// the handshake the limit is there to spare.
+void Connection::admit_peer() {
+  PeerKey key;
+  if (!PeerKey::from_sockaddr(peer_.sa, key)) return;
+  WorkerStats& stats = worker_.stats();
+  switch (worker_.peer_limits().admit(key, worker_.now())) {
+    case PeerLimits::Verdict::Admit:
+      peer_counted_ = true;
+      return;
+    case PeerLimits::Verdict::Untracked:
+      ++stats.per_ip_untracked;
+      return;
+    case PeerLimits::Verdict::TooManyConnections:
+      ++stats.refused_per_ip_connections;
+      if (tls_) break;
+      refuse(503, "too many connections from this address", "Retry-After: 1\r\n");
+      return;
+    case PeerLimits::Verdict::TooManyHandshakes:
+      ++stats.refused_per_ip_handshakes;
+      if (tls_) break;
+      refuse(429, "too many connections per second from this address", "Retry-After: 1\r\n");
+      return;
+  }
+  abort(CloseCause::Http);
 }
 
 uint64_t Connection::now() const {
@@ -514,6 +545,11 @@ void Connection::release() {
     if (cause_ == CloseCause::Upstream) ++route_stats.closes_upstream;
   }
   write_access_log();
+  if (peer_counted_) {
+    PeerKey key;
+    PeerKey::from_sockaddr(peer_.sa, key);
+    worker_.peer_limits().release(key, worker_.now());
+  }
   worker_.release_fds(fds_reserved_);
   worker_.connection_closed(this);
   delete this;

@@ -185,6 +185,7 @@ class Connection final : private StreamOwner {
   void enter_state(State state);
   // Unlinks the connection from every list of the Handshake and Open states.
   void leave_open_lists();
+  void admit_peer();
   void write_access_log() const;
 
   Worker& worker_;
@@ -199,6 +200,7 @@ class Connection final : private StreamOwner {
   CloseCause deferred_cause_ = CloseCause::None;
   uint32_t holds_ = 0;
   unsigned fds_reserved_ = 0;  // counted in the worker's fd budget
+  bool peer_counted_ = false;  // counted in the worker's PeerLimits
 
   uint64_t accepted_at_ = 0;
   uint64_t phase_since_ = 0;

@@ -74,7 +74,9 @@ Worker::Worker(const WorkerSetup& setup)
       upstream_tls_(setup.upstream_tls),
       read_buffer_(new char[kReadBufferSize]),
       route_stats_(config_->routes.size()),
-      route_buses_(config_->routes.size(), nullptr) {
+      route_buses_(config_->routes.size(), nullptr),
+      peer_limits_(config_->limits.max_connections_per_ip,
+                   config_->limits.handshakes_per_ip_per_second) {
   if (tls_) {
     // The supervisor always hands over its key ring with TLS contexts.
     if (setup.ticket_keys == nullptr) throw std::logic_error("TLS contexts without ticket keys");
@@ -524,6 +526,10 @@ void Worker::tick() {
       upstream_lingering, t, ms(cfg.timeouts.close), [](BackendRelay* r) { return r->linger_since; },
       [](BackendRelay* r) { r->on_linger_timeout(); });
   if (cfg.limits.worker_buffer_memory > 0) enforce_buffer_budget(cfg.limits.worker_buffer_memory);
+  if (peer_limits_.enabled() && t - last_peer_sweep_ >= 1000) {
+    last_peer_sweep_ = t;
+    peer_limits_.sweep(t);
+  }
 }
 
 // Closes the connections idle for timeouts.idle. A connection with

@@ -18,6 +18,7 @@
 #include "worker/connection.h"
 #include "worker/intrusive_list.h"
 #include "worker/osrf/bus.h"
+#include "worker/peer_limits.h"
 #include "worker/worker.h"
 
 namespace wsgate {
@@ -77,6 +78,8 @@ class Worker {
   // hold, against what RLIMIT_NOFILE leaves. reserve_fds() fails (and
   // reserves nothing) when `count` more would not fit.
   bool reserve_fds(unsigned count);
+  // limits.max_connections_per_ip and handshakes_per_ip_per_second.
+  PeerLimits& peer_limits() { return peer_limits_; }
   void release_fds(unsigned count) { fds_in_use_ -= count; }
 
   // Every connection, and the timer lists, each ordered by the time its
@@ -194,6 +197,8 @@ class Worker {
   size_t connection_capacity_ = 0;  // limits.max_connections
   uint64_t fd_budget_ = 0;          // what RLIMIT_NOFILE leaves after the reserve
   uint64_t fds_in_use_ = 0;
+  PeerLimits peer_limits_;
+  uint64_t last_peer_sweep_ = 0;
   unsigned channel_writes_pending_ = 0;
 
 };

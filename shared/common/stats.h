@@ -21,6 +21,9 @@ struct WorkerStats {
   uint64_t handshakes_failed_timeout = 0;      // 408 / no complete head in time
   uint64_t http_requests = 0;                  // plain HTTP answered (health, 426 ...)
   uint64_t connections_shed = 0;               // refused: max_connections, EMFILE
+  uint64_t refused_per_ip_connections = 0;     // limits.max_connections_per_ip (503)
+  uint64_t refused_per_ip_handshakes = 0;      // limits.handshakes_per_ip_per_second (429)
+  uint64_t per_ip_untracked = 0;               // let in uncounted: the per-IP table was full
   uint64_t messages_in = 0;
   uint64_t messages_out = 0;
   uint64_t bytes_in = 0;  // message payload bytes

@@ -194,6 +194,12 @@ struct LimitsConfig {
   // Bytes all of a worker's open connections may buffer (unfinished
   // incoming messages, output and backend queues); 0: no budget.
   uint64_t worker_buffer_memory = 1ull << 30;
+  // Per client IP, over all workers (SEC-LIM-11, SEC-LIM-12); 0: off.
+  uint32_t max_connections_per_ip = 0;
+  uint32_t handshakes_per_ip_per_second = 0;
+  bool per_ip_limits() const {
+    return max_connections_per_ip != 0 || handshakes_per_ip_per_second != 0;
+  }
 };
 
 struct TimeoutsConfig {

@@ -127,6 +127,9 @@ void read_limits(SectionReader& r, LimitsConfig& limits) {
   limits.write_queue_high = narrow<uint64_t>(r.number("limits.write_queue_high"));
   limits.write_queue_max = narrow<uint64_t>(r.number("limits.write_queue_max"));
   limits.worker_buffer_memory = narrow<uint64_t>(r.number("limits.worker_buffer_memory"));
+  limits.max_connections_per_ip = narrow<uint32_t>(r.number("limits.max_connections_per_ip"));
+  limits.handshakes_per_ip_per_second =
+      narrow<uint32_t>(r.number("limits.handshakes_per_ip_per_second"));
   limits.write_queue_timeout = Duration(r.number("limits.write_queue_timeout"));
 }
 

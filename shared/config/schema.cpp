@@ -141,6 +141,12 @@ constexpr std::array kSchema{
     SchemaEntry{"limits.worker_buffer_memory", T::Size, "1GiB", 0, kTiB, "", true,
                 "Bytes all connections of one worker may buffer together, past which the largest "
                 "holders are closed (1009 or 1008); 0 is off."},
+    SchemaEntry{"limits.max_connections_per_ip", T::Int, "0", 0, 1000000, "", true,
+                "Connections one client IP address may hold over all workers, past which it gets "
+                "503; 0 is off."},
+    SchemaEntry{"limits.handshakes_per_ip_per_second", T::Int, "0", 0, 1000000, "", true,
+                "Connections one client IP address may open per second over all workers, past "
+                "which it gets 429; 0 is off."},
 
     SchemaEntry{"timeouts", T::Map, "{}", 0, 0, "", true, "Timers of connections and processes."},
     SchemaEntry{"timeouts.idle", T::Duration, "120s", 0, 24 * kHour, "", true,
