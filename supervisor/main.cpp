@@ -2,9 +2,11 @@
 // answer -t / --print-schema / --version or run the daemon.
 #include <cstdio>
 
+#include "common/log_writer.h"
 #include "config/config.h"
 #include "config/schema.h"
 #include "supervisor/command_line.h"
+#include "supervisor/log_checks.h"
 #include "supervisor/startup.h"
 #include "tls/server_tls.h"
 #include "tls/upstream_tls.h"
@@ -43,8 +45,14 @@ int main(int argc, char** argv) {
                    options.config_path.c_str());
       return 1;
     }
+    for (const std::string& warning : supervisor::log_directory_warnings(*config)) {
+      std::fprintf(stderr, "wsgated: warning: %s\n", warning.c_str());
+    }
     std::printf("wsgated: configuration file %s is valid\n", config->path.c_str());
     return 0;
   }
-  return supervisor::run_daemon(config, options.foreground);
+  const int code = supervisor::run_daemon(config, options.foreground);
+  // The daemon's last lines are still queued for the writer thread.
+  flush_log_queue(std::chrono::milliseconds(2000));
+  return code;
 }

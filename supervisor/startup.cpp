@@ -14,11 +14,13 @@
 
 #include "common/faults.h"
 #include "common/log.h"
+#include "common/log_writer.h"
 #include "common/unix_socket.h"
 #include "supervisor/control_socket.h"
 #include "supervisor/daemonize.h"
 #include "supervisor/listeners.h"
 #include "supervisor/lock_file.h"
+#include "supervisor/log_checks.h"
 #include "supervisor/privileges.h"
 #include "supervisor/sd_notify.h"
 #include "supervisor/supervisor.h"
@@ -94,8 +96,14 @@ int run_daemon(const config::ConfigPtr& config, bool foreground) {
     return 1;
   };
 
+  // Started as root with `user:`, the log files are made the user's, so
+  // that the daemon can still reopen them after the drop (SIGHUP, rotation).
+  if (geteuid() == 0) set_log_file_owner(configured_account(*config));
   if (!setup_logging(config->log, LogIdentity{"supervisor", -1, 1})) {
     return fail(last_logging_error());
+  }
+  for (const std::string& warning : log_directory_warnings(*config)) {
+    error_log().warn("{}", warning);
   }
   error_log().info("wsgated {} starting: pid {}, config {}", WSGATE_VERSION, getpid(),
                    config->path);

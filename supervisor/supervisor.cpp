@@ -334,6 +334,10 @@ void Supervisor::on_channel_message(WorkerChannel& channel, ChannelMessage type,
                            process->slot, process->pid, payload.size());
         }
         break;
+      case ChannelMessage::LogFailure:
+        error_log().error("worker slot {} pid {} cannot log: {}", process->slot, process->pid,
+                          escape_for_log(payload, 1024));
+        break;
       default:
         error_log().warn("worker slot {} pid {}: unexpected channel message type {}", process->slot,
                          process->pid, static_cast<int>(type));

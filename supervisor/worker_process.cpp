@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "common/log_writer.h"
 #include "common/unix_socket.h"
 #include "worker/worker.h"
 
@@ -81,8 +82,8 @@ int fork_worker(const WorkerSetup& setup, ForkResult& result) {
                       errno_text(error));
     return -error;
   }
-  // Whatever sits in a stdio or spdlog buffer would be written twice.
-  error_log().flush();
+  // Whatever sits in a stdio buffer would be written twice. (Queued log
+  // lines are not: the child drops its copy of the log queue.)
   std::fflush(nullptr);
   // Signals stay blocked across fork() until the child has reset their
   // dispositions (run_worker): a signal caught in between would run the
@@ -111,6 +112,8 @@ int fork_worker(const WorkerSetup& setup, ForkResult& result) {
     } catch (...) {
       code = kWorkerExitError;
     }
+    // _exit() skips nothing the worker needs but its queued log lines.
+    flush_log_queue(std::chrono::milliseconds(2000));
     _exit(code);
   }
   close(fds[1]);

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "common/log_writer.h"
 #include "common/unix_socket.h"
 
 namespace wsgate {
@@ -199,6 +200,10 @@ bool Worker::start() {
   }
   // Accepting starts when the supervisor says on which slots' sockets (a
   // reload's new workers only once the whole generation is READY).
+  // run_worker() opened the log files; the supervisor hears if it could not.
+  if (!last_logging_error().empty()) {
+    send_to_supervisor(ChannelMessage::LogFailure, last_logging_error());
+  }
   send_to_supervisor(ChannelMessage::Ready, {});
   error_log().info("worker ready: {} listening sockets inherited", listen_fds_.size());
   return true;
@@ -374,8 +379,11 @@ void Worker::handle_channel_message(ChannelMessage type, std::string_view payloa
       send_stats();
       break;
     case ChannelMessage::Reopen:
-      setup_logging(config_->log, LogIdentity{"worker", slot_, generation_});
-      error_log().info("log files reopened");
+      if (setup_logging(config_->log, LogIdentity{"worker", slot_, generation_})) {
+        error_log().info("log files reopened");
+      } else {
+        send_to_supervisor(ChannelMessage::LogFailure, last_logging_error());
+      }
       break;
     case ChannelMessage::Accept: {
       std::vector<unsigned> slots;
@@ -445,6 +453,7 @@ void Worker::send_stats() {
   all.for_each([&](Connection* c) { queued += c->queued_bytes(); });
   stats_.write_queue_bytes = queued;
   stats_.rss_bytes = current_rss_bytes();
+  stats_.log_lines_dropped = dropped_log_lines();
   stats_.report_time_ms = uv_hrtime() / 1000000;
   stats_.loop_total_ns = uv_hrtime() - start_hrtime_;
   const uint64_t idle_ns = uv_metrics_idle_time(&loop_);

@@ -28,6 +28,7 @@ enum class ChannelMessage : uint8_t {
   Ready = 64,       // started, waiting for Accept; payload empty
   Stats = 65,       // payload: WorkerStats (stats.h)
   RouteStats = 66,  // payload: route_stats.h records; sent just before Stats
+  LogFailure = 67,  // payload: why the worker's log files could not be opened
 };
 
 inline constexpr size_t kMaxChannelPayload = 64 * 1024;

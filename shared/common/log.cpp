@@ -2,22 +2,18 @@
 // the config after fork and on reopen, plus escaping of client text.
 #include "common/log.h"
 
-#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/sinks/syslog_sink.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include <memory>
 #include <vector>
 
+#include "common/log_writer.h"
 #include "common/utf8_sequence.h"
 
 namespace wsgate {
 namespace {
-
-constexpr const char* kSyslogIdent = "wsgated";
 
 std::string identity_text(const LogIdentity& identity) {
   std::string text = identity.role;
@@ -58,37 +54,43 @@ LogState& state() {
   return *instance;
 }
 
-// Builds the sink for `target` ("stderr", "syslog" or a path). `pattern` is
-// used for stderr and files; syslog lines get `syslog_pattern` (syslog adds
-// the time, host and pid itself). A file that cannot be opened yields a
-// stderr sink and a reason in `error`.
+// Builds the sink for `target` ("stderr", "syslog" or a path): every one
+// queues its lines for the writer thread (log_writer.h). `pattern` is used
+// for stderr and files; syslog lines get `syslog_pattern` (syslog adds the
+// time, host and pid itself). A file that cannot be opened yields a stderr
+// sink and a reason in `error`.
 spdlog::sink_ptr make_sink(const std::string& target, const std::string& pattern,
                            const std::string& syslog_pattern, std::string& error) {
   spdlog::sink_ptr sink;
   if (target == "syslog") {
-    sink = std::make_shared<spdlog::sinks::syslog_sink_mt>(kSyslogIdent, LOG_PID, LOG_DAEMON, true);
+    sink = make_queued_syslog_sink();
     sink->set_pattern(syslog_pattern);
     return sink;
   }
   if (target != "stderr" && !target.empty()) {
-    try {
-      sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(target, false);
-    } catch (const std::exception& e) {
-      error = "cannot open log file " + target + ": " + e.what() + "; logging to stderr";
+    std::string open_error;
+    const int fd = open_log_file(target, open_error);
+    if (fd >= 0) {
+      sink = make_queued_fd_sink(fd, true);
+    } else {
+      error = "cannot open log file " + target + ": " + open_error + "; logging to stderr";
     }
   }
-  if (!sink) sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  if (!sink) sink = make_queued_fd_sink(STDERR_FILENO, false);
   sink->set_pattern(pattern);
   return sink;
 }
 
-// Drops the current loggers before new ones are made. Loggers created by
-// the parent before fork() are kept alive instead: their FILE* and syslog
-// state belong to the parent, and the child may already have closed (and
-// reused) their fds, so flushing or closing them here could write to or
-// close one of the child's own files. The parent flushed before forking.
+// Drops the current loggers before new ones are made. In a child after
+// fork(), the parent's loggers are kept alive instead (nothing of theirs is
+// destroyed in the child), but the fds of the parent's log files are closed
+// once what the child logged through them is written: the child opens its
+// own, and must not keep the parent's (checklist of issue 10, item 10).
 void release_loggers(LogState& s) {
   if (s.owner != getpid()) {
+    for (const auto* logger : {s.error.get(), s.access.get()}) {
+      if (logger != nullptr) close_inherited_sink_fds(logger->sinks());
+    }
     s.inherited.push_back(std::move(s.error));
     s.inherited.push_back(std::move(s.access));
     s.owner = getpid();
@@ -114,7 +116,6 @@ bool setup_logging(const config::LogConfig& log, const LogIdentity& identity) {
     auto error_sink = make_sink(log.file, error_pattern(identity), "[" + who + "] [%l] %v", error);
     auto error_logger = std::make_shared<spdlog::logger>("error", error_sink);
     error_logger->set_level(spdlog::level::from_str(log.level));
-    error_logger->flush_on(spdlog::level::info);
 
     std::shared_ptr<spdlog::logger> access_logger;
     s.access_enabled = log.access_log != "off";
@@ -129,8 +130,6 @@ bool setup_logging(const config::LogConfig& log, const LogIdentity& identity) {
           "access", std::make_shared<spdlog::sinks::null_sink_mt>());
       access_logger->set_level(spdlog::level::off);
     }
-    // Every access line is flushed: no line is lost at exit or on a crash.
-    access_logger->flush_on(spdlog::level::trace);
 
     s.error = std::move(error_logger);
     s.access = std::move(access_logger);

@@ -46,6 +46,7 @@ constexpr std::array kFields{
     WSGATE_COUNTER(closes_error),
     WSGATE_COUNTER(closes_upstream),
     WSGATE_COUNTER(closes_buffer_budget),
+    WSGATE_COUNTER(log_lines_dropped),
     WSGATE_COUNTER(proxy_connects_ok),
     WSGATE_COUNTER(proxy_connect_failures_refused),
     WSGATE_COUNTER(proxy_connect_failures_timeout),

@@ -40,6 +40,7 @@ struct WorkerStats {
   uint64_t closes_error = 0;   // socket errors, resets
   uint64_t closes_upstream = 0;  // a relay's backend closed, failed or was unreachable
   uint64_t closes_buffer_budget = 0;  // limits.worker_buffer_memory exhausted: 1009 or 1008
+  uint64_t log_lines_dropped = 0;     // the log queue was full or its destination failed
   // Proxy routes: upstream connects by outcome, connect latency, bytes.
   uint64_t proxy_connects_ok = 0;
   uint64_t proxy_connect_failures_refused = 0;  // ECONNREFUSED, no such Unix socket

@@ -1,12 +1,18 @@
 // escape_for_log (SEC-LOG-01) and logger setup.
 #include "common/log.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <spdlog/logger.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+
+#include "common/log_writer.h"
 
 namespace wsgate {
 namespace {
@@ -60,6 +66,7 @@ TEST(Logging, WritesIdentityToFileAndReopensIt) {
   ASSERT_EQ(std::rename(log.file.c_str(), (log.file + ".1").c_str()), 0);
   ASSERT_TRUE(setup_logging(log, {"worker", 3, 7}));
   error_log().info("after reopen");
+  ASSERT_TRUE(flush_log_queue(std::chrono::milliseconds(5000)));
 
   const auto read = [](const std::string& path) {
     std::ifstream in(path);
@@ -91,6 +98,69 @@ TEST(Logging, FallsBackToStderrWhenFileCannotOpen) {
   log.file = "stderr";
   EXPECT_TRUE(setup_logging(log, {}));
   EXPECT_TRUE(last_logging_error().empty());
+}
+
+// Issue 10, item 2: a destination that stops reading never blocks the
+// logging thread; the lines that do not fit are dropped and counted, and
+// the rest arrive once it reads again.
+TEST(LogQueue, StalledPipeNeverBlocksTheCallerAndCountsDrops) {
+  int fds[2];
+  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
+  spdlog::logger logger("stalled", make_queued_fd_sink(fds[1], true));
+  logger.set_pattern("%v");
+  const uint64_t dropped_before = dropped_log_lines();
+  const std::string line(1000, 'x');
+  const auto start = std::chrono::steady_clock::now();
+  // 4 MiB of lines into a 64 KiB pipe plus a 1 MiB queue.
+  for (int i = 0; i < 4096; ++i) logger.info("{}", line);
+  const auto spent = std::chrono::steady_clock::now() - start;
+  const uint64_t dropped = dropped_log_lines() - dropped_before;
+  EXPECT_GT(dropped, 2000u);
+  EXPECT_LT(dropped, 4096u);
+  // Generous: a blocked write would never return at all.
+  EXPECT_LT(spent, std::chrono::seconds(10));
+  EXPECT_FALSE(flush_log_queue(std::chrono::milliseconds(50)));
+
+  // The reader wakes up: everything queued arrives, in order and whole.
+  size_t received = 0;
+  char buffer[65536];
+  ASSERT_EQ(fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!flush_log_queue(std::chrono::milliseconds(0)) || (received % (line.size() + 1)) != 0 ||
+         received == 0) {
+    const ssize_t n = read(fds[0], buffer, sizeof buffer);
+    if (n > 0) {
+      for (ssize_t i = 0; i < n; ++i) {
+        ASSERT_TRUE(buffer[i] == 'x' || buffer[i] == '\n');
+      }
+      received += static_cast<size_t>(n);
+    } else {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+      usleep(1000);
+    }
+  }
+  while (read(fds[0], buffer, sizeof buffer) > 0) {
+  }
+  EXPECT_EQ(received / (line.size() + 1) + dropped, 4096u);
+  close(fds[0]);
+}
+
+TEST(LogQueue, NewFilesAreMode0640) {
+  char dir_template[] = "/tmp/wsgate_log_mode_XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::string path = std::string(dir_template) + "/sub/error.log";
+  const mode_t old_mask = umask(0077);
+  std::string error;
+  const int fd = open_log_file(path, error);
+  umask(old_mask);
+  ASSERT_GE(fd, 0) << error;
+  struct stat status {};
+  ASSERT_EQ(fstat(fd, &status), 0);
+  EXPECT_EQ(status.st_mode & 07777, 0640u);
+  close(fd);
+  EXPECT_LT(open_log_file("/dev/null/x.log", error), 0);
+  EXPECT_NE(error.find("/dev/null"), std::string::npos) << error;
+  std::system(("rm -rf " + std::string(dir_template)).c_str());
 }
 
 }  // namespace

@@ -1,0 +1,379 @@
+// The log queue and its writer thread (see log_writer.h).
+//
+// Threads and fork(): the supervisor forks workers while its writer thread
+// may be running. A pthread_atfork handler holds the queue's mutex across
+// fork(), so the child starts from a consistent queue; the child then drops
+// the parent's lines (the parent writes them) and starts its own writer
+// thread on its first line.
+#include "common/log_writer.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/details/log_msg.h>
+#include <spdlog/sinks/base_sink.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <ctime>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "common/unix_socket.h"
+
+namespace wsgate {
+namespace {
+
+// Where lines go. Shared by its sink and by the lines queued for it.
+struct Destination {
+  int fd = -1;  // -1 for syslog
+  bool owns_fd = false;
+  bool syslog = false;
+  pid_t owner = getpid();  // the process that opened fd
+
+  ~Destination() {
+    if (owns_fd && fd >= 0 && owner == getpid()) ::close(fd);
+  }
+};
+
+struct Line {
+  std::shared_ptr<Destination> destination;
+  int priority = LOG_INFO;
+  std::string text;
+};
+
+struct Queue {
+  std::mutex mutex;
+  // Pointers, so that a child after fork() can replace them: a condition
+  // variable another thread was waiting on is not reusable there.
+  std::condition_variable* wake = new std::condition_variable;
+  std::condition_variable* idle = new std::condition_variable;
+  std::deque<Line> lines;
+  size_t bytes = 0;
+  bool busy = false;   // the writer holds lines outside the lock
+  pid_t writer = 0;    // the process whose writer thread runs
+  int syslog_fd = -1;  // the writer thread's; -1 until first used
+  std::atomic<uint64_t> dropped{0};
+  std::optional<LogFileOwner> file_owner;
+};
+
+Queue& queue();
+
+void before_fork() {
+  queue().mutex.lock();
+}
+void after_fork_in_parent() {
+  queue().mutex.unlock();
+}
+void after_fork_in_child() {
+  Queue& q = queue();
+  q.mutex.unlock();
+  q.wake = new std::condition_variable;  // the old ones leak, on purpose
+  q.idle = new std::condition_variable;
+  q.lines.clear();  // the parent writes them
+  q.bytes = 0;
+  q.busy = false;
+  q.writer = 0;
+  if (q.syslog_fd >= 0) ::close(q.syslog_fd);
+  q.syslog_fd = -1;
+}
+
+Queue& queue() {
+  static Queue* instance = [] {
+    auto* q = new Queue;  // never destroyed: other statics log at exit
+    pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
+    return q;
+  }();
+  return *instance;
+}
+
+// Writes all of `data`, waiting for a non-blocking fd to take it. Returns
+// false when the fd fails.
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n >= 0) {
+      data.remove_prefix(static_cast<size_t>(n));
+    } else if (errno == EAGAIN) {
+      pollfd p{fd, POLLOUT, 0};
+      ::poll(&p, 1, 1000);
+    } else if (errno != EINTR) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool connect_syslog(Queue& q) {
+  if (q.syslog_fd >= 0) return true;
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_un address;
+  socklen_t length = 0;
+  if (make_unix_address("/dev/log", address, length) < 0 ||
+      ::connect(fd, reinterpret_cast<const sockaddr*>(&address), length) != 0) {
+    ::close(fd);
+    return false;
+  }
+  q.syslog_fd = fd;
+  return true;
+}
+
+// One RFC 3164 datagram, as glibc's syslog() sends it.
+bool send_syslog(Queue& q, const Line& line) {
+  std::string_view text = line.text;
+  while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  char stamp[32];
+  const time_t now = std::time(nullptr);
+  tm local{};
+  localtime_r(&now, &local);
+  std::strftime(stamp, sizeof stamp, "%b %e %H:%M:%S", &local);
+  std::string datagram = "<" + std::to_string(LOG_DAEMON | line.priority) + ">" + stamp +
+                         " wsgated[" + std::to_string(getpid()) + "]: ";
+  datagram.append(text);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (!connect_syslog(q)) return false;
+    if (::send(q.syslog_fd, datagram.data(), datagram.size(), MSG_NOSIGNAL) >= 0) return true;
+    if (errno == EINTR) continue;
+    ::close(q.syslog_fd);  // journald restarted: connect again once
+    q.syslog_fd = -1;
+  }
+  return false;
+}
+
+// Writes one batch, joining consecutive lines for the same file in one
+// write(). Runs on the writer thread without the lock.
+void write_batch(Queue& q, std::vector<Line>& batch) {
+  for (size_t i = 0; i < batch.size();) {
+    const Line& first = batch[i];
+    if (first.destination->syslog) {
+      if (!send_syslog(q, first)) q.dropped.fetch_add(1, std::memory_order_relaxed);
+      ++i;
+      continue;
+    }
+    std::string joined;
+    size_t end = i;
+    while (end < batch.size() && batch[end].destination == first.destination) {
+      joined += batch[end].text;
+      ++end;
+    }
+    const int fd = first.destination->fd;
+    if (fd < 0 || !write_all(fd, joined)) q.dropped.fetch_add(end - i, std::memory_order_relaxed);
+    i = end;
+  }
+}
+
+void writer_main(Queue* q) {
+  std::vector<Line> batch;
+  std::unique_lock lock(q->mutex);
+  for (;;) {
+    q->wake->wait(lock, [q] { return !q->lines.empty(); });
+    batch.assign(std::make_move_iterator(q->lines.begin()),
+                 std::make_move_iterator(q->lines.end()));
+    q->lines.clear();
+    q->bytes = 0;
+    q->busy = true;
+    lock.unlock();
+    write_batch(*q, batch);
+    batch.clear();  // may close a reopened file's old fd, outside the lock
+    lock.lock();
+    q->busy = false;
+    if (q->lines.empty()) q->idle->notify_all();
+  }
+}
+
+// Starts this process's writer thread with every signal blocked, so that
+// process signals keep reaching the loop thread. Called with the lock held.
+bool start_writer(Queue& q) {
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
+  bool started = true;
+  try {
+    std::thread(writer_main, &q).detach();
+  } catch (const std::exception&) {
+    started = false;
+  }
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  if (started) q.writer = getpid();
+  return started;
+}
+
+void enqueue(const std::shared_ptr<Destination>& destination, int priority, std::string text) {
+  Queue& q = queue();
+  std::lock_guard lock(q.mutex);
+  if (q.bytes + text.size() > kLogQueueBytes || (q.writer != getpid() && !start_writer(q))) {
+    q.dropped.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  q.bytes += text.size();
+  q.lines.push_back(Line{destination, priority, std::move(text)});
+  q.wake->notify_one();
+}
+
+int syslog_priority(spdlog::level::level_enum level) {
+  switch (level) {
+    case spdlog::level::trace:
+    case spdlog::level::debug:
+      return LOG_DEBUG;
+    case spdlog::level::info:
+      return LOG_INFO;
+    case spdlog::level::warn:
+      return LOG_WARNING;
+    case spdlog::level::err:
+      return LOG_ERR;
+    default:
+      return LOG_CRIT;
+  }
+}
+
+class QueuedSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit QueuedSink(std::shared_ptr<Destination> destination)
+      : destination_(std::move(destination)) {}
+  Destination& destination() const { return *destination_; }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& message) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(message, formatted);
+    enqueue(destination_, syslog_priority(message.level),
+            std::string(formatted.data(), formatted.size()));
+  }
+  void flush_() override {}  // the writer thread writes as soon as it can
+
+ private:
+  std::shared_ptr<Destination> destination_;
+};
+
+template <typename Visit>
+void for_each_destination(const std::vector<spdlog::sink_ptr>& sinks, Visit visit) {
+  for (const auto& sink : sinks) {
+    if (auto* queued = dynamic_cast<QueuedSink*>(sink.get())) visit(queued->destination());
+  }
+}
+
+// "call: error text" for the errno value `error`, captured before the
+// text is built.
+std::string errno_call(int error, const std::string& call) {
+  return call + ": " + errno_text(error);
+}
+
+// Creates the missing directories of `path`'s parent, each with mode 0750
+// and given to the log files' owner.
+std::string make_parent_directories(const std::string& path,
+                                    const std::optional<LogFileOwner>& owner) {
+  for (size_t slash = path.find('/', 1); slash != std::string::npos;
+       slash = path.find('/', slash + 1)) {
+    const std::string directory = path.substr(0, slash);
+    if (::mkdir(directory.c_str(), 0750) == 0) {
+      if (owner && geteuid() == 0 && ::chown(directory.c_str(), owner->uid, owner->gid) != 0) {
+        const int e = errno;
+        return errno_call(e, "chown(" + directory + ", " + std::to_string(owner->uid) + ", " +
+                                 std::to_string(owner->gid) + ")");
+      }
+    } else if (const int e = errno; e != EEXIST) {
+      return errno_call(e, "mkdir(" + directory + ", 0750)");
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+spdlog::sink_ptr make_queued_fd_sink(int fd, bool owns_fd) {
+  auto destination = std::make_shared<Destination>();
+  destination->fd = fd;
+  destination->owns_fd = owns_fd;
+  return std::make_shared<QueuedSink>(std::move(destination));
+}
+
+spdlog::sink_ptr make_queued_syslog_sink() {
+  auto destination = std::make_shared<Destination>();
+  destination->syslog = true;
+  return std::make_shared<QueuedSink>(std::move(destination));
+}
+
+void set_log_file_owner(std::optional<LogFileOwner> owner) {
+  Queue& q = queue();
+  std::lock_guard lock(q.mutex);
+  q.file_owner = owner;
+}
+
+int open_log_file(const std::string& path, std::string& error) {
+  std::optional<LogFileOwner> owner;
+  {
+    Queue& q = queue();
+    std::lock_guard lock(q.mutex);
+    owner = q.file_owner;
+  }
+  // O_NONBLOCK: a FIFO nobody reads fails at once (ENXIO) instead of
+  // blocking the caller's loop; writes wait in the writer thread instead.
+  constexpr int kFlags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+  bool created = false;
+  int fd = ::open(path.c_str(), kFlags);
+  if (fd < 0 && errno == ENOENT) {
+    if (error = make_parent_directories(path, owner); !error.empty()) return -1;
+    fd = ::open(path.c_str(), kFlags | O_CREAT | O_EXCL, 0640);
+    created = fd >= 0;
+    if (fd < 0 && errno == EEXIST) fd = ::open(path.c_str(), kFlags);  // lost a race
+  }
+  if (fd < 0) {
+    const int e = errno;
+    error = errno_call(e, "open(" + path + ", O_WRONLY|O_APPEND|O_NONBLOCK|O_CREAT, 0640)");
+    return -1;
+  }
+  // umask may have narrowed the mode; an existing file keeps the operator's.
+  if (created && ::fchmod(fd, 0640) != 0) {
+    const int e = errno;
+    error = errno_call(e, "fchmod(" + path + ", 0640)");
+    ::close(fd);
+    return -1;
+  }
+  struct stat status {};
+  if (owner && geteuid() == 0 && ::fstat(fd, &status) == 0 &&
+      (status.st_uid != owner->uid || status.st_gid != owner->gid) &&
+      ::fchown(fd, owner->uid, owner->gid) != 0) {
+    const int e = errno;
+    error = errno_call(e, "fchown(" + path + ", " + std::to_string(owner->uid) + ", " +
+                              std::to_string(owner->gid) + ")");
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+uint64_t dropped_log_lines() {
+  return queue().dropped.load(std::memory_order_relaxed);
+}
+
+bool flush_log_queue(std::chrono::milliseconds timeout) {
+  Queue& q = queue();
+  std::unique_lock lock(q.mutex);
+  if (q.writer != getpid()) return q.lines.empty();
+  return q.idle->wait_for(lock, timeout, [&q] { return q.lines.empty() && !q.busy; });
+}
+
+void close_inherited_sink_fds(const std::vector<spdlog::sink_ptr>& sinks) {
+  flush_log_queue(std::chrono::milliseconds(1000));
+  Queue& q = queue();
+  std::lock_guard lock(q.mutex);
+  for_each_destination(sinks, [](Destination& d) {
+    if (d.owns_fd && d.fd >= 0 && d.owner != getpid()) {
+      ::close(d.fd);
+      d.fd = -1;
+    }
+  });
+}
+
+}  // namespace wsgate
