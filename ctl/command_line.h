@@ -3,13 +3,15 @@
 
 #include <string>
 
+#include "config/default_path.h"
+
 namespace wsgate::ctl {
 
 struct CtlOptions {
-  std::string config_path = WSGATE_DEFAULT_CONFIG;  // -c: where control_socket is found
-  std::string socket_path;                          // --socket: overrides -c
-  bool json = false;                                // --json: print the daemon's JSON as is
-  double watch_seconds = 0;                         // --watch: repeat stats
+  std::string config_path = config::default_config_path();  // -c: where control_socket is found
+  std::string socket_path;                                  // --socket: overrides -c
+  bool json = false;                                        // --json: print the daemon's JSON as is
+  double watch_seconds = 0;                                 // --watch: repeat stats
   std::string command;
 };
 

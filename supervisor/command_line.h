@@ -3,10 +3,12 @@
 
 #include <string>
 
+#include "config/default_path.h"
+
 namespace wsgate::supervisor {
 
 struct CommandLine {
-  std::string config_path = WSGATE_DEFAULT_CONFIG;
+  std::string config_path = config::default_config_path();
   bool test_config = false;   // -t: validate and exit
   bool foreground = false;    // --foreground: do not daemonize
   bool print_schema = false;  // --print-schema

@@ -304,3 +304,24 @@ def test_peer_credentials_decide_access(gateway):
     assert denied.returncode == 1
     assert json.loads(denied.stdout) == {"ok": False, "error": "permission denied"}
     assert "control: permission denied for pid" in gw.error_log()
+
+
+def test_programs_of_a_build_tree_default_to_the_checkouts_sample_config():
+    """Issue 10, item 12: without -c, wsgatectl (and wsgated) run from the
+    build tree look at the checkout's etc/wsgate.yaml, the file scripts/run
+    serves, not at the installed /etc path; from any working directory."""
+    from conftest import WSGATED
+    source = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+    sample = os.path.join(source, "etc", "wsgate.yaml")
+    for program in (WSGATECTL, WSGATED):
+        if not os.path.realpath(program).startswith(source + os.sep):
+            pytest.skip("the programs under test are not in this checkout's build tree")
+        usage = subprocess.run([program, "--help"], capture_output=True, text=True, timeout=30,
+                               cwd="/")
+        assert f"={sample}" in usage.stdout, usage.stdout
+    result = subprocess.run([WSGATECTL, "status"], capture_output=True, text=True, timeout=30,
+                            cwd="/")
+    if result.returncode == 0:
+        pytest.skip("a wsgated of scripts/run is serving this checkout")
+    assert result.returncode == 3, result.stderr
+    assert os.path.join(source, "etc", "run", "wsgated.sock") in result.stderr
