@@ -68,4 +68,7 @@ def test_drain_timeout_closes_busy_connections_with_1001(gateway):
 
     code, after = asyncio.run(main())
     assert code == 1001
-    assert 0.8 < after < 4
+    # Not before timeouts.drain (1 s, counted from before the reload's
+    # answer); how much later depends on the machine, and the loop above
+    # bounds it.
+    assert after > 0.8, after

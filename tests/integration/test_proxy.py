@@ -319,7 +319,7 @@ def test_connect_failure_closes_with_1014_after_the_101(kind, gateway, tmp_path)
             server = stack.enter_context(upstreams.TlsEcho(*upstreams.self_signed(str(tmp_path))))
             upstream = server.upstream
             route = {"tls": {"enabled": True, "verify": True, "server_name": "localhost"}}
-        gw = start(gateway, proxy_route(upstream=upstream, **route), connect_timeout="1s")
+        gw = start(gateway, proxy_route(upstream=upstream, **route), connect_timeout="2s")
 
         async def main():
             started = time.monotonic()
@@ -331,11 +331,12 @@ def test_connect_failure_closes_with_1014_after_the_101(kind, gateway, tmp_path)
         code, reason, opened, closed = asyncio.run(main())
         assert code == 1014, (code, reason)
         assert reason.startswith("upstream") and word in reason, reason
+        # The 101 comes before the connect ends; a timeout closes no sooner
+        # than upstream_connect (2 s), the other failures well before it.
+        # No upper bound beyond read_until_close's: a loaded machine is slow.
+        assert opened < 1.8, opened
         if kind == "timeout":
-            assert opened < 0.9, opened
-            assert 0.8 <= closed <= 3.0, closed
-        else:
-            assert closed < 3.0, closed
+            assert closed >= 1.8, closed
         error_line(gw, "/p", upstream)
         stats = wait_total(gw, counter, 1)
         assert stats["proxy_connects_ok"] == 0

@@ -25,7 +25,7 @@ def test_idle_timeout_closes_with_1001(gateway):
 
     code, waited = asyncio.run(main())
     assert code == 1001
-    assert 0.3 < waited < 3
+    assert waited > 0.3, waited  # not before timeouts.idle; wait_for bounds the rest
     assert gw.wait_for(lambda: gw.stats()["totals"]["closes_idle"] >= 1, 5)
 
 

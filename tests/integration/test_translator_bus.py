@@ -217,7 +217,7 @@ def test_max_request_wait_treats_requests_as_dead(rig):
 
     closed, waited = run(scenario())
     assert closed.rcvd.code == 1001
-    assert 1.5 < waited < 6
+    assert waited > 1.5, waited  # not before max_request_wait; recv_json bounds the rest
     assert "2 requests in flight; they are treated as dead" in gw.error_log()
     assert totals(gw)["translator_requests_dead"] == 2
 
