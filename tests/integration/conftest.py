@@ -318,6 +318,12 @@ class Gateway:
     def error_log(self):
         return self._read("error.log")
 
+    def assert_logged(self, text, name="error.log", timeout=10):
+        """Waits until `text` is in the log file `name`: each process writes
+        its log from a thread of its own, a moment after the event."""
+        wait_for(lambda: text in self._read(name), timeout,
+                 message=f"{text!r} in {name}:\n{self._read(name)[-3000:]}")
+
     def access_log(self):
         return self._read("access.log")
 

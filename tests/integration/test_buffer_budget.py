@@ -51,7 +51,7 @@ def test_unfinished_messages_past_the_budget_close_the_largest_with_1009(gateway
         assert (fin, opcode, len(payload)) == (True, 0x2, 3 * MiB + MiB // 2)
         assert payload.endswith(b"x" + b"y" * (MiB // 2))
     assert counter(gw, "closes_buffer_budget") == 2
-    assert "limits.worker_buffer_memory (8388608 bytes) exceeded" in gw.error_log()
+    gw.assert_logged("limits.worker_buffer_memory (8388608 bytes) exceeded")
     for client in clients:
         client.close()
     # Counted by cause once the connections are gone.

@@ -150,7 +150,7 @@ def test_version_and_reopen_logs(gateway):
     assert json.loads(gw.ctl("version", "--json").stdout)["version"] == version[1].split()[1]
     os.rename(os.path.join(gw.dir, "error.log"), os.path.join(gw.dir, "error.log.1"))
     assert gw.ctl("reopen-logs", check=True).stdout.strip() == "log files reopened"
-    assert "log files reopened" in gw.error_log()
+    gw.assert_logged("log files reopened")
 
 
 def test_exit_codes(gateway):
@@ -303,7 +303,7 @@ def test_peer_credentials_decide_access(gateway):
                             extra_groups=[])
     assert denied.returncode == 1
     assert json.loads(denied.stdout) == {"ok": False, "error": "permission denied"}
-    assert "control: permission denied for pid" in gw.error_log()
+    gw.assert_logged("control: permission denied for pid")
 
 
 def test_programs_of_a_build_tree_default_to_the_checkouts_sample_config():

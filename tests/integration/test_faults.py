@@ -51,7 +51,7 @@ def test_a_failed_reload_cuts_no_client(gateway, fault):
     # queued on them.
     gw = gateway(workers=4, env={"WSGATE_FAULTS": fault},
                  extra={"timeouts": {"worker_start": "2s"}})
-    assert f"WSGATE_FAULTS={fault}: TEST-ONLY FAULT INJECTION IS ACTIVE" in gw.error_log()
+    gw.assert_logged(f"WSGATE_FAULTS={fault}: TEST-ONLY FAULT INJECTION IS ACTIVE")
     old_pids = sorted(w["pid"] for w in gw.workers()["workers"])
 
     async def main():
@@ -155,7 +155,7 @@ def test_status_shows_sockets_no_worker_accepts_on(gateway):
     gw.wait_for(lambda: gw.status()["unserved_sockets"] == 1, 10, message="unserved socket")
     text = gw.ctl("status", check=True).stdout
     assert any(line.split() == ["unserved", "sockets:", "1"] for line in text.splitlines()), text
-    assert "no live worker accepts for slots 0" in gw.error_log()
+    gw.assert_logged("no live worker accepts for slots 0")
 
 
 def test_a_bad_fault_list_stops_the_start(gateway):

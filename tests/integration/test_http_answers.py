@@ -184,7 +184,7 @@ def test_unserved_subprotocol_gets_400_naming_what_the_route_serves(gateway):
         status, _, body = c.read_http_response()
         assert status == 400
         assert body.decode().startswith("unsupported subprotocol: offered nope, other; " + served)
-    assert "route /chat: 127.0.0.1:" in gw.error_log()
+    gw.assert_logged("route /chat: 127.0.0.1:")
     assert gw.stats()["totals"]["handshakes_failed_bad_request"] == 2
 
 

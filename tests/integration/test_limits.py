@@ -61,7 +61,7 @@ def test_SEC_PRIV_04_low_fd_limit_sheds_with_503_without_a_crash(gateway):
     # EMFILE, stays up, and serves again once connections close.
     gw = gateway(workers=1, nofile=64)
     worker_pid = gw.workers()["workers"][0]["pid"]
-    assert "RLIMIT_NOFILE 64 allows" in gw.error_log()
+    gw.assert_logged("RLIMIT_NOFILE 64 allows")
     held = []
     for _ in range(32):
         c = RawClient(gw.port)

@@ -145,7 +145,7 @@ def test_a_worker_that_cannot_log_tells_the_supervisor(gateway):
     assert "Permission denied" in result.stdout + result.stderr
     gw.wait_for(lambda: gw.stderr_text().count(" cannot log: cannot open log file ") == 2, 10,
                 message="both workers' failures in the supervisor's log")
-    assert "Permission denied" in gw.stderr_text()
+    gw.assert_logged("Permission denied", "stderr.log")
 
 
 def http_404(port, path):

@@ -28,7 +28,7 @@ def counter(gw, name):
 
 def test_connections_per_ip_at_the_limit_and_one_more(gateway):
     gw = gateway(workers=4, extra={"limits": {"max_connections_per_ip": 3}})
-    assert "per-IP limits on: each client address is steered to one worker" in gw.error_log()
+    gw.assert_logged("per-IP limits on: each client address is steered to one worker")
     held = []
     for _ in range(3):
         client = connect_from(gw.port)

@@ -158,7 +158,7 @@ def test_reload_with_broken_config_changes_nothing(gateway):
     assert [{k: w[k] for k in stable} for w in gw.workers()["workers"]] == \
         [{k: w[k] for k in stable} for w in before]
     assert gw.status()["generation"] == 1
-    assert f"reload failed, generation 1 keeps serving: {gw.config_path}:{line}:" in gw.error_log()
+    gw.assert_logged(f"reload failed, generation 1 keeps serving: {gw.config_path}:{line}:")
 
     # The JSON answer carries the same text.
     answer = gw.ctl("reload", "--json")
@@ -201,7 +201,7 @@ def test_sigusr1_reloads(gateway):
     gw.signal(signal.SIGUSR1)
     gw.wait_for(lambda: gw.status()["generation"] == 2, 10)
     gw.wait_for(lambda: not any(pid_alive(p) for p in old), 10, message="the old worker to exit")
-    assert "SIGUSR1 received: graceful reload" in gw.error_log()
+    gw.assert_logged("SIGUSR1 received: graceful reload")
     assert echo(gw.url(), ["usr1"]) == ["usr1"]
 
 

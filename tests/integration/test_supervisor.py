@@ -95,7 +95,7 @@ def test_foreground_failing_start_exits_nonzero_with_reason(gateway):
         gw = gateway(workers=1, start=False, extra={"listen": [{"address": f"127.0.0.1:{port}"}]})
         gw.start(wait_ready=False)
         assert gw.wait_exit() == 1
-    assert f"wsgated: 127.0.0.1:{port} is already in use" in gw.stderr_text()
+    gw.assert_logged(f"wsgated: 127.0.0.1:{port} is already in use", "stderr.log")
 
 
 @pytest.mark.parametrize("daemon", [False, True])
@@ -171,7 +171,7 @@ def test_second_instance_on_the_same_address_is_refused(gateway, daemon):
         assert second.wait_exit() == 1
         stderr = second.stderr_text()
     assert f"wsgated: 127.0.0.1:{port} is already in use" in stderr
-    assert f"127.0.0.1:{port} is already in use" in second.error_log()
+    second.assert_logged(f"127.0.0.1:{port} is already in use")
     assert second.worker_pids() == []
     assert not os.path.exists(second.pid_file) and not os.path.exists(second.socket_path)
     # The first keeps serving, and its reloads and respawns (which re-use
@@ -195,7 +195,7 @@ def test_control_socket_in_use_is_refused(gateway):
     second = gateway(workers=1, start=False, extra={"control_socket": first.socket_path})
     second.start(wait_ready=False)
     assert second.wait_exit() == 1
-    assert f"control socket {first.socket_path} is in use" in second.stderr_text()
+    second.assert_logged(f"control socket {first.socket_path} is in use", "stderr.log")
     assert first.status()["pid"] == first.pid
 
 
@@ -268,7 +268,7 @@ def test_respawn_backoff_doubles(gateway):
         os.kill(pid, signal.SIGKILL)
         gw.wait_for(lambda: (w := workers_by_slot(gw)[0])["pid"] != pid and w["state"] == "Ready",
                     10, message="respawn")
-        assert f"worker slot 0: respawning in {expected_delay} ms" in gw.error_log()
+        gw.assert_logged(f"worker slot 0: respawning in {expected_delay} ms")
     assert workers_by_slot(gw)[0]["restarts"] == 3
 
 
@@ -331,7 +331,7 @@ def test_fast_stop_closes_connections_with_1001_and_exits(gateway, sig):
     assert gw.wait_exit(5) == 0
     assert not os.path.exists(gw.pid_file) and not os.path.exists(gw.socket_path)
     assert not any(pid_alive(p) for p in workers)
-    assert f"{signal.Signals(sig).name} received: fast stop" in gw.error_log()
+    gw.assert_logged(f"{signal.Signals(sig).name} received: fast stop")
 
 
 def test_fast_stop_kills_a_stuck_worker_after_the_stop_timeout(gateway):
@@ -343,7 +343,7 @@ def test_fast_stop_kills_a_stuck_worker_after_the_stop_timeout(gateway):
     assert gw.wait_exit(10) == 0
     assert 0.9 < time.monotonic() - started < 4
     assert not pid_alive(stuck)
-    assert "sending SIGKILL" in gw.error_log()
+    gw.assert_logged("sending SIGKILL")
 
 
 def test_sigquit_stops_accepting_drains_and_exits(gateway):
@@ -368,7 +368,7 @@ def test_sigquit_stops_accepting_drains_and_exits(gateway):
     assert gw.wait_exit(10) == 0
     assert refused()
     assert not os.path.exists(gw.pid_file) and not os.path.exists(gw.socket_path)
-    assert "SIGQUIT received: graceful stop" in gw.error_log()
+    gw.assert_logged("SIGQUIT received: graceful stop")
 
 
 def test_sigquit_refuses_new_connections_at_once(gateway):

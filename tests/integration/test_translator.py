@@ -259,7 +259,7 @@ def session_cap(rig):
     assert stats["translator_session_cache_full"] == 1
     assert route_stats(gw)["translator_session_cache_full"] == 1
     assert results(reply[-1]) == [6]
-    assert "max_sessions" in gw.error_log()
+    gw.assert_logged("max_sessions")
 
 
 BAD_INPUTS = [
@@ -367,8 +367,8 @@ def test_forwarded_for_only_from_trusted_proxies(gateway, tmp_path):
         run(send(trusted, "F1"))
         run(send(untrusted, "F2"))
         # From the right, trusted hops are skipped: 127.0.0.5 is a proxy.
-        assert "[203.0.113.9] [] wsgate.test wsgate.add 1" in trusted.error_log()
-        assert "[127.0.0.1] [] wsgate.test wsgate.add 1" in untrusted.error_log()
+        trusted.assert_logged("[203.0.113.9] [] wsgate.test wsgate.add 1")
+        untrusted.assert_logged("[127.0.0.1] [] wsgate.test wsgate.add 1")
         assert "203.0.113.9" not in untrusted.error_log()
 
 

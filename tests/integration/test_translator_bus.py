@@ -162,7 +162,7 @@ def test_redis_restart_mid_session_answers_requests_in_flight(rig):
     assert results(after[-1]) == [10]
     stats = totals(gw)
     assert stats["translator_bus_reconnects"] >= 2
-    assert "connection lost" in gw.error_log()
+    gw.assert_logged("connection lost")
 
 
 def test_auth_refused_names_the_account(gateway, tmp_path):
@@ -180,7 +180,7 @@ def test_auth_refused_names_the_account(gateway, tmp_path):
                 return await recv_json(ws)
 
         assert run(scenario())["transport_error"] is True
-        assert "redis localhost:" in gw.error_log()
+        gw.assert_logged("redis localhost:")
 
 
 def test_idle_timeout_waits_for_a_slow_request(rig):
@@ -218,7 +218,7 @@ def test_max_request_wait_treats_requests_as_dead(rig):
     closed, waited = run(scenario())
     assert closed.rcvd.code == 1001
     assert waited > 1.5, waited  # not before max_request_wait; recv_json bounds the rest
-    assert "2 requests in flight; they are treated as dead" in gw.error_log()
+    gw.assert_logged("2 requests in flight; they are treated as dead")
     assert totals(gw)["translator_requests_dead"] == 2
 
 
