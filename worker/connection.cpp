@@ -334,7 +334,19 @@ void Connection::answer_request(const http::Request& request, uint8_t* tail, siz
     refuse(500, "internal error");
     return;
   }
-  ws_output() += http::make_101_response(accept, protocol);
+  // permessage-deflate, when the route allows it and the worker's zlib
+  // budget has room (past it, the connection simply goes uncompressed).
+  std::optional<ws::DeflateParameters> deflate;
+  const config::CompressionConfig& compression = route->compression;
+  if (compression.enabled && !request.extensions.empty()) {
+    if (cfg.limits.compression_memory == 0 ||
+        ws::zlib_bytes_in_use() < cfg.limits.compression_memory) {
+      deflate = ws::negotiate_deflate(request.extensions, deflate_policy(compression));
+    } else {
+      ++stats.compression_declined_memory;
+    }
+  }
+  ws_output() += http::make_101_response(accept, protocol, deflate ? deflate->response : "");
   ws_wrote();
   ++stats.handshakes_ok;
   RouteStats& route_stats = worker_.route_stats(*route);
@@ -343,6 +355,11 @@ void Connection::answer_request(const http::Request& request, uint8_t* tail, siz
   http_status_ = 101;
   head_parser_.reset();
   ws_.emplace(*this, cfg.limits, config::message_limits(cfg.limits, *route));
+  if (deflate) {
+    ws_->enable_compression(
+        std::make_unique<Compression>(compression, *deflate, worker_.compression()));
+    ++stats.compression_negotiated;
+  }
   enter_state(State::Open);
   ++relay_depth_;
   relay_->start();

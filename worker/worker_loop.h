@@ -15,6 +15,7 @@
 #include "config/config.h"
 #include "tls/server_tls.h"
 #include "tls/ticket_keys.h"
+#include "worker/compression.h"
 #include "worker/connection.h"
 #include "worker/intrusive_list.h"
 #include "worker/osrf/bus.h"
@@ -58,6 +59,8 @@ class Worker {
     return route_stats_[static_cast<size_t>(&route - config_->routes.data())];
   }
   uint64_t now() const { return uv_now(&loop_); }
+  // The zlib streams and buffers all of this worker's connections share.
+  SharedCompression& compression() { return compression_; }
   // One read buffer for the whole loop (reads never overlap). Whatever a
   // read callback does with the bytes, it does before it returns.
   uv_buf_t read_buffer() { return uv_buf_init(read_buffer_.get(), kReadBufferSize); }
@@ -179,6 +182,7 @@ class Worker {
   std::unique_ptr<uint8_t[]> plain_buffer_;  // allocated when a listener has TLS
   WorkerStats stats_;
   std::vector<RouteStats> route_stats_;  // by index in config_->routes
+  SharedCompression compression_;
   std::string exec_launcher_;
   std::vector<std::unique_ptr<TranslatorBus>> buses_;
   std::vector<TranslatorBus*> route_buses_;  // by index in config_->routes

@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "worker/connection.h"
+#include "worker/worker_loop.h"
 #include "ws/frame_writer.h"
 
 namespace wsgate {
@@ -35,8 +36,14 @@ WsSession::WsSession(Connection& connection, const config::LimitsConfig& limits,
                      const config::MessageLimits& message)
     : connection_(connection),
       frames_(ws::Role::Server, frame_limits(limits, message)),
+      max_message_(message.max_message),
       control_bucket_(limits.control_frames_per_second, limits.control_frames_burst),
       message_timeout_ms_(static_cast<uint64_t>(limits.message_timeout.count())) {}
+
+void WsSession::enable_compression(std::unique_ptr<Compression> compression) {
+  compression_ = std::move(compression);
+  frames_.set_rsv1_allowed(true);
+}
 
 void WsSession::feed(uint8_t* data, size_t size) {
   size_t offset = 0;
@@ -73,7 +80,11 @@ void WsSession::handle_event(const ws::FrameEvent& event) {
     case Kind::None:
       return;
     case Kind::Message:
-      connection_.on_ws_message(event.opcode, event.payload);
+      if (event.compressed) {
+        deliver_compressed(event);
+      } else {
+        connection_.on_ws_message(event.opcode, event.payload);
+      }
       return;
     case Kind::Ping:
       if (!control_bucket_.take(connection_.now())) {
@@ -100,6 +111,35 @@ void WsSession::handle_event(const ws::FrameEvent& event) {
   }
 }
 
+// PMD-08, PMD-10, WS-U8-06: the whole message inflated under max_message,
+// then (text) checked as UTF-8.
+void WsSession::deliver_compressed(const ws::FrameEvent& event) {
+  std::span<const uint8_t> inflated;
+  using Result = ws::MessageInflater::Result;
+  const Result result = compression_->inflate(event.payload, max_message_, inflated);
+  WorkerStats& stats = connection_.worker().stats();
+  stats.compressed_bytes_in += event.payload.size();
+  switch (result) {
+    case Result::Ok:
+      break;
+    case Result::TooBig:
+      fail(ws::close_code::kMessageTooBig, "message too big");
+      return;
+    case Result::Corrupt:
+      fail(ws::close_code::kInvalidPayload, "invalid compressed data");
+      return;
+    case Result::NoMemory:
+      fail(ws::close_code::kInternalError, "out of memory");
+      return;
+  }
+  stats.inflated_bytes_in += inflated.size();
+  if (event.opcode == ws::Opcode::Text && !ws::is_valid_utf8(inflated)) {
+    fail(ws::close_code::kInvalidPayload, "invalid UTF-8");
+    return;
+  }
+  connection_.on_ws_message(event.opcode, inflated);
+}
+
 void WsSession::fail(uint16_t code, std::string_view reason) {
   // WS-CL-07: fail the connection with a code, then process nothing more.
   error_log().debug("closing connection: {} ({})", reason, code);
@@ -111,7 +151,20 @@ void WsSession::fail(uint16_t code, std::string_view reason) {
 
 void WsSession::send_frame(ws::Opcode opcode, std::span<const uint8_t> payload) {
   if (close_.close_sent()) return;
-  ws::append_server_frame(connection_.ws_output(), opcode, payload.data(), payload.size());
+  std::span<const uint8_t> compressed;
+  if (compression_ && !ws::is_control(opcode) && compression_->compress(payload, compressed)) {
+    WorkerStats& stats = connection_.worker().stats();
+    stats.deflated_bytes_out += payload.size();
+    stats.compressed_bytes_out += compressed.size();
+    // RFC 7692 §6: RSV1 on the (only) frame says "compressed".
+    const ws::FrameHeader header =
+        ws::make_frame_header(ws::Role::Server, opcode, true, compressed.size(), nullptr, true);
+    std::string& out = connection_.ws_output();
+    out.append(reinterpret_cast<const char*>(header.bytes), header.size);
+    out.append(reinterpret_cast<const char*>(compressed.data()), compressed.size());
+  } else {
+    ws::append_server_frame(connection_.ws_output(), opcode, payload.data(), payload.size());
+  }
   connection_.ws_wrote();
 }
 

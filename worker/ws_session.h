@@ -5,9 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 
+#include "worker/compression.h"
 #include "ws/close_handshake.h"
 #include "ws/frame_parser.h"
 #include "ws/token_bucket.h"
@@ -34,6 +36,12 @@ class WsSession {
   // session; the parser then frees its message buffer.
   void feed(uint8_t* data, size_t size);
 
+  // Turns permessage-deflate on (right after the 101 that accepted it):
+  // RSV1 becomes legal on the first frame of data messages, compressed
+  // messages are inflated before the Connection sees them, and data frames
+  // sent are compressed when that pays.
+  void enable_compression(std::unique_ptr<Compression> compression);
+
   // Queues one server frame. Data frames after our Close are dropped
   // (WS-CL-02); the caller checks may_send_data() to tell.
   void send_frame(ws::Opcode opcode, std::span<const uint8_t> payload);
@@ -54,10 +62,13 @@ class WsSession {
 
  private:
   void handle_event(const ws::FrameEvent& event);
+  void deliver_compressed(const ws::FrameEvent& event);
   void fail(uint16_t code, std::string_view reason);
 
   Connection& connection_;
   ws::FrameParser frames_;
+  std::unique_ptr<Compression> compression_;  // null unless negotiated
+  uint64_t max_message_;
   ws::CloseHandshake close_;
   ws::TokenBucket control_bucket_;
   uint64_t message_started_ = 0;  // uv_now() of a fragmented message's first frame

@@ -41,6 +41,13 @@ struct WorkerStats {
   uint64_t closes_upstream = 0;  // a relay's backend closed, failed or was unreachable
   uint64_t closes_buffer_budget = 0;  // limits.worker_buffer_memory exhausted: 1009 or 1008
   uint64_t log_lines_dropped = 0;     // the log queue was full or its destination failed
+  // permessage-deflate: connections, and bytes on each side of zlib.
+  uint64_t compression_negotiated = 0;
+  uint64_t compression_declined_memory = 0;  // limits.compression_memory was full
+  uint64_t compressed_bytes_in = 0;          // compressed payload received
+  uint64_t inflated_bytes_in = 0;            // what it inflated to
+  uint64_t deflated_bytes_out = 0;           // payload sent compressed, before
+  uint64_t compressed_bytes_out = 0;         // and after compression
   // Proxy routes: upstream connects by outcome, connect latency, bytes.
   uint64_t proxy_connects_ok = 0;
   uint64_t proxy_connect_failures_refused = 0;  // ECONNREFUSED, no such Unix socket

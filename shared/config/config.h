@@ -158,11 +158,23 @@ struct TranslatorConfig {
   std::vector<AddressRange> trusted_proxies;
 };
 
+// permessage-deflate of a route (RFC 7692); see routes[].compression.
+struct CompressionConfig {
+  bool enabled = false;
+  bool server_context_takeover = false;  // false: server_no_context_takeover always
+  bool client_context_takeover = false;  // false: client_no_context_takeover always
+  int server_max_window_bits = 15;       // 9..15
+  int level = 6;                         // zlib level 1..9
+  int mem_level = 8;                     // zlib memLevel 1..9
+  uint64_t min_size = 1024;              // smaller messages are sent uncompressed
+};
+
 struct RouteConfig {
   std::string path;                       // exact match on the request path
   std::string relay = "echo";             // "echo", "proxy", "exec" or "translator"
   std::vector<std::string> origins;       // empty = no Origin check
   std::vector<std::string> subprotocols;  // proxy: [binary] unless written
+  CompressionConfig compression;
   ProxyConfig proxy;                      // relay "proxy" only
   ExecConfig exec;                        // relay "exec" only
   TranslatorConfig translator;            // relay "translator" only
@@ -197,6 +209,9 @@ struct LimitsConfig {
   // Per client IP, over all workers (SEC-LIM-11, SEC-LIM-12); 0: off.
   uint32_t max_connections_per_ip = 0;
   uint32_t handshakes_per_ip_per_second = 0;
+  // zlib memory of one worker's compressing connections; past it, new
+  // connections are offered no compression. 0: no bound.
+  uint64_t compression_memory = 256ull << 20;
   bool per_ip_limits() const {
     return max_connections_per_ip != 0 || handshakes_per_ip_per_second != 0;
   }

@@ -127,6 +127,7 @@ void read_limits(SectionReader& r, LimitsConfig& limits) {
   limits.write_queue_high = narrow<uint64_t>(r.number("limits.write_queue_high"));
   limits.write_queue_max = narrow<uint64_t>(r.number("limits.write_queue_max"));
   limits.worker_buffer_memory = narrow<uint64_t>(r.number("limits.worker_buffer_memory"));
+  limits.compression_memory = narrow<uint64_t>(r.number("limits.compression_memory"));
   limits.max_connections_per_ip = narrow<uint32_t>(r.number("limits.max_connections_per_ip"));
   limits.handshakes_per_ip_per_second =
       narrow<uint32_t>(r.number("limits.handshakes_per_ip_per_second"));
@@ -280,6 +281,15 @@ RouteConfig read_route_item(SectionReader& r, const Section& item, Diagnostics& 
     }
     route.subprotocols.push_back(std::move(protocol.text));
   }
+  CompressionConfig& compression = route.compression;
+  compression.enabled = r.boolean("routes[].compression.enabled");
+  compression.server_context_takeover = r.boolean("routes[].compression.server_context_takeover");
+  compression.client_context_takeover = r.boolean("routes[].compression.client_context_takeover");
+  compression.server_max_window_bits =
+      static_cast<int>(r.number("routes[].compression.server_max_window_bits"));
+  compression.level = static_cast<int>(r.number("routes[].compression.level"));
+  compression.mem_level = static_cast<int>(r.number("routes[].compression.mem_level"));
+  compression.min_size = narrow<uint64_t>(r.number("routes[].compression.min_size"));
   read_proxy(r, errors, route);
   read_exec(r, route);
   read_translator(r, errors, route);

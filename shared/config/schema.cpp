@@ -147,6 +147,9 @@ constexpr std::array kSchema{
     SchemaEntry{"limits.handshakes_per_ip_per_second", T::Int, "0", 0, 1000000, "", true,
                 "Connections one client IP address may open per second over all workers, past "
                 "which it gets 429; 0 is off."},
+    SchemaEntry{"limits.compression_memory", T::Size, "256MiB", 0, kTiB, "", true,
+                "zlib memory one worker's compressing connections may hold, past which new "
+                "connections are offered no compression; 0 is no bound."},
 
     SchemaEntry{"timeouts", T::Map, "{}", 0, 0, "", true, "Timers of connections and processes."},
     SchemaEntry{"timeouts.idle", T::Duration, "120s", 0, 24 * kHour, "", true,
@@ -195,6 +198,26 @@ constexpr std::array kSchema{
     SchemaEntry{"routes[].subprotocols", T::StringList, "[]", 0, 0, "", true,
                 "Subprotocols the route offers, in order of preference (RFC 7230 tokens); a proxy "
                 "route that does not write it offers [binary], as websockify and noVNC expect."},
+    SchemaEntry{"routes[].compression", T::Map, "{}", 0, 0, "", true,
+                "permessage-deflate (RFC 7692) for the route's messages; off unless enabled."},
+    SchemaEntry{"routes[].compression.enabled", T::Bool, "false", 0, 0, "", true,
+                "Accept a client's permessage-deflate offer (browsers, Node ws and Python "
+                "websockets make one)."},
+    SchemaEntry{"routes[].compression.server_context_takeover", T::Bool, "false", 0, 0, "", true,
+                "Let the server's deflate window carry over between messages (better ratio, about "
+                "256 KiB per connection); false answers server_no_context_takeover."},
+    SchemaEntry{"routes[].compression.client_context_takeover", T::Bool, "false", 0, 0, "", true,
+                "Let the client keep its window between messages (about 40 KiB per connection "
+                "here); false answers client_no_context_takeover."},
+    SchemaEntry{"routes[].compression.server_max_window_bits", T::Int, "15", 9, 15, "", true,
+                "Largest deflate window the server uses, as a power of two; below 15 it is "
+                "answered as server_max_window_bits."},
+    SchemaEntry{"routes[].compression.level", T::Int, "6", 1, 9, "", true,
+                "zlib compression level: 1 is fastest, 9 smallest."},
+    SchemaEntry{"routes[].compression.mem_level", T::Int, "8", 1, 9, "", true,
+                "zlib memLevel of the deflater: memory 2^(mem_level+9) bytes for its hash."},
+    SchemaEntry{"routes[].compression.min_size", T::Size, "1KiB", 0, kGiB, "", true,
+                "Messages smaller than this are sent uncompressed (RSV1 off)."},
     SchemaEntry{"routes[].proxy", T::Map, "{}", 0, 0, "", true,
                 "Upstream of a relay: proxy route (only for those): set exactly one of upstream "
                 "and token_file."},

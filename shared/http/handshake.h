@@ -130,7 +130,8 @@ bool origin_allowed(const std::optional<std::string>& origin,
                     const std::vector<std::string>& allowed);
 
 // The complete 101 response (WS-HS-08).
-std::string make_101_response(std::string_view accept, const std::optional<std::string>& protocol);
+std::string make_101_response(std::string_view accept, const std::optional<std::string>& protocol,
+                              std::string_view extensions = {});
 
 // A complete HTTP error (or plain) response with a short text/plain body and
 // "Connection: close". 426 responses carry "Upgrade: websocket" and

@@ -43,11 +43,13 @@ std::string_view status_text(int status) {
   }
 }
 
-// WS-HS-08 and WS-SP-04: never a Sec-WebSocket-Extensions header, since no
-// extension is supported. `protocol` is written only when it is a token
-// (select_subprotocol() only returns offered tokens), so neither an empty
-// value (WS-SP-01) nor a CR/LF can reach the wire.
-std::string make_101_response(std::string_view accept, const std::optional<std::string>& protocol) {
+// WS-HS-08 and WS-SP-04: Sec-WebSocket-Extensions only with what
+// negotiate_deflate() accepted (`extensions`, our own text). `protocol` is
+// written only when it is a token (select_subprotocol() only returns
+// offered tokens), so neither an empty value (WS-SP-01) nor a CR/LF can
+// reach the wire.
+std::string make_101_response(std::string_view accept, const std::optional<std::string>& protocol,
+                              std::string_view extensions) {
   std::string out;
   out.reserve(160);
   out.append(
@@ -59,6 +61,8 @@ std::string make_101_response(std::string_view accept, const std::optional<std::
   if (protocol && detail::is_token(*protocol)) {
     out.append("Sec-WebSocket-Protocol: ").append(*protocol).append("\r\n");
   }
+  if (!extensions.empty())
+    out.append("Sec-WebSocket-Extensions: ").append(extensions).append("\r\n");
   out.append("\r\n");
   return out;
 }

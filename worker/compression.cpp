@@ -1,0 +1,69 @@
+// permessage-deflate on a connection (see compression.h).
+#include "worker/compression.h"
+
+namespace wsgate {
+
+ws::MessageDeflater& SharedCompression::deflater(int window_bits, int level, int mem_level) {
+  auto& slot = deflaters_[{window_bits, level, mem_level}];
+  if (!slot) slot = std::make_unique<ws::MessageDeflater>(window_bits, level, mem_level);
+  return *slot;
+}
+
+void SharedCompression::trim() {
+  // A 64 KiB buffer serves most messages; a larger one is returned.
+  for (std::vector<uint8_t>* buffer : {&deflated_, &inflated_}) {
+    if (buffer->capacity() > (64u << 10)) std::vector<uint8_t>().swap(*buffer);
+  }
+}
+
+ws::DeflatePolicy deflate_policy(const config::CompressionConfig& config) {
+  return ws::DeflatePolicy{config.server_context_takeover, config.client_context_takeover,
+                           config.server_max_window_bits};
+}
+
+Compression::Compression(const config::CompressionConfig& config,
+                         const ws::DeflateParameters& parameters, SharedCompression& shared)
+    : config_(config), parameters_(parameters), shared_(shared) {}
+
+bool Compression::compress(std::span<const uint8_t> message, std::span<const uint8_t>& out) {
+  out = message;
+  if (message.size() < config_.min_size) return false;
+  const bool takeover = !parameters_.server_no_context_takeover;
+  ws::MessageDeflater* deflater = own_deflater_.get();
+  if (takeover && deflater == nullptr) {
+    own_deflater_ = std::make_unique<ws::MessageDeflater>(parameters_.server_window_bits,
+                                                          config_.level, config_.mem_level);
+    deflater = own_deflater_.get();
+  } else if (!takeover) {
+    deflater = &shared_.deflater(parameters_.server_window_bits, config_.level, config_.mem_level);
+  }
+  std::vector<uint8_t>& scratch = shared_.deflated();
+  if (!deflater->compress(message, !takeover, scratch)) {
+    // Out of memory in zlib: this message goes uncompressed. A takeover
+    // stream is dropped; a new one starts with an empty window, which the
+    // client's (fuller) window decodes just as well.
+    if (takeover) own_deflater_.reset();
+    return false;
+  }
+  if (!takeover && scratch.size() >= message.size()) return false;
+  out = scratch;
+  return true;
+}
+
+ws::MessageInflater::Result Compression::inflate(std::span<const uint8_t> payload,
+                                                 uint64_t max_size, std::span<const uint8_t>& out) {
+  const bool takeover = !parameters_.client_no_context_takeover;
+  ws::MessageInflater* inflater = &shared_.inflater();
+  if (takeover) {
+    if (!own_inflater_) {
+      own_inflater_ = std::make_unique<ws::MessageInflater>(parameters_.client_window_bits);
+    }
+    inflater = own_inflater_.get();
+  }
+  std::vector<uint8_t>& scratch = shared_.inflated();
+  const auto result = inflater->inflate(payload, max_size, !takeover, scratch);
+  out = scratch;
+  return result;
+}
+
+}  // namespace wsgate

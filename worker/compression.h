@@ -1,0 +1,69 @@
+// permessage-deflate on a connection (RFC 7692): the parameters negotiated
+// in the handshake and the zlib streams that apply them. With no context
+// takeover (the default), the streams are the worker's shared ones, reset
+// before each message, so an idle connection holds no zlib memory; with
+// takeover, the connection gets its own, on its first compressed message.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <tuple>
+#include <vector>
+
+#include "config/config.h"
+#include "ws/deflate.h"
+#include "ws/deflate_negotiation.h"
+
+namespace wsgate {
+
+// One worker's shared streams and scratch buffers (the loop is one thread,
+// and a message is compressed or inflated in one go, so they are never in
+// use twice at once).
+class SharedCompression {
+ public:
+  ws::MessageDeflater& deflater(int window_bits, int level, int mem_level);
+  ws::MessageInflater& inflater() { return inflater_; }
+  // Output of the last deflate and of the last inflate, each valid until
+  // the next of its kind: separate, because a relay (echo) compresses the
+  // message it is handed while that message is still the inflate output.
+  std::vector<uint8_t>& deflated() { return deflated_; }
+  std::vector<uint8_t>& inflated() { return inflated_; }
+  // Frees the scratch buffers a large message left behind.
+  void trim();
+
+ private:
+  std::map<std::tuple<int, int, int>, std::unique_ptr<ws::MessageDeflater>> deflaters_;
+  ws::MessageInflater inflater_{15};
+  std::vector<uint8_t> deflated_;
+  std::vector<uint8_t> inflated_;
+};
+
+class Compression {
+ public:
+  Compression(const config::CompressionConfig& config, const ws::DeflateParameters& parameters,
+              SharedCompression& shared);
+
+  // The payload to send for `message`: compressed (true, in the shared
+  // deflated() buffer) or not (false, `message` itself): below min_size,
+  // when compressing would not shrink it (only without server takeover:
+  // with it, the client's window must see every compressed byte), or when
+  // zlib runs out of memory.
+  bool compress(std::span<const uint8_t> message, std::span<const uint8_t>& out);
+  // Inflates a whole compressed message into the shared inflated() buffer.
+  ws::MessageInflater::Result inflate(std::span<const uint8_t> payload, uint64_t max_size,
+                                      std::span<const uint8_t>& out);
+
+ private:
+  const config::CompressionConfig& config_;
+  ws::DeflateParameters parameters_;
+  SharedCompression& shared_;
+  std::unique_ptr<ws::MessageDeflater> own_deflater_;  // server context takeover
+  std::unique_ptr<ws::MessageInflater> own_inflater_;  // client context takeover
+};
+
+// The route's policy for negotiate_deflate().
+ws::DeflatePolicy deflate_policy(const config::CompressionConfig& config);
+
+}  // namespace wsgate
