@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "common/json.h"
@@ -12,7 +13,15 @@
 namespace wsgate::supervisor {
 
 bool ControlAccess::allows(const PeerCredentials& peer) const {
-  return peer.uid == 0 || peer.uid == own_uid || (group && peer.gid == *group);
+  const auto has = [](const auto& list, auto value) {
+    return std::find(list.begin(), list.end(), value) != list.end();
+  };
+  if (peer.uid == 0 || (own_uid && peer.uid == *own_uid) || has(users, peer.uid)) return true;
+  if (has(groups, peer.gid)) return true;
+  for (gid_t gid : peer.groups) {
+    if (has(groups, gid)) return true;
+  }
+  return false;
 }
 
 // One connection. Owns two handles; the object is deleted when the close

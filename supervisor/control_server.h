@@ -10,16 +10,22 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "common/unix_socket.h"
 
 namespace wsgate::supervisor {
 
-// Who may use the control socket (SEC-CTL-02): root, the daemon's own uid,
-// and processes whose primary gid is the configured group.
+// Who may use the control socket (SEC-CTL-02, issue 10 item 9): root, the
+// configured control_users, members (primary or supplementary group) of
+// control_groups, and the daemon's own uid only when it was started
+// unprivileged (then that uid is the operator's). After a privilege drop
+// the daemon's uid is the workers' (and the exec relay's children's):
+// admitting it would let a worker stop the daemon.
 struct ControlAccess {
-  uid_t own_uid = 0;
-  std::optional<gid_t> group;
+  std::optional<uid_t> own_uid;
+  std::vector<uid_t> users;
+  std::vector<gid_t> groups;
   bool allows(const PeerCredentials& peer) const;
 };
 

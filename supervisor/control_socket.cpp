@@ -23,7 +23,7 @@ int fail(std::string& error, std::string text, int fd = -1) {
 
 }  // namespace
 
-int bind_control_socket(const std::string& path, std::optional<gid_t> group_id,
+int bind_control_socket(const std::string& path, std::optional<gid_t> group_id, mode_t mode,
                         std::string& error) {
   sockaddr_un address;
   socklen_t length = 0;
@@ -55,22 +55,21 @@ int bind_control_socket(const std::string& path, std::optional<gid_t> group_id,
 
   const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return fail(error, "socket(AF_UNIX): " + errno_text(errno));
-  const mode_t old_mask = umask(0077);
+  const gid_t old_gid = getegid();
+  const bool switch_gid = group_id && geteuid() == 0 && *group_id != old_gid;
+  if (switch_gid && setegid(*group_id) != 0) {
+    return fail(error, "setegid(" + std::to_string(*group_id) + "): " + errno_text(errno), fd);
+  }
+  const mode_t old_mask = umask(static_cast<mode_t>(~mode & 0777));
   const int bound = bind(fd, reinterpret_cast<const sockaddr*>(&address), length);
   const int bind_error = errno;
   umask(old_mask);
+  if (switch_gid && setegid(old_gid) != 0) {
+    const std::string text = "setegid(" + std::to_string(old_gid) + "): " + errno_text(errno);
+    if (bound == 0) unlink(path.c_str());
+    return fail(error, text, fd);
+  }
   if (bound != 0) return fail(error, "bind(" + path + "): " + errno_text(bind_error), fd);
-  if (group_id && geteuid() == 0 && chown(path.c_str(), 0, *group_id) != 0) {
-    const std::string text =
-        "chown(" + path + ", 0, " + std::to_string(*group_id) + "): " + errno_text(errno);
-    unlink(path.c_str());
-    return fail(error, text, fd);
-  }
-  if (chmod(path.c_str(), 0660) != 0) {
-    const std::string text = "chmod(" + path + ", 0660): " + errno_text(errno);
-    unlink(path.c_str());
-    return fail(error, text, fd);
-  }
   return fd;
 }
 

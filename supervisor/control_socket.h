@@ -11,10 +11,13 @@ namespace wsgate::supervisor {
 
 // Binds a non-blocking unix stream socket at `path` (not yet listening).
 // Fails with "control socket PATH is in use" when a server answers there;
-// unlinks a stale socket file. The socket is created under umask(0077),
-// then chmod 0660 and, when `group_id` is set and we are root, chown to
-// root:group. Returns the fd, or -1 with `error` set (and logged).
-int bind_control_socket(const std::string& path, std::optional<gid_t> group_id, std::string& error);
+// unlinks a stale socket file. The file is created with its final mode
+// (`mode`, by the umask around bind) and, when `group_id` is set and we
+// are root, its final group (by the effective gid around bind): nothing is
+// changed by path afterwards, so there is no window with other
+// permissions. Returns the fd, or -1 with `error` set (and logged).
+int bind_control_socket(const std::string& path, std::optional<gid_t> group_id, mode_t mode,
+                        std::string& error);
 
 // Unlinks the control socket file on exit; a failure is logged.
 void remove_control_socket(const std::string& path);

@@ -39,9 +39,25 @@ std::string LockFile::acquire(const std::string& path) {
   // so the inode locked here may have lost its name meanwhile: then lock the
   // new file instead. Three tries are plenty; each needs an exiting rival.
   for (int attempt = 0; attempt < 3; ++attempt) {
-    const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    // O_NOFOLLOW: a symlink planted at the path must not make root write
+    // its pid into (or truncate) another file; a hard link is refused below.
+    const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0) {
-      const std::string error = "open(" + path + ", O_RDWR|O_CREAT, 0644): " + errno_text(errno);
+      const int open_error = errno;
+      const std::string error =
+          open_error == ELOOP
+              ? "pid file " + path + " is a symbolic link; refusing to use it"
+              : "open(" + path + ", O_RDWR|O_CREAT|O_NOFOLLOW, 0644): " + errno_text(open_error);
+      error_log().error("{}", error);
+      return error;
+    }
+    struct stat opened {};
+    if (fstat(fd, &opened) == 0 && (!S_ISREG(opened.st_mode) || opened.st_nlink > 1)) {
+      close(fd);
+      const std::string error =
+          "pid file " + path +
+          (S_ISREG(opened.st_mode) ? " has other hard links" : " is not a regular file") +
+          "; refusing to use it";
       error_log().error("{}", error);
       return error;
     }

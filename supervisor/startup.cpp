@@ -133,13 +133,24 @@ int run_daemon(const config::ConfigPtr& config, bool foreground) {
                      group.fds.size());
   }
 
+  // The socket file belongs to the first control group (else to group:),
+  // mode 0660; with control_users it is 0666, since those users need not
+  // be in that group. SO_PEERCRED decides either way (ControlAccess).
   std::optional<gid_t> control_group;
-  if (!config->group.empty()) {
+  if (!config->control_gids.empty()) {
+    control_group = static_cast<gid_t>(config->control_gids.front());
+  } else if (!config->group.empty()) {
     control_group = lookup_group(config->group);
     if (!control_group) return fail("group " + config->group + " does not exist");
   }
+  ControlAccess access;
+  // Started unprivileged, the daemon's uid is the operator's own.
+  if (geteuid() != 0) access.own_uid = geteuid();
+  for (int64_t uid : config->control_uids) access.users.push_back(static_cast<uid_t>(uid));
+  for (int64_t gid : config->control_gids) access.groups.push_back(static_cast<gid_t>(gid));
   std::string error;
-  const int control_fd = bind_control_socket(config->control_socket, control_group, error);
+  const int control_fd = bind_control_socket(config->control_socket, control_group,
+                                             access.users.empty() ? 0660 : 0666, error);
   if (control_fd < 0) return fail(error);
   control_bound = true;
 
@@ -170,7 +181,7 @@ int run_daemon(const config::ConfigPtr& config, bool foreground) {
   Supervisor supervisor(config, server_tls, upstream_tls, *ticket_keys, listeners, lock, readiness,
                         notifier);
   supervisor.inject_faults(faults);
-  const int code = supervisor.run(control_fd, ControlAccess{geteuid(), control_group});
+  const int code = supervisor.run(control_fd, access);
   if (!supervisor.startup_error().empty()) {
     control_bound = false;  // the supervisor removed its files already
     return fail(supervisor.startup_error());

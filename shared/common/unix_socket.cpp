@@ -46,7 +46,19 @@ int peer_credentials(int fd, PeerCredentials& credentials) {
   credentials.pid = peer.pid;
   credentials.uid = peer.uid;
   credentials.gid = peer.gid;
-  return 0;
+  // SO_PEERGROUPS (Linux 4.13) says ERANGE and the size needed when the
+  // buffer is too small.
+  credentials.groups.assign(32, 0);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    length = static_cast<socklen_t>(credentials.groups.size() * sizeof(gid_t));
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, credentials.groups.data(), &length) == 0) {
+      credentials.groups.resize(length / sizeof(gid_t));
+      return 0;
+    }
+    if (errno != ERANGE) return -errno;
+    credentials.groups.resize(length / sizeof(gid_t) + 1);
+  }
+  return -ERANGE;
 }
 
 }  // namespace wsgate

@@ -7,6 +7,7 @@
 #include <sys/un.h>
 
 #include <string>
+#include <vector>
 
 namespace wsgate {
 
@@ -25,10 +26,11 @@ struct PeerCredentials {
   pid_t pid = 0;
   uid_t uid = 0;
   gid_t gid = 0;
+  std::vector<gid_t> groups;  // supplementary groups (SO_PEERGROUPS)
 };
 
-// SO_PEERCRED of a connected unix socket: who called connect(). Returns 0 or
-// a negative errno.
+// SO_PEERCRED and SO_PEERGROUPS of a connected unix socket: who called
+// connect(), with its supplementary groups. Returns 0 or a negative errno.
 int peer_credentials(int fd, PeerCredentials& credentials);
 
 }  // namespace wsgate

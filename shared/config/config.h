@@ -254,6 +254,9 @@ struct Config {
   std::string control_socket;  // absolute
   std::string user;
   std::string group;
+  // Admitted to the control socket besides root (resolved at load time).
+  std::vector<int64_t> control_uids;
+  std::vector<int64_t> control_gids;
   unsigned workers = 1;  // "auto" resolved to the CPU count
   LogConfig log;
   std::vector<ListenConfig> listen;

@@ -18,6 +18,7 @@
 #include "config/file_reader.h"
 #include "config/proxy_settings.h"
 #include "config/section_reader.h"
+#include "config/system_lookup.h"
 #include "config/tls_settings.h"
 #include "config/translator_settings.h"
 #include "config/upstream_address.h"
@@ -90,6 +91,22 @@ void read_top_level(SectionReader& r, Config& config) {
   config.control_socket = r.path("control_socket");
   config.user = r.text("user");
   config.group = r.text("group");
+  for (const ListElement& name : r.strings("control_users")) {
+    Parsed<Account> account = lookup_user(name.text);
+    if (!account) {
+      r.error(name, "control_users", account.error, got_text(name.text));
+    } else {
+      config.control_uids.push_back(account.value->uid);
+    }
+  }
+  for (const ListElement& name : r.strings("control_groups")) {
+    Parsed<int64_t> gid = lookup_group(name.text);
+    if (!gid) {
+      r.error(name, "control_groups", gid.error, got_text(name.text));
+    } else {
+      config.control_gids.push_back(*gid.value);
+    }
+  }
   config.workers = narrow<unsigned>(r.number("workers"));
   config.log.level = r.text("log.level");
   config.log.file = r.path("log.file");

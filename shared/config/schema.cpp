@@ -53,6 +53,12 @@ constexpr std::array kSchema{
     SchemaEntry{
         "group", T::String, "\"\"", 0, 0, "", false,
         "Group the processes switch to when started as root; empty keeps the user's group."},
+    SchemaEntry{"control_users", T::StringList, "[]", 0, 0, "", false,
+                "Users (names or uids) admitted to the control socket besides root; the "
+                "daemon's own user only when listed."},
+    SchemaEntry{"control_groups", T::StringList, "[]", 0, 0, "", false,
+                "Groups whose members (primary or supplementary) are admitted to the control "
+                "socket; the first one owns the socket file."},
     SchemaEntry{"workers", T::WorkerCount, "auto", 1, 256, "", true,
                 "Number of worker processes; auto means one per CPU (capped at the maximum)."},
 

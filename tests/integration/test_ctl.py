@@ -12,7 +12,7 @@ import time
 import pytest
 import websockets
 
-from conftest import WSGATECTL, echo, pid_alive
+from conftest import WSGATECTL, WSGATED, echo, pid_alive
 
 COUNTERS = ("connections_accepted", "handshakes_ok", "messages_in", "messages_out", "bytes_in",
             "bytes_out", "closes_client")
@@ -285,32 +285,73 @@ def test_silent_control_client_is_cut_after_five_seconds(gateway):
     assert gw.status()["ok"]
 
 
+def ctl_as(gw, user, group, extra_groups=()):
+    return subprocess.run([WSGATECTL, "--socket", gw.socket_path, "status", "--json"],
+                          capture_output=True, text=True, timeout=30, user=user, group=group,
+                          extra_groups=list(extra_groups))
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as other users")
 def test_peer_credentials_decide_access(gateway):
-    gw = gateway(workers=1, extra={"group": "nogroup"})
+    """Issue 10, item 9: after the drop to nobody:nogroup, the workers' own
+    uid and group are refused; root, control_users and members (primary or
+    supplementary) of control_groups are admitted."""
+    gw = gateway(workers=1, start=False)
     os.chmod(gw.dir, 0o711)
+    gw.write_config(extra={"user": "nobody", "group": "nogroup",
+                           "control_users": ["65533"], "control_groups": ["65532"]})
+    gw.start()
     info = os.stat(gw.socket_path)
-    assert stat.S_IMODE(info.st_mode) == 0o660 and info.st_gid == 65534
-    # nobody's primary group is the configured one: allowed.
-    allowed = subprocess.run([WSGATECTL, "--socket", gw.socket_path, "status", "--json"],
-                             capture_output=True, text=True, timeout=30, user=65534, group=65534,
-                             extra_groups=[])
-    assert allowed.returncode == 0, allowed.stderr
-    # Another uid and gid: the file mode alone would let it in; SO_PEERCRED does not.
-    os.chmod(gw.socket_path, 0o666)
-    denied = subprocess.run([WSGATECTL, "--socket", gw.socket_path, "status", "--json"],
-                            capture_output=True, text=True, timeout=30, user=65533, group=65533,
-                            extra_groups=[])
+    # control_users need not be in the socket's group: 0666, SO_PEERCRED decides.
+    assert stat.S_IMODE(info.st_mode) == 0o666 and info.st_gid == 65532
+    assert ctl_as(gw, 0, 0).returncode == 0
+    # The workers' account: a worker (or an exec program) must not stop the daemon.
+    denied = ctl_as(gw, 65534, 65534)
     assert denied.returncode == 1
     assert json.loads(denied.stdout) == {"ok": False, "error": "permission denied"}
     gw.assert_logged("control: permission denied for pid")
+    assert ctl_as(gw, 65533, 65533).returncode == 0          # a control user
+    assert ctl_as(gw, 65531, 65532).returncode == 0          # primary group listed
+    assert ctl_as(gw, 65531, 65531, [65532]).returncode == 0  # supplementary group listed
+    assert ctl_as(gw, 65531, 65531, [65530]).returncode == 1  # neither
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+def test_socket_of_a_group_only_config_is_0660_and_unknown_names_fail(gateway):
+    gw = gateway(workers=1, start=False)
+    os.chmod(gw.dir, 0o711)
+    gw.write_config(extra={"user": "nobody", "group": "nogroup", "control_groups": ["65532"]})
+    gw.start()
+    info = os.stat(gw.socket_path)
+    assert stat.S_IMODE(info.st_mode) == 0o660 and info.st_gid == 65532
+    bad = gateway(workers=1, start=False)
+    bad.write_config(extra={"control_users": ["no-such-user-xyz"]})
+    result = subprocess.run([WSGATED, "-t", "-c", bad.config_path], capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode == 1
+    assert "control_users" in result.stderr and "no-such-user-xyz" in result.stderr
+    assert f"{bad.config_path}:" in result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+def test_pid_file_that_is_a_symlink_or_hard_link_is_refused(gateway):
+    for kind in ("symlink", "hardlink"):
+        gw = gateway(workers=1, daemon=True, start=False)
+        target = os.path.join(gw.dir, "precious")
+        with open(target, "w", encoding="utf-8") as out:
+            out.write("keep me\n")
+        (os.symlink if kind == "symlink" else os.link)(target, gw.pid_file)
+        result = gw.start(wait_ready=False)
+        assert result.returncode == 1, (kind, result.stderr)
+        assert gw.pid_file in result.stderr, (kind, result.stderr)
+        with open(target, encoding="utf-8") as text:
+            assert text.read() == "keep me\n"
 
 
 def test_programs_of_a_build_tree_default_to_the_checkouts_sample_config():
     """Issue 10, item 12: without -c, wsgatectl (and wsgated) run from the
     build tree look at the checkout's etc/wsgate.yaml, the file scripts/run
     serves, not at the installed /etc path; from any working directory."""
-    from conftest import WSGATED
     source = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", ".."))
     sample = os.path.join(source, "etc", "wsgate.yaml")
     for program in (WSGATECTL, WSGATED):

@@ -123,7 +123,8 @@ TEST(Schema, OnlyProcessIdentityKeysNeedARestart) {
     if (!entry.reloadable) fixed.insert(entry.key);
   }
   EXPECT_EQ(fixed,
-            (std::set<std::string_view>{"daemon", "pid_file", "control_socket", "user", "group"}));
+            (std::set<std::string_view>{"daemon", "pid_file", "control_socket", "user", "group",
+                                        "control_users", "control_groups"}));
 }
 
 TEST(Schema, EveryKeyHasAOneSentenceDescription) {
