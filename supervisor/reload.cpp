@@ -23,6 +23,17 @@ std::string non_reloadable_change(const config::Config& running, const config::C
   }
   if (running.user != next.user) return changed("user", running.user, next.user);
   if (running.group != next.group) return changed("group", running.group, next.group);
+  const auto ids = [](const std::vector<int64_t>& list) {
+    std::string text;
+    for (int64_t id : list) text += (text.empty() ? "" : ",") + std::to_string(id);
+    return text;
+  };
+  if (running.control_uids != next.control_uids) {
+    return changed("control_users", ids(running.control_uids), ids(next.control_uids));
+  }
+  if (running.control_gids != next.control_gids) {
+    return changed("control_groups", ids(running.control_gids), ids(next.control_gids));
+  }
   if (running.daemon != next.daemon) {
     return changed("daemon", running.daemon ? "true" : "false", next.daemon ? "true" : "false");
   }
