@@ -23,7 +23,11 @@ ws::DeflatePolicy deflate_policy(const config::CompressionConfig& config) {
 
 Compression::Compression(const config::CompressionConfig& config,
                          const ws::DeflateParameters& parameters, SharedCompression& shared)
-    : config_(config), parameters_(parameters), shared_(shared) {}
+    : config_(config), parameters_(parameters), shared_(shared) {
+  // The response text went out in the 101; an idle connection keeps only
+  // the parameters.
+  std::string().swap(parameters_.response);
+}
 
 bool Compression::compress(std::span<const uint8_t> message, std::span<const uint8_t>& out) {
   out = message;
