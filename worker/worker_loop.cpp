@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 #include "common/log.h"
 #include "common/unix_socket.h"
@@ -206,14 +207,35 @@ bool Worker::start() {
 
 // ---- accepting ---------------------------------------------------------------
 
+// Whatever accept_one() throws (std::bad_alloc creating a Connection) is
+// caught here: the connection it was accepting is closed, logged and
+// counted as shed, and the listener goes on accepting.
 void Worker::on_connection(uv_stream_t* server, int status) noexcept {
   auto* listener = static_cast<ListenHandle*>(server->data);
   Worker* self = listener->worker;
   try {
     self->accept_one(*listener, status);
+    return;
   } catch (const std::exception& e) {
-    error_log().error("accept: {}", e.what());
+    error_log().error("accepting a connection: {}; dropping it", e.what());
+  } catch (...) {
+    error_log().error("accepting a connection: unknown exception; dropping it");
   }
+  self->drop_pending_connection(server);
+}
+
+void Worker::drop_pending_connection(uv_stream_t* server) {
+  // libuv (unix) keeps the socket it accepted in server->accepted_fd until
+  // uv_accept() takes it, and stops watching the listener while one is
+  // left there (uv__server_io): a callback that threw before uv_accept()
+  // would leave the listener deaf for good. The socket is closed and the
+  // field cleared, as uv_accept() does when it hands one over; libuv then
+  // accepts the next connection.
+  ++stats_.connections_shed;
+  const int fd = server->accepted_fd;
+  if (fd < 0) return;
+  server->accepted_fd = -1;
+  if (close(fd) != 0) error_log().warn("close({}): {}", fd, errno_text(errno));
 }
 
 void Worker::accept_one(ListenHandle& listener, int status) {
@@ -236,6 +258,10 @@ void Worker::accept_one(ListenHandle& listener, int status) {
     return;
   }
   release_fds(1);  // Connection::accept() reserves it for good
+  if (++accepts_seen_ == faults_.throw_on_accept) {
+    error_log().warn("fault accept_throw:{}: throwing std::bad_alloc", accepts_seen_);
+    throw std::bad_alloc();
+  }
   auto connection = std::make_unique<Connection>(*this);
   if (listener.tls != nullptr) connection->use_tls(listener.tls->default_context());
   ++stats_.connections_accepted;
