@@ -20,7 +20,7 @@ import pytest
 import websockets
 
 import wsraw
-from conftest import WSGATED, WSGATECTL, Gateway, wait_for
+from conftest import WSGATED, WSGATECTL, Gateway
 from tls_certs import CertKit, serial_of
 
 HERE = os.path.dirname(os.path.abspath(__file__))
