@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "common/log_writer.h"
+#include "common/process_title.h"
 #include "config/config.h"
 #include "config/schema.h"
 #include "supervisor/command_line.h"
@@ -13,6 +14,8 @@
 
 int main(int argc, char** argv) {
   using namespace wsgate;
+  // Before anything keeps a pointer into argv or the environment.
+  init_process_title(argc, argv);
   const supervisor::CommandLine options = supervisor::parse_command_line(argc, argv);
   if (options.version) {
     std::printf("wsgated %s\n", WSGATE_VERSION);

@@ -15,6 +15,7 @@
 #include "common/faults.h"
 #include "common/log.h"
 #include "common/log_writer.h"
+#include "common/process_title.h"
 #include "common/unix_socket.h"
 #include "supervisor/control_socket.h"
 #include "supervisor/daemonize.h"
@@ -108,6 +109,8 @@ int run_daemon(const config::ConfigPtr& config, bool foreground) {
   error_log().info("wsgated {} starting: pid {}, config {}", WSGATE_VERSION, getpid(),
                    config->path);
   notifier = ServiceNotifier::from_environment();
+  // The comm name stays "wsgated" for tools that look the daemon up by it.
+  set_process_title("wsgated", {"wsgated: supervisor", "-c", config->path});
   Faults faults;
   if (const char* text = std::getenv("WSGATE_FAULTS")) {
     if (std::string error = parse_faults(text, faults); !error.empty()) return fail(error);

@@ -49,6 +49,7 @@ WorkerProcess* Supervisor::spawn(int slot, unsigned generation, const config::Co
       reload_worker && last_slot && faults_.new_worker_exit_before_ready;
   setup.faults.never_ready = reload_worker && last_slot && faults_.new_worker_never_ready;
   setup.faults.fatal_on_sigusr2 = faults_.worker_fatal_exit;
+  setup.faults.throw_on_accept = faults_.accept_throw;
   setup.tls = server_tls;
   setup.upstream_tls = upstream_tls;
   setup.ticket_keys = &ticket_keys_;

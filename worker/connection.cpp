@@ -495,10 +495,16 @@ void Connection::start_close(uint16_t code, std::string_view reason, CloseCause 
     close_client(code, reason, cause);
     return;
   }
-  if (!ws_) {
-    // Still reading the request head: nothing to say goodbye with. An HTTP
-    // answer already on its way (Closing) finishes, bounded by timeouts.close.
+  if (state_ != State::Open) {
+    // Only an open WebSocket gets a Close frame. One still reading its
+    // request head has nothing to say goodbye with and is closed now. One
+    // already Closing keeps what it has: an HTTP answer on its way, a
+    // failed TLS session (no record may be written into it, and its cause
+    // stays "tls") or a close handshake under way; timeouts.close bounds it.
+    // A failed TLS session waits only for the client's EOF: it is closed
+    // now, without a byte more.
     if (state_ == State::Handshake) abort(cause);
+    if (state_ == State::Closing && cause_ == CloseCause::Tls) abort(cause_);
     return;
   }
   cause_ = cause;

@@ -81,7 +81,9 @@ class Connection final : private StreamOwner {
   // Starts the WebSocket close handshake with `code` (1000..4999,
   // sendable) and `reason`: the Close frame is queued, reading goes on until
   // the peer answers or timeouts.close passes. Idempotent. Deferred while
-  // relay code runs.
+  // relay code runs. Only an Open connection gets the Close frame: one
+  // still reading its request head is aborted (no bytes), and one already
+  // Closing (an HTTP answer sent, a failed TLS session) is left as it is.
   void start_close(uint16_t code, std::string_view reason, CloseCause cause);
 
   // Closes every handle now (unsent data is dropped). Idempotent.

@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <string>
 #include <vector>
 
 #include "common/log.h"
+#include "common/process_title.h"
 #include "worker/worker_loop.h"
 
 namespace wsgate {
@@ -90,6 +92,10 @@ int run_worker(const WorkerSetup& setup) noexcept {
     reset_signals();
     close_supervisor_fds(setup);
     setup_logging(setup.config->log, LogIdentity{"worker", setup.slot, setup.generation});
+    const std::string slot = std::to_string(setup.slot);
+    const std::string generation = std::to_string(setup.generation);
+    set_process_title("wsgated w" + slot + " g" + generation,
+                      {"wsgated: worker " + slot + " gen " + generation, "-c", setup.config->path});
     Worker worker(setup);
     return worker.run();
   } catch (const std::exception& e) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 #include "common/log.h"
 #include "common/log_writer.h"
@@ -211,14 +212,35 @@ bool Worker::start() {
 
 // ---- accepting ---------------------------------------------------------------
 
+// Whatever accept_one() throws (std::bad_alloc creating a Connection) is
+// caught here: the connection it was accepting is closed, logged and
+// counted as shed, and the listener goes on accepting.
 void Worker::on_connection(uv_stream_t* server, int status) noexcept {
   auto* listener = static_cast<ListenHandle*>(server->data);
   Worker* self = listener->worker;
   try {
     self->accept_one(*listener, status);
+    return;
   } catch (const std::exception& e) {
-    error_log().error("accept: {}", e.what());
+    error_log().error("accepting a connection: {}; dropping it", e.what());
+  } catch (...) {
+    error_log().error("accepting a connection: unknown exception; dropping it");
   }
+  self->drop_pending_connection(server);
+}
+
+void Worker::drop_pending_connection(uv_stream_t* server) {
+  // libuv (unix) keeps the socket it accepted in server->accepted_fd until
+  // uv_accept() takes it, and stops watching the listener while one is
+  // left there (uv__server_io): a callback that threw before uv_accept()
+  // would leave the listener deaf for good. The socket is closed and the
+  // field cleared, as uv_accept() does when it hands one over; libuv then
+  // accepts the next connection.
+  ++stats_.connections_shed;
+  const int fd = server->accepted_fd;
+  if (fd < 0) return;
+  server->accepted_fd = -1;
+  if (close(fd) != 0) error_log().warn("close({}): {}", fd, errno_text(errno));
 }
 
 void Worker::accept_one(ListenHandle& listener, int status) {
@@ -232,11 +254,19 @@ void Worker::accept_one(ListenHandle& listener, int status) {
     }
     return;
   }
-  if (all.size() >= connection_capacity_ || !reserve_fds(1)) {
-    shed(listener);
+  if (all.size() >= connection_capacity_) {
+    shed(listener, false);
+    return;
+  }
+  if (!reserve_fds(1)) {
+    shed(listener, true);
     return;
   }
   release_fds(1);  // Connection::accept() reserves it for good
+  if (++accepts_seen_ == faults_.throw_on_accept) {
+    error_log().warn("fault accept_throw:{}: throwing std::bad_alloc", accepts_seen_);
+    throw std::bad_alloc();
+  }
   auto connection = std::make_unique<Connection>(*this);
   if (listener.tls != nullptr) connection->use_tls(listener.tls->default_context());
   ++stats_.connections_accepted;
@@ -249,24 +279,115 @@ void Worker::accept_one(ListenHandle& listener, int status) {
   }
 }
 
-void Worker::shed(ListenHandle& listener) {
+namespace {
+
+// A shed client's socket during its lingering close: the 503 is written,
+// our side is shut down once it is flushed, and whatever the client still
+// sends is read and dropped until its EOF or kShedLingerMs, whichever comes
+// first. Closing with unread input would make the kernel send a reset,
+// and a client still sending its request would see the reset, not the 503.
+// Freed in the close callback of the last of its two handles.
+struct ShedSocket {
+  static constexpr uint64_t kShedLingerMs = 2000;
+  uv_tcp_t tcp;
+  uv_timer_t timer;
+  uv_write_t write;
+  uv_shutdown_t shutdown;
+  unsigned* lingering = nullptr;  // the worker's count of ShedSockets
+  int open_handles = 0;
+  char discard[4096];
+
+  // Closes both handles (idempotent); the last close callback frees this.
+  void close() {
+    for (uv_handle_t* h :
+         {reinterpret_cast<uv_handle_t*>(&tcp), reinterpret_cast<uv_handle_t*>(&timer)}) {
+      if (!uv_is_closing(h)) uv_close(h, on_closed);
+    }
+  }
+  static void on_closed(uv_handle_t* handle) noexcept {
+    auto* self = static_cast<ShedSocket*>(handle->data);
+    if (--self->open_handles > 0) return;
+    --*self->lingering;
+    delete self;
+  }
+  static void on_written(uv_write_t* req, int status) noexcept {
+    auto* self = static_cast<ShedSocket*>(req->data);
+    if (status < 0) {
+      self->close();
+      return;
+    }
+    self->shutdown.data = self;
+    const int rc =
+        uv_shutdown(&self->shutdown, reinterpret_cast<uv_stream_t*>(&self->tcp), on_shut_down);
+    if (rc != 0) self->close();
+  }
+  static void on_shut_down(uv_shutdown_t* req, int status) noexcept {
+    auto* self = static_cast<ShedSocket*>(req->data);
+    if (status < 0 || uv_is_closing(reinterpret_cast<uv_handle_t*>(&self->tcp))) {
+      self->close();
+      return;
+    }
+    const int rc = uv_read_start(
+        reinterpret_cast<uv_stream_t*>(&self->tcp),
+        [](uv_handle_t* h, size_t, uv_buf_t* buf) noexcept {
+          auto* s = static_cast<ShedSocket*>(h->data);
+          *buf = uv_buf_init(s->discard, sizeof(s->discard));
+        },
+        [](uv_stream_t* stream, ssize_t nread, const uv_buf_t*) noexcept {
+          if (nread < 0) static_cast<ShedSocket*>(stream->data)->close();
+        });
+    if (rc != 0) {
+      error_log().warn("uv_read_start() of a shed connection: {}", uv_strerror(rc));
+      self->close();
+    }
+  }
+};
+
+}  // namespace
+
+void Worker::shed(ListenHandle& listener, bool over_fd_budget) {
   // SEC-LIM-10: over max_connections a plaintext client gets a 503 with
-  // Retry-After, written once without waiting, and the socket is closed.
-  // A TLS client is closed without a word: answering would cost a full
-  // handshake, which is what an overloaded worker cannot afford.
+  // Retry-After and a lingering close (ShedSocket), so the answer reaches
+  // a client that is still sending. A TLS client is closed without a
+  // word: answering would cost a full handshake, which is what an
+  // overloaded worker cannot afford. Lingering sockets are bounded: at
+  // most kMaxLingeringSheds, and a few from the descriptor reserve when the
+  // fd budget is what is exhausted; beyond that the socket is closed at once.
   auto* server = reinterpret_cast<uv_stream_t*>(&listener.tcp);
   static const char kResponse[] =
       "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: text/plain\r\n"
       "Content-Length: 20\r\nConnection: close\r\n\r\ntoo many connections";
-  auto* tcp = new uv_tcp_t;
-  uv_tcp_init(&loop_, tcp);
-  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(tcp)) == 0 && listener.tls == nullptr) {
-    uv_buf_t buf = uv_buf_init(const_cast<char*>(kResponse), sizeof(kResponse) - 1);
-    uv_try_write(reinterpret_cast<uv_stream_t*>(tcp), &buf, 1);
-  }
   ++stats_.connections_shed;
-  uv_close(reinterpret_cast<uv_handle_t*>(tcp),
-           [](uv_handle_t* handle) noexcept { delete reinterpret_cast<uv_tcp_t*>(handle); });
+  const unsigned linger_cap = over_fd_budget ? kReservedFdsForShedding : kMaxLingeringSheds;
+  auto* shed = new ShedSocket;
+  shed->lingering = &lingering_sheds_;
+  ++lingering_sheds_;
+  uv_tcp_init(&loop_, &shed->tcp);
+  uv_timer_init(&loop_, &shed->timer);
+  shed->tcp.data = shed->timer.data = shed;
+  shed->open_handles = 2;
+  const int rc = uv_accept(server, reinterpret_cast<uv_stream_t*>(&shed->tcp));
+  if (rc != 0) {
+    error_log().warn("accept() of a connection to shed: {}", uv_strerror(rc));
+    shed->close();
+    return;
+  }
+  if (listener.tls != nullptr || lingering_sheds_ > linger_cap) {
+    shed->close();
+    return;
+  }
+  uv_buf_t buf = uv_buf_init(const_cast<char*>(kResponse), sizeof(kResponse) - 1);
+  shed->write.data = shed;
+  if (const int write_rc = uv_write(&shed->write, reinterpret_cast<uv_stream_t*>(&shed->tcp), &buf,
+                                    1, ShedSocket::on_written);
+      write_rc != 0) {
+    error_log().warn("uv_write() of the 503 to a shed connection: {}", uv_strerror(write_rc));
+    shed->close();
+    return;
+  }
+  uv_timer_start(
+      &shed->timer, [](uv_timer_t* t) noexcept { static_cast<ShedSocket*>(t->data)->close(); },
+      ShedSocket::kShedLingerMs, 0);
 }
 
 bool Worker::reserve_fds(unsigned count) {

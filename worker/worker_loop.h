@@ -127,7 +127,17 @@ class Worker {
 
   bool start();
   void accept_one(ListenHandle& listener, int status);
-  void shed(ListenHandle& listener);
+  // Accepts the pending connection and answers it 503 (see the definition);
+  // `over_fd_budget` says the fd budget, not max_connections, ran out.
+  void shed(ListenHandle& listener, bool over_fd_budget);
+  // Shed sockets in their lingering close, and how many may be.
+  static constexpr unsigned kMaxLingeringSheds = 256;
+  static constexpr unsigned kReservedFdsForShedding = 8;
+  unsigned lingering_sheds_ = 0;
+  // Drops the connection libuv accepted for `server` when the connection
+  // callback failed before uv_accept() took it (see on_connection).
+  void drop_pending_connection(uv_stream_t* server);
+  uint64_t accepts_seen_ = 0;  // connections accept_one() got, for WSGATE_FAULTS
   void handle_channel_message(ChannelMessage type, std::string_view payload);
   void send_to_supervisor(ChannelMessage type, std::string_view payload);
   void send_stats();

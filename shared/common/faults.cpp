@@ -14,7 +14,8 @@ std::string_view trim(std::string_view text) {
 }
 
 constexpr std::string_view kKnown =
-    "new_worker_exit_before_ready, new_worker_never_ready, worker_fatal_exit, no_respawn:SLOT";
+    "new_worker_exit_before_ready, new_worker_never_ready, worker_fatal_exit, no_respawn:SLOT, "
+    "accept_throw:N";
 
 }  // namespace
 
@@ -30,6 +31,7 @@ std::string parse_faults(std::string_view text, Faults& faults) {
     text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
     if (item.empty()) continue;
     constexpr std::string_view kNoRespawn = "no_respawn:";
+    constexpr std::string_view kAcceptThrow = "accept_throw:";
     if (item == "new_worker_exit_before_ready") {
       faults.new_worker_exit_before_ready = true;
     } else if (item == "new_worker_never_ready") {
@@ -44,6 +46,14 @@ std::string parse_faults(std::string_view text, Faults& faults) {
         return "WSGATE_FAULTS: \"" + std::string(item) + "\": SLOT must be a slot number";
       }
       faults.no_respawn.push_back(slot);
+    } else if (item.substr(0, kAcceptThrow.size()) == kAcceptThrow) {
+      const std::string_view number = item.substr(kAcceptThrow.size());
+      unsigned nth = 0;
+      const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), nth);
+      if (number.empty() || ec != std::errc{} || end != number.data() + number.size() || nth == 0) {
+        return "WSGATE_FAULTS: \"" + std::string(item) + "\": N must be a count from 1";
+      }
+      faults.accept_throw = nth;
     } else {
       return "WSGATE_FAULTS: unknown fault \"" + std::string(item) +
              "\" (known: " + std::string(kKnown) + ")";

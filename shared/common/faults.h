@@ -21,10 +21,13 @@ struct Faults {
   bool worker_fatal_exit = false;
   // Slots whose worker is not respawned once it dies.
   std::vector<unsigned> no_respawn;
+  // Every worker throws std::bad_alloc while accepting its Nth connection
+  // (counted from 1 per worker); 0: never.
+  unsigned accept_throw = 0;
 
   bool any() const {
     return new_worker_exit_before_ready || new_worker_never_ready || worker_fatal_exit ||
-           !no_respawn.empty();
+           !no_respawn.empty() || accept_throw != 0;
   }
   bool respawns(unsigned slot) const;
 };
@@ -34,11 +37,12 @@ struct WorkerFaults {
   bool exit_before_ready = false;
   bool never_ready = false;
   bool fatal_on_sigusr2 = false;
+  unsigned throw_on_accept = 0;  // the Nth accepted connection; 0: none
 };
 
 // Parses a WSGATE_FAULTS value: fault names separated by commas, with
-// "no_respawn:SLOT" taking a slot number; blanks around names are ignored.
-// Returns "" or the error naming the bad item.
+// "no_respawn:SLOT" taking a slot number and "accept_throw:N" a count; blanks around names are
+// ignored. Returns "" or the error naming the bad item.
 std::string parse_faults(std::string_view text, Faults& faults);
 
 }  // namespace wsgate

@@ -1,6 +1,9 @@
 """Drain after a reload: idle connections are closed with 1001 at the next
 idle check, busy ones stay until they go idle or the drain timeout ends."""
 import asyncio
+import re
+import signal
+import socket
 import time
 
 import websockets
@@ -72,3 +75,54 @@ def test_drain_timeout_closes_busy_connections_with_1001(gateway):
     # answer); how much later depends on the machine, and the loop above
     # bounds it.
     assert after > 0.8, after
+
+
+def read_to_eof(sock, timeout=10):
+    sock.settimeout(timeout)
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+def test_stop_closes_http_phase_connections_without_websocket_frames(gateway):
+    # On SIGTERM a client that sent half a request head gets EOF and no
+    # byte at all; one that got an HTTP error answer gets that answer and
+    # EOF, never a Close frame after it.
+    gw = gateway(workers=1)
+    partial = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+    partial.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: webso")
+    answered = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+    answered.sendall(b"GET /nowhere HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                     b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                     b"Sec-WebSocket-Key: MDEyMzQ1Njc4OWFiY2RlZg==\r\n\r\n")
+    gw.wait_for(lambda: gw.stats()["totals"]["connections_accepted"] == 2, 5)
+    gw.wait_for(lambda: "status=404" in gw.access_log() or
+                gw.stats()["totals"]["handshakes_failed_not_found"] == 1, 5)
+    gw.signal(signal.SIGTERM)
+    assert read_to_eof(partial) == b""
+    answer = read_to_eof(answered)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 404 ")
+    length = int(re.search(rb"(?im)^content-length: *(\d+)", head).group(1))
+    assert len(body) == length, answer
+    gw.wait_exit()
+    partial.close()
+    answered.close()
+
+
+def test_reload_closes_a_partial_request_without_websocket_frames(gateway):
+    # A reload drains the old worker: a client stuck in its request head
+    # gets at most an HTTP answer (408), then EOF; no WebSocket frame.
+    gw = gateway(workers=1, extra={"limits": {"handshake_timeout": "1s"}})
+    partial = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+    partial.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\n")
+    gw.wait_for(lambda: gw.stats()["totals"]["connections_accepted"] == 1, 5)
+    assert gw.ctl("reload").returncode == 0
+    answer = read_to_eof(partial)
+    partial.close()
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 408 "), answer
+    if answer:
+        head, _, body = answer.partition(b"\r\n\r\n")
+        length = int(re.search(rb"(?im)^content-length: *(\d+)", head).group(1))
+        assert len(body) == length, answer

@@ -11,6 +11,7 @@ import pytest
 import websockets
 
 from conftest import WSGATED, pid_alive, wait_for
+from wsraw import RawClient
 
 
 def slot_pid(gw, slot):
@@ -164,3 +165,24 @@ def test_a_bad_fault_list_stops_the_start(gateway):
                             text=True, timeout=30, env={**os.environ, **gw.env})
     assert result.returncode == 1
     assert 'WSGATE_FAULTS: unknown fault "nope"' in result.stderr
+
+
+def test_a_throw_while_accepting_drops_that_connection_and_keeps_the_listener(gateway):
+    # accept_throw:1: creating the first connection throws std::bad_alloc.
+    # That connection is closed (EOF, no answer), and the next one is served
+    # by the same listener: the throw does not leave it deaf.
+    gw = gateway(workers=1, env={"WSGATE_FAULTS": "accept_throw:1"})
+    first = RawClient(gw.port)
+    first.sock.settimeout(10)
+    assert first.sock.recv(4096) == b""
+    first.close()
+
+    async def echo_once():
+        ws = await open_echoing(gw.url(), "after the throw")
+        await ws.close()
+
+    asyncio.run(echo_once())
+    assert "fault accept_throw:1: throwing std::bad_alloc" in gw.error_log()
+    assert "accepting a connection: std::bad_alloc; dropping it" in gw.error_log()
+    totals = gw.stats()["totals"]
+    assert totals["connections_shed"] == 1 and totals["connections_accepted"] == 1

@@ -1,6 +1,7 @@
 """Connection limits: max_connections sheds with 503 + Retry-After and the
 worker keeps serving (SEC-LIM-10)."""
 import asyncio
+import socket
 
 import websockets
 
@@ -26,6 +27,34 @@ def test_SEC_LIM_10_over_max_connections_gets_503(gateway):
 
     assert asyncio.run(echo()) == "back"
     assert gw.stats()["totals"]["connections_shed"] >= 1
+
+
+def test_SEC_LIM_10_shed_client_still_sending_gets_the_whole_503(gateway):
+    # A shed client that is still sending its request must read the 503,
+    # not a reset: the worker closes lingering (answer, FIN, read and
+    # drop the rest until the client's EOF).
+    gw = gateway(workers=1, extra={"limits": {"max_connections": 1}})
+    held = RawClient(gw.port)
+    held.handshake()
+    sock = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+    body = 256 * 1024
+    sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % body)
+    answer = b""
+    while b"too many connections" not in answer:
+        chunk = sock.recv(4096)
+        assert chunk, f"EOF before the whole 503: {answer!r}"
+        answer += chunk
+    # The rest of the body, after the answer: read and dropped, no reset.
+    for _ in range(body // 4096):
+        sock.sendall(b"x" * 4096)
+    sock.shutdown(socket.SHUT_WR)
+    while chunk := sock.recv(4096):
+        answer += chunk
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+    assert answer.endswith(b"\r\n\r\ntoo many connections")
+    held.close()
+    assert gw.stats()["totals"]["connections_shed"] == 1
 
 
 def test_accept_balance_burst_spreads_evenly_over_workers(gateway):

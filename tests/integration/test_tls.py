@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -756,3 +757,30 @@ def test_keys_loaded_before_privileges_drop(kit, gateway):
         with open(f"/proc/{pid}/limits", encoding="ascii") as limits:
             core = next(l for l in limits if l.startswith("Max core file size")).split()
         assert core[4:6] == ["0", "0"], (pid, core)
+
+
+def test_stop_writes_nothing_into_a_failed_tls_session(kit, gateway):
+    # A broken record after the upgrade fails the TLS session: the alert
+    # and the FIN go out and the connection waits for the client's EOF. A
+    # SIGTERM then must not queue a Close frame into that session (nor
+    # encrypt anything): the connection ends with cause "tls".
+    gw = gateway(workers=1, extra={"listen": tls_listen([cert_entry(kit.a_ec)]),
+                                   "timeouts": {"close": "30s"}})
+    client = tls_raw_client(kit, gw.port, timeout=10)
+    client.handshake()
+    raw = socket.socket(fileno=os.dup(client.sock.fileno()))
+    raw.settimeout(10)
+    client_port = raw.getsockname()[1]
+    raw.sendall(b"\x17\x03\x03\x00\x20" + b"\x00" * 32)  # fails the record MAC
+    after_failure = b""
+    while chunk := raw.recv(65536):  # the alert, then the server's FIN
+        after_failure += chunk
+    assert after_failure[:1] in (b"\x15", b"\x17"), after_failure  # one alert record
+    record_length = int.from_bytes(after_failure[3:5], "big")
+    assert len(after_failure) == 5 + record_length, after_failure
+    gw.signal(signal.SIGTERM)
+    line = access_line_for(gw, client_port, timeout=15)
+    assert "cause=tls" in line and "close_code=1001" not in line, line
+    assert "TLS write to" not in gw.error_log()
+    raw.close()
+    client.sock.close()

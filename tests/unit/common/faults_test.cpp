@@ -33,13 +33,22 @@ TEST(Faults, ErrorsNameTheItem) {
   Faults faults;
   EXPECT_EQ(parse_faults("worker_fatal_exit,nope", faults),
             "WSGATE_FAULTS: unknown fault \"nope\" (known: new_worker_exit_before_ready, "
-            "new_worker_never_ready, worker_fatal_exit, no_respawn:SLOT)");
+            "new_worker_never_ready, worker_fatal_exit, no_respawn:SLOT, accept_throw:N)");
   EXPECT_EQ(parse_faults("no_respawn:", faults),
             "WSGATE_FAULTS: \"no_respawn:\": SLOT must be a slot number");
   EXPECT_EQ(parse_faults("no_respawn:1x", faults),
             "WSGATE_FAULTS: \"no_respawn:1x\": SLOT must be a slot number");
   EXPECT_EQ(parse_faults("no_respawn:-1", faults),
             "WSGATE_FAULTS: \"no_respawn:-1\": SLOT must be a slot number");
+  EXPECT_EQ(parse_faults("accept_throw:0", faults),
+            "WSGATE_FAULTS: \"accept_throw:0\": N must be a count from 1");
+}
+
+TEST(Faults, AcceptThrowTakesTheCountOfTheAcceptThatThrows) {
+  Faults faults;
+  EXPECT_EQ(parse_faults("accept_throw:3", faults), "");
+  EXPECT_EQ(faults.accept_throw, 3u);
+  EXPECT_TRUE(faults.any());
 }
 
 }  // namespace
