@@ -114,6 +114,7 @@ int run_daemon(const config::ConfigPtr& config, bool foreground) {
   Faults faults;
   if (const char* text = std::getenv("WSGATE_FAULTS")) {
     if (std::string error = parse_faults(text, faults); !error.empty()) return fail(error);
+    if (faults.log_queue_bytes != 0) set_log_queue_capacity(faults.log_queue_bytes);
     error_log().warn(
         "WSGATE_FAULTS={}: TEST-ONLY FAULT INJECTION IS ACTIVE; never set it in "
         "production (docs/fault-injection.md)",

@@ -24,10 +24,13 @@ struct Faults {
   // Every worker throws std::bad_alloc while accepting its Nth connection
   // (counted from 1 per worker); 0: never.
   unsigned accept_throw = 0;
+  // Every process's log queue holds this many bytes instead of 1 MiB, so
+  // that a test fills it with a few lines; 0: unchanged.
+  size_t log_queue_bytes = 0;
 
   bool any() const {
     return new_worker_exit_before_ready || new_worker_never_ready || worker_fatal_exit ||
-           !no_respawn.empty() || accept_throw != 0;
+           !no_respawn.empty() || accept_throw != 0 || log_queue_bytes != 0;
   }
   bool respawns(unsigned slot) const;
 };

@@ -65,6 +65,7 @@ struct Queue {
   int syslog_fd = -1;  // the writer thread's; -1 until first used
   std::atomic<uint64_t> dropped{0};
   std::optional<LogFileOwner> file_owner;
+  size_t capacity = kLogQueueBytes;
 };
 
 Queue& queue();
@@ -212,7 +213,7 @@ bool start_writer(Queue& q) {
 void enqueue(const std::shared_ptr<Destination>& destination, int priority, std::string text) {
   Queue& q = queue();
   std::lock_guard lock(q.mutex);
-  if (q.bytes + text.size() > kLogQueueBytes || (q.writer != getpid() && !start_writer(q))) {
+  if (q.bytes + text.size() > q.capacity || (q.writer != getpid() && !start_writer(q))) {
     q.dropped.fetch_add(1, std::memory_order_relaxed);
     return;
   }
@@ -302,6 +303,12 @@ spdlog::sink_ptr make_queued_syslog_sink() {
   auto destination = std::make_shared<Destination>();
   destination->syslog = true;
   return std::make_shared<QueuedSink>(std::move(destination));
+}
+
+void set_log_queue_capacity(size_t bytes) {
+  Queue& q = queue();
+  std::lock_guard lock(q.mutex);
+  q.capacity = bytes;
 }
 
 void set_log_file_owner(std::optional<LogFileOwner> owner) {

@@ -20,6 +20,10 @@ namespace wsgate {
 // The queue holds at most this many bytes of formatted lines per process.
 inline constexpr size_t kLogQueueBytes = 1 << 20;
 
+// Test-only (WSGATE_FAULTS=log_queue_bytes:N): another capacity for this
+// process and the children it forks from now on.
+void set_log_queue_capacity(size_t bytes);
+
 // A sink that appends to `fd` (a file opened by open_log_file, or 2 for
 // stderr). When `owns_fd`, the fd is closed once the sink and every line
 // queued for it are gone, so a reopen never loses lines of the old file.

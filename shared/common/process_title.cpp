@@ -6,7 +6,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "common/log.h"
 #include "common/unix_socket.h"
@@ -23,6 +25,15 @@ char* title_start = nullptr;
 char* title_argv_end = nullptr;
 char* title_end = nullptr;
 
+// The moved environment, owned here for the life of the process: setenv()
+// may later replace entries of environ or the array itself, and what it
+// replaces must stay reachable (it is never freed, and LeakSanitizer must
+// not call it lost).
+std::vector<std::unique_ptr<char[]>>& moved_environment() {
+  static auto* strings = new std::vector<std::unique_ptr<char[]>>;
+  return *strings;
+}
+
 }  // namespace
 
 void init_process_title(int argc, char** argv) {
@@ -37,19 +48,15 @@ void init_process_title(int argc, char** argv) {
   while (environ != nullptr && environ[count] != nullptr) ++count;
   // The environment strings move to the heap, so their memory can carry
   // the title; those not right after argv stay where they are.
-  char** copy = new char*[count + 1];
+  auto& owned = moved_environment();
+  owned.push_back(std::make_unique<char[]>((count + 1) * sizeof(char*)));  // the array
+  char** copy = reinterpret_cast<char**>(owned.back().get());
   for (size_t i = 0; i < count; ++i) {
     if (environ[i] == end) end = environ[i] + std::strlen(environ[i]) + 1;
-    copy[i] = strdup(environ[i]);
-    if (copy[i] == nullptr) {
-      // Out of memory this early: keep the original environment and use
-      // only argv's memory for the title.
-      for (size_t j = 0; j < i; ++j) free(copy[j]);
-      delete[] copy;
-      title_start = argv[0];
-      title_argv_end = title_end = argv_end;
-      return;
-    }
+    const size_t size = std::strlen(environ[i]) + 1;
+    owned.push_back(std::make_unique<char[]>(size));
+    std::memcpy(owned.back().get(), environ[i], size);
+    copy[i] = owned.back().get();
   }
   copy[count] = nullptr;
   environ = copy;

@@ -33,7 +33,8 @@ TEST(Faults, ErrorsNameTheItem) {
   Faults faults;
   EXPECT_EQ(parse_faults("worker_fatal_exit,nope", faults),
             "WSGATE_FAULTS: unknown fault \"nope\" (known: new_worker_exit_before_ready, "
-            "new_worker_never_ready, worker_fatal_exit, no_respawn:SLOT, accept_throw:N)");
+            "new_worker_never_ready, worker_fatal_exit, no_respawn:SLOT, accept_throw:N, "
+            "log_queue_bytes:N)");
   EXPECT_EQ(parse_faults("no_respawn:", faults),
             "WSGATE_FAULTS: \"no_respawn:\": SLOT must be a slot number");
   EXPECT_EQ(parse_faults("no_respawn:1x", faults),
