@@ -15,6 +15,7 @@
 #include <spdlog/sinks/base_sink.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -22,14 +23,14 @@
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
 
-#include "common/unix_socket.h"
+#include "common/unix_socket.h"  // errno_text
 
 namespace wsgate {
 namespace {
@@ -98,18 +99,29 @@ Queue& queue() {
   return *instance;
 }
 
-// Writes all of `data`, waiting for a non-blocking fd to take it. Returns
-// false when the fd fails.
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n >= 0) {
-      data.remove_prefix(static_cast<size_t>(n));
-    } else if (errno == EAGAIN) {
-      pollfd p{fd, POLLOUT, 0};
-      ::poll(&p, 1, 1000);
-    } else if (errno != EINTR) {
+// Writes all of `iov`, waiting for a non-blocking fd to take it. Returns
+// false when the fd fails. Allocates nothing (see writer_main).
+bool write_all(int fd, iovec* iov, int count) {
+  while (count > 0) {
+    const ssize_t n = ::writev(fd, iov, count);
+    if (n < 0) {
+      if (errno == EAGAIN) {
+        pollfd p{fd, POLLOUT, 0};
+        ::poll(&p, 1, 1000);
+        continue;
+      }
+      if (errno == EINTR) continue;
       return false;
+    }
+    size_t left = static_cast<size_t>(n);
+    while (count > 0 && left >= iov->iov_len) {
+      left -= iov->iov_len;
+      ++iov;
+      --count;
+    }
+    if (count > 0) {
+      iov->iov_base = static_cast<char*>(iov->iov_base) + left;
+      iov->iov_len -= left;
     }
   }
   return true;
@@ -119,10 +131,10 @@ bool connect_syslog(Queue& q) {
   if (q.syslog_fd >= 0) return true;
   const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
-  sockaddr_un address;
-  socklen_t length = 0;
-  if (make_unix_address("/dev/log", address, length) < 0 ||
-      ::connect(fd, reinterpret_cast<const sockaddr*>(&address), length) != 0) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::memcpy(address.sun_path, "/dev/log", sizeof "/dev/log");
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
     ::close(fd);
     return false;
   }
@@ -130,21 +142,24 @@ bool connect_syslog(Queue& q) {
   return true;
 }
 
-// One RFC 3164 datagram, as glibc's syslog() sends it.
+// One datagram, "<PRI>wsgated[PID]: text", the RFC 3164 form without the
+// timestamp (the receiver stamps it): localtime_r() takes glibc's time
+// zone lock, which a fork() could leave held in a child.
 bool send_syslog(Queue& q, const Line& line) {
   std::string_view text = line.text;
   while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
-  char stamp[32];
-  const time_t now = std::time(nullptr);
-  tm local{};
-  localtime_r(&now, &local);
-  std::strftime(stamp, sizeof stamp, "%b %e %H:%M:%S", &local);
-  std::string datagram = "<" + std::to_string(LOG_DAEMON | line.priority) + ">" + stamp +
-                         " wsgated[" + std::to_string(getpid()) + "]: ";
-  datagram.append(text);
+  char header[64];
+  const int length =
+      std::snprintf(header, sizeof header, "<%d>wsgated[%d]: ", LOG_DAEMON | line.priority,
+                    static_cast<int>(getpid()));
+  iovec parts[2] = {{header, static_cast<size_t>(length)},
+                    {const_cast<char*>(text.data()), text.size()}};
+  msghdr message{};
+  message.msg_iov = parts;
+  message.msg_iovlen = 2;
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (!connect_syslog(q)) return false;
-    if (::send(q.syslog_fd, datagram.data(), datagram.size(), MSG_NOSIGNAL) >= 0) return true;
+    if (::sendmsg(q.syslog_fd, &message, MSG_NOSIGNAL) >= 0) return true;
     if (errno == EINTR) continue;
     ::close(q.syslog_fd);  // journald restarted: connect again once
     q.syslog_fd = -1;
@@ -152,9 +167,10 @@ bool send_syslog(Queue& q, const Line& line) {
   return false;
 }
 
-// Writes one batch, joining consecutive lines for the same file in one
-// write(). Runs on the writer thread without the lock.
-void write_batch(Queue& q, std::vector<Line>& batch) {
+// Writes one batch, consecutive lines for the same file in one writev().
+// Runs on the writer thread without the lock.
+void write_batch(Queue& q, std::deque<Line>& batch) {
+  constexpr int kMaxParts = 64;
   for (size_t i = 0; i < batch.size();) {
     const Line& first = batch[i];
     if (first.destination->syslog) {
@@ -162,32 +178,37 @@ void write_batch(Queue& q, std::vector<Line>& batch) {
       ++i;
       continue;
     }
-    std::string joined;
+    iovec parts[kMaxParts];
+    int count = 0;
     size_t end = i;
-    while (end < batch.size() && batch[end].destination == first.destination) {
-      joined += batch[end].text;
+    while (end < batch.size() && count < kMaxParts && batch[end].destination == first.destination) {
+      parts[count++] = {const_cast<char*>(batch[end].text.data()), batch[end].text.size()};
       ++end;
     }
     const int fd = first.destination->fd;
-    if (fd < 0 || !write_all(fd, joined)) q.dropped.fetch_add(end - i, std::memory_order_relaxed);
+    if (fd < 0 || !write_all(fd, parts, count)) {
+      q.dropped.fetch_add(end - i, std::memory_order_relaxed);
+    }
     i = end;
   }
 }
 
+// The writer thread allocates and frees only while it holds the queue's
+// lock, which fork() also holds (before_fork): a child forked while the
+// writer was inside malloc could otherwise inherit a locked allocator
+// (glibc's malloc copes; sanitizer allocators do not all).
 void writer_main(Queue* q) {
-  std::vector<Line> batch;
+  std::deque<Line> batch;
   std::unique_lock lock(q->mutex);
   for (;;) {
     q->wake->wait(lock, [q] { return !q->lines.empty(); });
-    batch.assign(std::make_move_iterator(q->lines.begin()),
-                 std::make_move_iterator(q->lines.end()));
-    q->lines.clear();
+    batch.swap(q->lines);  // no allocation: the two deques trade storage
     q->bytes = 0;
     q->busy = true;
     lock.unlock();
     write_batch(*q, batch);
-    batch.clear();  // may close a reopened file's old fd, outside the lock
     lock.lock();
+    batch.clear();  // frees the lines (and may close a reopened file's fd)
     q->busy = false;
     if (q->lines.empty()) q->idle->notify_all();
   }
