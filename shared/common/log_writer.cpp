@@ -67,6 +67,7 @@ struct Queue {
   std::atomic<uint64_t> dropped{0};
   std::optional<LogFileOwner> file_owner;
   size_t capacity = kLogQueueBytes;
+  bool writer_started = false;  // the writer thread runs (in this process)
 };
 
 Queue& queue();
@@ -86,6 +87,7 @@ void after_fork_in_child() {
   q.bytes = 0;
   q.busy = false;
   q.writer = 0;
+  q.writer_started = false;
   if (q.syslog_fd >= 0) ::close(q.syslog_fd);
   q.syslog_fd = -1;
 }
@@ -198,8 +200,10 @@ void write_batch(Queue& q, std::deque<Line>& batch) {
 // writer was inside malloc could otherwise inherit a locked allocator
 // (glibc's malloc copes; sanitizer allocators do not all).
 void writer_main(Queue* q) {
-  std::deque<Line> batch;
   std::unique_lock lock(q->mutex);
+  std::deque<Line> batch;  // allocates: under the lock too
+  q->writer_started = true;
+  q->idle->notify_all();
   for (;;) {
     q->wake->wait(lock, [q] { return !q->lines.empty(); });
     batch.swap(q->lines);  // no allocation: the two deques trade storage
@@ -215,8 +219,12 @@ void writer_main(Queue* q) {
 }
 
 // Starts this process's writer thread with every signal blocked, so that
-// process signals keep reaching the loop thread. Called with the lock held.
-bool start_writer(Queue& q) {
+// process signals keep reaching the loop thread. Called with the lock held
+// (in `lock`), and waits until the thread runs under it: a fork() while a
+// new thread is still setting itself up (its allocator cache, a sanitizer's
+// thread registry) could leave the child those locks held. It waits once
+// per process, for as long as a thread takes to start.
+bool start_writer(Queue& q, std::unique_lock<std::mutex>& lock) {
   sigset_t all, previous;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &previous);
@@ -227,14 +235,16 @@ bool start_writer(Queue& q) {
     started = false;
   }
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-  if (started) q.writer = getpid();
-  return started;
+  if (!started) return false;
+  q.idle->wait(lock, [&q] { return q.writer_started; });
+  q.writer = getpid();
+  return true;
 }
 
 void enqueue(const std::shared_ptr<Destination>& destination, int priority, std::string text) {
   Queue& q = queue();
-  std::lock_guard lock(q.mutex);
-  if (q.bytes + text.size() > q.capacity || (q.writer != getpid() && !start_writer(q))) {
+  std::unique_lock lock(q.mutex);
+  if (q.bytes + text.size() > q.capacity || (q.writer != getpid() && !start_writer(q, lock))) {
     q.dropped.fetch_add(1, std::memory_order_relaxed);
     return;
   }
