@@ -36,7 +36,6 @@ WsSession::WsSession(Connection& connection, const config::LimitsConfig& limits,
                      const config::MessageLimits& message)
     : connection_(connection),
       frames_(ws::Role::Server, frame_limits(limits, message)),
-      max_message_(message.max_message),
       control_bucket_(limits.control_frames_per_second, limits.control_frames_burst),
       message_timeout_ms_(static_cast<uint64_t>(limits.message_timeout.count())) {}
 
@@ -116,7 +115,7 @@ void WsSession::handle_event(const ws::FrameEvent& event) {
 void WsSession::deliver_compressed(const ws::FrameEvent& event) {
   std::span<const uint8_t> inflated;
   using Result = ws::MessageInflater::Result;
-  const Result result = compression_->inflate(event.payload, max_message_, inflated);
+  const Result result = compression_->inflate(event.payload, frames_.limits().max_message, inflated);
   WorkerStats& stats = connection_.worker().stats();
   stats.compressed_bytes_in += event.payload.size();
   switch (result) {

@@ -68,7 +68,6 @@ class WsSession {
   Connection& connection_;
   ws::FrameParser frames_;
   std::unique_ptr<Compression> compression_;  // null unless negotiated
-  uint64_t max_message_;
   ws::CloseHandshake close_;
   ws::TokenBucket control_bucket_;
   uint64_t message_started_ = 0;  // uv_now() of a fragmented message's first frame

@@ -65,6 +65,7 @@ class FrameParser {
   void set_rsv1_allowed(bool allowed) { rsv1_allowed_ = allowed; }
 
   bool failed() const { return state_ == State::Failed; }
+  const Limits& limits() const { return limits_; }
   // True while a fragmented message is in progress (FIN=0 seen).
   bool in_message() const { return message_opcode_ != Opcode::Continuation; }
   // True while anything unfinished is held: a message in progress, or a
