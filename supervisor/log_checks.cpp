@@ -30,16 +30,11 @@ std::optional<Account> lookup_account(const config::Config& config) {
     for (int i = 0; i < n; ++i) account.groups.push_back(groups[static_cast<size_t>(i)]);
     return account;
   }
-  const passwd* entry = getpwnam(config.user.c_str());
-  if (entry == nullptr) return std::nullopt;
+  const std::optional<LogFileOwner> owner = configured_account(config);
+  if (!owner) return std::nullopt;
   account.name = config.user;
-  account.uid = entry->pw_uid;
-  gid_t primary = entry->pw_gid;
-  if (!config.group.empty()) {
-    const group* named = getgrnam(config.group.c_str());
-    if (named == nullptr) return std::nullopt;
-    primary = named->gr_gid;
-  }
+  account.uid = owner->uid;
+  const gid_t primary = owner->gid;
   int count = 64;
   std::vector<gid_t> groups(static_cast<size_t>(count));
   if (getgrouplist(config.user.c_str(), primary, groups.data(), &count) < 0) {
