@@ -54,20 +54,47 @@ bool Compression::compress(std::span<const uint8_t> message, std::span<const uin
   return true;
 }
 
+ws::MessageInflater& Compression::client_inflater() {
+  if (parameters_.client_no_context_takeover) return shared_.inflater();
+  if (!own_inflater_) {
+    own_inflater_ = std::make_unique<ws::MessageInflater>(parameters_.client_window_bits);
+  }
+  return *own_inflater_;
+}
+
 ws::MessageInflater::Result Compression::inflate(std::span<const uint8_t> payload,
                                                  uint64_t max_size, std::span<const uint8_t>& out) {
-  const bool takeover = !parameters_.client_no_context_takeover;
-  ws::MessageInflater* inflater = &shared_.inflater();
-  if (takeover) {
-    if (!own_inflater_) {
-      own_inflater_ = std::make_unique<ws::MessageInflater>(parameters_.client_window_bits);
-    }
-    inflater = own_inflater_.get();
-  }
   std::vector<uint8_t>& scratch = shared_.inflated();
-  const auto result = inflater->inflate(payload, max_size, !takeover, scratch);
+  const auto result =
+      client_inflater().inflate(payload, max_size, parameters_.client_no_context_takeover, scratch);
   out = scratch;
   return result;
+}
+
+ws::MessageInflater::Result Compression::inflate_part(std::span<const uint8_t> part, bool last,
+                                                      uint64_t max_size,
+                                                      std::span<const uint8_t>& fresh) {
+  using Result = ws::MessageInflater::Result;
+  const bool takeover = !parameters_.client_no_context_takeover;
+  if (!parts_) {
+    parts_ = std::make_unique<Parts>();
+    if (!takeover) {
+      parts_->inflater = std::make_unique<ws::MessageInflater>(parameters_.client_window_bits);
+    }
+    const Result started = (takeover ? client_inflater() : *parts_->inflater).begin(!takeover);
+    if (started != Result::Ok) return started;
+  }
+  ws::MessageInflater& inflater = takeover ? client_inflater() : *parts_->inflater;
+  std::vector<uint8_t>& inflated = parts_->inflated;
+  const size_t before = inflated.size();
+  const Result result = inflater.feed(part, last, max_size, inflated);
+  fresh = std::span<const uint8_t>(inflated).subspan(before);
+  return result;
+}
+
+std::span<const uint8_t> Compression::message() const {
+  if (!parts_) return {};
+  return parts_->inflated;
 }
 
 }  // namespace wsgate

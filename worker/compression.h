@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "ws/deflate.h"
 #include "ws/deflate_negotiation.h"
+#include "ws/utf8.h"
 
 namespace wsgate {
 
@@ -56,12 +57,37 @@ class Compression {
   ws::MessageInflater::Result inflate(std::span<const uint8_t> payload, uint64_t max_size,
                                       std::span<const uint8_t>& out);
 
+  // A compressed message that arrives in parts (fragmented, or one frame
+  // split across reads) is inflated part by part into a buffer of this
+  // connection's (PMD-08): the shared streams serve other connections
+  // between the parts. Without client context takeover the connection gets
+  // a stream of its own for the message, freed with the buffer at its end.
+  // `fresh` gets what this part inflated to; after the last part,
+  // message() is the whole inflated message until finish_parts().
+  ws::MessageInflater::Result inflate_part(std::span<const uint8_t> part, bool last,
+                                           uint64_t max_size, std::span<const uint8_t>& fresh);
+  std::span<const uint8_t> message() const;
+  // Frees what the message in parts holds (after delivery or on failure).
+  void finish_parts() { parts_.reset(); }
+  // Text messages in parts are UTF-8 checked as they inflate (WS-U8-06).
+  ws::Utf8Validator* parts_utf8() { return parts_ ? &parts_->utf8 : nullptr; }
+  // Heap bytes held for a message in parts (0 between messages).
+  size_t buffered_bytes() const { return parts_ ? parts_->inflated.capacity() : 0; }
+
  private:
   const config::CompressionConfig& config_;
   ws::DeflateParameters parameters_;
   SharedCompression& shared_;
   std::unique_ptr<ws::MessageDeflater> own_deflater_;  // server context takeover
   std::unique_ptr<ws::MessageInflater> own_inflater_;  // client context takeover
+
+  struct Parts {
+    std::unique_ptr<ws::MessageInflater> inflater;  // without client takeover
+    std::vector<uint8_t> inflated;
+    ws::Utf8Validator utf8;
+  };
+  ws::MessageInflater& client_inflater();
+  std::unique_ptr<Parts> parts_;  // a message in parts is in progress
 };
 
 // The route's policy for negotiate_deflate().

@@ -85,6 +85,9 @@ void WsSession::handle_event(const ws::FrameEvent& event) {
         connection_.on_ws_message(event.opcode, event.payload);
       }
       return;
+    case Kind::MessagePart:
+      deliver_part(event);
+      return;
     case Kind::Ping:
       if (!control_bucket_.take(connection_.now())) {
         fail(ws::close_code::kPolicyViolation, "control frame flood");
@@ -110,33 +113,65 @@ void WsSession::handle_event(const ws::FrameEvent& event) {
   }
 }
 
-// PMD-08, PMD-10, WS-U8-06: the whole message inflated under max_message,
-// then (text) checked as UTF-8.
+// PMD-10, WS-U8-06: a compressed message that arrived in one piece,
+// inflated whole under max_message, then (text) checked as UTF-8.
 void WsSession::deliver_compressed(const ws::FrameEvent& event) {
   std::span<const uint8_t> inflated;
-  using Result = ws::MessageInflater::Result;
-  const Result result = compression_->inflate(event.payload, frames_.limits().max_message, inflated);
+  const auto result = compression_->inflate(event.payload, frames_.limits().max_message, inflated);
   WorkerStats& stats = connection_.worker().stats();
   stats.compressed_bytes_in += event.payload.size();
-  switch (result) {
-    case Result::Ok:
-      break;
-    case Result::TooBig:
-      fail(ws::close_code::kMessageTooBig, "message too big");
-      return;
-    case Result::Corrupt:
-      fail(ws::close_code::kInvalidPayload, "invalid compressed data");
-      return;
-    case Result::NoMemory:
-      fail(ws::close_code::kInternalError, "out of memory");
-      return;
-  }
+  if (!inflated_ok(result)) return;
   stats.inflated_bytes_in += inflated.size();
   if (event.opcode == ws::Opcode::Text && !ws::is_valid_utf8(inflated)) {
     fail(ws::close_code::kInvalidPayload, "invalid UTF-8");
     return;
   }
   connection_.on_ws_message(event.opcode, inflated);
+}
+
+// PMD-08, PMD-10, WS-U8-06: a compressed message in parts is inflated as
+// its bytes arrive, so the size cap and a text message's first invalid
+// byte end it without waiting for the rest.
+void WsSession::deliver_part(const ws::FrameEvent& event) {
+  std::span<const uint8_t> fresh;
+  const auto result =
+      compression_->inflate_part(event.payload, event.last, frames_.limits().max_message, fresh);
+  WorkerStats& stats = connection_.worker().stats();
+  stats.compressed_bytes_in += event.payload.size();
+  if (!inflated_ok(result)) return;
+  stats.inflated_bytes_in += fresh.size();
+  if (event.opcode == ws::Opcode::Text) {
+    ws::Utf8Validator& utf8 = *compression_->parts_utf8();
+    if (!utf8.feed(fresh) || (event.last && !utf8.complete())) {
+      compression_->finish_parts();
+      fail(ws::close_code::kInvalidPayload, "invalid UTF-8");
+      return;
+    }
+  }
+  if (!event.last) return;
+  connection_.on_ws_message(event.opcode, compression_->message());
+  compression_->finish_parts();
+}
+
+// Fails the connection for an inflate that did not succeed: 1009 at the
+// size cap (nothing more was inflated), 1007 for a corrupt stream (RFC 7692
+// §8.2.3.1 counts it as invalid payload), 1011 when zlib has no memory.
+bool WsSession::inflated_ok(ws::MessageInflater::Result result) {
+  using Result = ws::MessageInflater::Result;
+  if (result == Result::Ok) return true;
+  if (compression_) compression_->finish_parts();
+  switch (result) {
+    case Result::TooBig:
+      fail(ws::close_code::kMessageTooBig, "message too big");
+      break;
+    case Result::Corrupt:
+      fail(ws::close_code::kInvalidPayload, "invalid compressed data");
+      break;
+    default:
+      fail(ws::close_code::kInternalError, "out of memory");
+      break;
+  }
+  return false;
 }
 
 void WsSession::fail(uint16_t code, std::string_view reason) {

@@ -49,11 +49,14 @@ class WsSession {
   void send_close(uint16_t code, std::string_view reason);
 
   // Heap bytes held for an unfinished incoming frame or message.
-  size_t buffered_bytes() const { return frames_.buffered_bytes(); }
+  size_t buffered_bytes() const {
+    return frames_.buffered_bytes() + (compression_ ? compression_->buffered_bytes() : 0);
+  }
   // Closes with `code` and `reason` (as a parser failure would), frees the
   // unfinished message and ignores the rest of the client's input.
   void fail_and_discard(uint16_t code, std::string_view reason) {
     frames_.abandon();
+    if (compression_) compression_->finish_parts();
     fail(code, reason);
   }
 
@@ -63,6 +66,8 @@ class WsSession {
  private:
   void handle_event(const ws::FrameEvent& event);
   void deliver_compressed(const ws::FrameEvent& event);
+  void deliver_part(const ws::FrameEvent& event);
+  bool inflated_ok(ws::MessageInflater::Result result);
   void fail(uint16_t code, std::string_view reason);
 
   Connection& connection_;

@@ -67,6 +67,7 @@ void Connection::received_frames(uint8_t* data, size_t length) {
         break;
       case ws::FrameEvent::Kind::Pong:
       case ws::FrameEvent::Kind::None:
+      case ws::FrameEvent::Kind::MessagePart:  // never: RSV1 is not allowed here
         break;
       case ws::FrameEvent::Kind::Close:
         if (!ignore(event.kind)) handle_close(event.close_code);

@@ -13,6 +13,7 @@ bool CloseHandshake::on_close_received() {
 bool CloseHandshake::should_ignore(FrameEvent::Kind kind) const {
   switch (kind) {
     case FrameEvent::Kind::Message:
+    case FrameEvent::Kind::MessagePart:
     case FrameEvent::Kind::Ping:
     case FrameEvent::Kind::Pong:
       return sent_ || received_;

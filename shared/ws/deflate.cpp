@@ -114,6 +114,14 @@ void MessageInflater::release() {
 MessageInflater::Result MessageInflater::inflate(std::span<const uint8_t> message,
                                                  uint64_t max_size, bool reset,
                                                  std::vector<uint8_t>& out) {
+  out.clear();
+  const Result started = begin(reset);
+  if (started != Result::Ok) return started;
+  return feed(message, true, max_size, out);
+}
+
+MessageInflater::Result MessageInflater::begin(bool reset) {
+  ended_ = false;
   if (!ready_) {
     stream_ = counted_stream();
     const int rc = inflateInit2(&stream_, -window_bits_);
@@ -122,55 +130,66 @@ MessageInflater::Result MessageInflater::inflate(std::span<const uint8_t> messag
   } else if (reset && inflateReset(&stream_) != Z_OK) {
     return Result::Corrupt;
   }
-  out.clear();
-  size_t produced = 0;
+  return Result::Ok;
+}
+
+MessageInflater::Result MessageInflater::feed(std::span<const uint8_t> part, bool last,
+                                              uint64_t max_size, std::vector<uint8_t>& out) {
+  if (!ready_) return Result::Corrupt;  // begin() failed or was not called
+  Result result = feed_bytes(part, max_size, out);
+  if (result == Result::Ok && last) result = feed_bytes({kTail, sizeof kTail}, max_size, out);
+  return result;
+}
+
+MessageInflater::Result MessageInflater::feed_bytes(std::span<const uint8_t> part,
+                                                    uint64_t max_size, std::vector<uint8_t>& out) {
+  if (ended_) return Result::Ok;
+  size_t produced = out.size();
+  if (produced > max_size) return Result::TooBig;
   const uint64_t limit = max_size + 1;  // one byte more than allowed is TooBig
-  const std::span<const uint8_t> parts[2] = {message, {kTail, sizeof kTail}};
-  for (const std::span<const uint8_t>& part : parts) {
-    size_t consumed = 0;
-    while (consumed < part.size() || part.empty()) {
-      const size_t slice = std::min(part.size() - consumed, kMaxSlice);
-      stream_.next_in = const_cast<Bytef*>(part.data() + consumed);
-      stream_.avail_in = static_cast<uInt>(slice);
-      for (;;) {
-        if (produced == out.size()) {
-          // PMD-10: a fixed chunk at a time, never sized from the ratio.
-          if (out.size() >= limit) return Result::TooBig;
-          const size_t grown = static_cast<size_t>(std::min<uint64_t>(out.size() + kChunk, limit));
-          // Doubling, but never past the limit: the buffer stays within
-          // max_size + 1 bytes whatever the ratio.
-          if (grown > out.capacity()) {
-            out.reserve(static_cast<size_t>(std::min<uint64_t>(
-                std::max<uint64_t>(grown, uint64_t{out.capacity()} * 2), limit)));
-          }
-          out.resize(grown);
+  size_t consumed = 0;
+  while (consumed < part.size()) {
+    const size_t slice = std::min(part.size() - consumed, kMaxSlice);
+    stream_.next_in = const_cast<Bytef*>(part.data() + consumed);
+    stream_.avail_in = static_cast<uInt>(slice);
+    for (;;) {
+      if (produced == out.size()) {
+        // PMD-10: a fixed chunk at a time, never sized from the ratio.
+        if (out.size() >= limit) return Result::TooBig;
+        const size_t grown = static_cast<size_t>(std::min<uint64_t>(out.size() + kChunk, limit));
+        // Doubling, but never past the limit: the buffer stays within
+        // max_size + 1 bytes whatever the ratio.
+        if (grown > out.capacity()) {
+          out.reserve(static_cast<size_t>(
+              std::min<uint64_t>(std::max<uint64_t>(grown, uint64_t{out.capacity()} * 2), limit)));
         }
-        const size_t room = std::min(out.size() - produced, kMaxSlice);
-        stream_.next_out = out.data() + produced;
-        stream_.avail_out = static_cast<uInt>(room);
-        const int rc = ::inflate(&stream_, Z_SYNC_FLUSH);
-        produced += room - stream_.avail_out;
-        if (produced > max_size) {
-          out.resize(produced);
-          return Result::TooBig;
-        }
-        if (rc == Z_STREAM_END) {
-          // A final block (RFC 7692 §7.2.3.4): the sender's stream ended;
-          // whatever follows in this message is ignored, and the next
-          // message starts a new stream.
-          inflateReset(&stream_);
-          out.resize(produced);
-          return Result::Ok;
-        }
-        if (rc == Z_MEM_ERROR) return Result::NoMemory;
-        if (rc != Z_OK && rc != Z_BUF_ERROR) return Result::Corrupt;
-        // All input taken and output left over: this slice is done.
-        if (stream_.avail_in == 0 && stream_.avail_out > 0) break;
-        if (rc == Z_BUF_ERROR && stream_.avail_out > 0) break;  // no progress possible
+        out.resize(grown);
       }
-      consumed += slice;
-      if (part.empty()) break;
+      const size_t room = std::min(out.size() - produced, kMaxSlice);
+      stream_.next_out = out.data() + produced;
+      stream_.avail_out = static_cast<uInt>(room);
+      const int rc = ::inflate(&stream_, Z_SYNC_FLUSH);
+      produced += room - stream_.avail_out;
+      if (produced > max_size) {
+        out.resize(produced);
+        return Result::TooBig;
+      }
+      if (rc == Z_STREAM_END) {
+        // A final block (RFC 7692 §7.2.3.4): the sender's stream ended;
+        // whatever follows in this message is ignored, and the next
+        // message starts a new stream.
+        inflateReset(&stream_);
+        ended_ = true;
+        out.resize(produced);
+        return Result::Ok;
+      }
+      if (rc == Z_MEM_ERROR) return Result::NoMemory;
+      if (rc != Z_OK && rc != Z_BUF_ERROR) return Result::Corrupt;
+      // All input taken and output left over: this slice is done.
+      if (stream_.avail_in == 0 && stream_.avail_out > 0) break;
+      if (rc == Z_BUF_ERROR && stream_.avail_out > 0) break;  // no progress possible
     }
+    consumed += slice;
   }
   out.resize(produced);
   return Result::Ok;

@@ -40,7 +40,8 @@ class MessageDeflater {
   bool ready_ = false;
 };
 
-// Inflates messages for one direction (PMD-08, PMD-10).
+// Inflates messages for one direction (PMD-08, PMD-10), whole or as their
+// bytes arrive.
 class MessageInflater {
  public:
   enum class Result { Ok, TooBig, Corrupt, NoMemory };
@@ -51,20 +52,32 @@ class MessageInflater {
   MessageInflater& operator=(const MessageInflater&) = delete;
 
   // Replaces `out` with the inflated `message` (the payloads of all its
-  // frames, joined), appending the 00 00 FF FF the sender removed. Output
-  // grows 16 KiB at a time and stops as soon as it would pass `max_size`
-  // (TooBig: no more is inflated). `reset` starts from an empty window
-  // (the sender has no context takeover). A final block (BFINAL) ends the
-  // message's stream, and the next message starts a fresh one.
+  // frames, joined): begin(reset), then feed(message, true, ...).
   Result inflate(std::span<const uint8_t> message, uint64_t max_size, bool reset,
                  std::vector<uint8_t>& out);
+
+  // Starts a message. `reset` starts from an empty window (the sender has
+  // no context takeover).
+  Result begin(bool reset);
+  // Appends to `out` what `part` (the next bytes of the message's payload)
+  // inflates to; `last` ends the message, and the 00 00 FF FF the sender
+  // removed is fed after it. Output grows 16 KiB at a time and stops as
+  // soon as out.size() would pass `max_size` (TooBig: no more is
+  // inflated). A final block (BFINAL) ends the sender's stream: the rest of
+  // the message is ignored, and the next message starts a fresh stream.
+  Result feed(std::span<const uint8_t> part, bool last, uint64_t max_size,
+              std::vector<uint8_t>& out);
+
   void release();
   bool allocated() const { return ready_; }
 
  private:
+  Result feed_bytes(std::span<const uint8_t> part, uint64_t max_size, std::vector<uint8_t>& out);
+
   int window_bits_;
   z_stream stream_{};
   bool ready_ = false;
+  bool ended_ = false;  // this message's stream hit BFINAL
 };
 
 }  // namespace wsgate::ws

@@ -111,6 +111,12 @@ size_t FrameParser::parse_frames(std::span<uint8_t> input, FrameEvent& event) {
     const bool whole_in_input = frame_received_ == 0 && available >= remaining;
     const bool control = is_control(frame_opcode_);
 
+    if (message_compressed_ && !control &&
+        !(whole_in_input && fin_ && message_opcode_ == Opcode::Continuation)) {
+      if (deliver_part(in, pos, n, event)) return pos;
+      if (pos == n) return n;
+      continue;  // an empty frame that does not end the message
+    }
     if (whole_in_input && (control || (fin_ && message_opcode_ == Opcode::Continuation))) {
       // Zero-copy: a control frame or an unfragmented message whose payload
       // is entirely in the input is unmasked in place and handed out as a
@@ -377,6 +383,33 @@ void FrameParser::deliver_message(std::span<const uint8_t> payload, FrameEvent& 
   event.opcode = data_opcode_;
   event.payload = payload;
   event.compressed = message_compressed_;
+  end_message();
+}
+
+// Hands out the payload bytes of a compressed message that are in the
+// input from `pos` (PMD-08), unmasked in place, and advances `pos` past
+// them. False (no event) when there were none and the message goes on.
+bool FrameParser::deliver_part(uint8_t* in, size_t& pos, size_t n, FrameEvent& event) {
+  const size_t take =
+      static_cast<size_t>(std::min<uint64_t>(frame_length_ - frame_received_, n - pos));
+  const std::span<uint8_t> fresh{in + pos, take};
+  if (masked_) mask_payload(fresh, mask_, frame_received_);
+  frame_received_ += take;
+  const bool frame_done = frame_received_ == frame_length_;
+  if (frame_done) state_ = State::Header;
+  const bool last = frame_done && fin_;
+  pos += take;
+  if (take == 0 && !last) return false;
+  event.kind = FrameEvent::Kind::MessagePart;
+  event.opcode = data_opcode_;
+  event.payload = fresh;
+  event.compressed = true;
+  event.last = last;
+  if (last) end_message();
+  return true;
+}
+
+void FrameParser::end_message() {
   message_opcode_ = Opcode::Continuation;
   message_fragments_ = 0;
   message_length_ = 0;

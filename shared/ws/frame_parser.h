@@ -22,6 +22,11 @@ struct FrameEvent {
   enum class Kind : uint8_t {
     None,     // input exhausted; nothing complete yet
     Message,  // a complete Text or Binary message (opcode says which)
+    // The next bytes of a compressed message that is fragmented or split
+    // across reads, handed out as they arrive (PMD-08) and never buffered;
+    // `last` on the part that ends the message. A compressed message whose
+    // one frame arrived whole is a Message instead.
+    MessagePart,
     Ping,
     Pong,
     Close,  // a valid Close: close_code (kNoStatus if empty) and reason
@@ -35,7 +40,9 @@ struct FrameEvent {
   // Message: RSV1 was set on its first frame (only possible after
   // set_rsv1_allowed(true)). The payload is then compressed and was not
   // UTF-8 checked; the inflater must validate the inflated text (WS-U8-06).
+  // Always true for a MessagePart.
   bool compressed = false;
+  bool last = false;  // MessagePart: the message ends with this part
 };
 
 // Parses one direction of one connection. Usage:
@@ -97,6 +104,8 @@ class FrameParser {
   bool finish_header(const uint8_t* header, FrameEvent& event);
   bool deliver_control(std::span<uint8_t> payload, FrameEvent& event);
   void deliver_message(std::span<const uint8_t> payload, FrameEvent& event);
+  bool deliver_part(uint8_t* in, size_t& pos, size_t n, FrameEvent& event);
+  void end_message();
   size_t parse_small_frame(uint8_t* in, size_t n, FrameEvent& event);
   void append_to_message(const uint8_t* bytes, size_t count);
   void release_message();

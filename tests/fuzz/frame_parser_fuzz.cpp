@@ -34,6 +34,9 @@ struct Recorded {
 struct Run {
   FrameParser parser;
   std::vector<Recorded> events;
+  // A compressed message's parts so far: recorded as one Message when the
+  // last arrives, so that whole and chopped input compare equal.
+  std::string parts;
   size_t fed = 0;
   Run(Role role, const Limits& limits, bool rsv1) : parser(role, limits) {
     parser.set_rsv1_allowed(rsv1);
@@ -63,6 +66,15 @@ void feed(Run& run, uint8_t* data, size_t n) {
     }
     if (used == 0) die("event without consuming a byte", run.events.size());
     if (ev.kind == FrameEvent::Kind::Error && !run.parser.failed()) die("Error but not failed", 0);
+    if (ev.kind == FrameEvent::Kind::MessagePart) {
+      if (!ev.compressed) die("uncompressed part", run.events.size());
+      run.parts.append(reinterpret_cast<const char*>(ev.payload.data()), ev.payload.size());
+      if (!ev.last) continue;
+      run.events.push_back(Recorded{FrameEvent::Kind::Message, static_cast<uint8_t>(ev.opcode),
+                                    std::move(run.parts), 0, "", true});
+      run.parts.clear();
+      continue;
+    }
     run.events.push_back(
         Recorded{ev.kind, static_cast<uint8_t>(ev.opcode),
                  std::string(reinterpret_cast<const char*>(ev.payload.data()), ev.payload.size()),
@@ -114,6 +126,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!(whole.events[i] == chopped.events[i])) die("events differ", i);
   }
   if (whole.parser.failed() != chopped.parser.failed()) die("failed() differs", 0);
+  if (!whole.parser.failed() && whole.parts != chopped.parts) die("unfinished parts differ", 0);
   if (whole.parser.in_message() != chopped.parser.in_message()) die("in_message() differs", 0);
 
   // An empty parse releases a delivered message's buffer.

@@ -6,10 +6,13 @@ small ones go uncompressed, and the inflated size is held to max_message
 import asyncio
 import json
 import os
+import socket
 import subprocess
+import zlib
 
 import websockets
 
+import wsraw
 from conftest import echo
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -151,3 +154,93 @@ def test_compression_memory_full_means_no_compression_offered(gateway):
     first, second = asyncio.run(main())
     assert first is not None and second is None
     gw.wait_for(lambda: totals(gw)["compression_declined_memory"] == 1, 10, message="counted")
+
+
+# ---- messages in parts (PMD-08), with a byte-level client ----------------------
+
+OFFER = "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+TAIL = b"\x00\x00\xff\xff"
+
+
+def deflate(data):
+    """One message's permessage-deflate payload (no context takeover)."""
+    z = zlib.compressobj(9, zlib.DEFLATED, -15)
+    payload = z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH)
+    assert payload.endswith(TAIL)
+    return payload[:-4]
+
+
+def inflate(payload):
+    return zlib.decompressobj(-15).decompress(payload + TAIL)
+
+
+def fragments(opcode, payload, count, last=True):
+    """`payload` in `count` frames (RSV1 on the first) and an empty one."""
+    size = -(-len(payload) // count)
+    pieces = [payload[i:i + size] for i in range(0, len(payload), size)]
+    out = wsraw.frame(opcode, pieces[0], fin=False, rsv=4)
+    out += wsraw.frame(0x0, b"", fin=False)
+    for i, piece in enumerate(pieces[1:], 1):
+        out += wsraw.frame(0x0, piece, fin=last and i == len(pieces) - 1)
+    return out
+
+
+def raw_client(gw):
+    client = wsraw.RawClient(gw.port, timeout=10)
+    headers = client.handshake(extra=OFFER)
+    assert headers["sec-websocket-extensions"] == DEFAULT_ANSWER
+    client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return client
+
+
+def test_fragmented_compressed_message_sent_a_byte_at_a_time(gateway):
+    gw = compressing(gateway)
+    client = raw_client(gw)
+    message = json_corpus(1)[0].encode()
+    wire = fragments(0x1, deflate(message), 4)
+    for i in range(len(wire)):
+        client.send(wire[i:i + 1])
+    fin, opcode, payload = client.read_frame()
+    assert (fin, opcode, client.last_rsv) == (True, 0x1, 4)
+    assert inflate(payload) == message
+    # The next message, whole, is inflated from a fresh window as well.
+    client.send(wsraw.frame(0x2, deflate(b"\x07" * 3000), rsv=4))
+    fin, opcode, payload = client.read_frame()
+    assert (opcode, client.last_rsv, inflate(payload)) == (0x2, 4, b"\x07" * 3000)
+    client.close()
+    gw.wait_for(lambda: totals(gw)["inflated_bytes_in"] == len(message) + 3000, 10,
+                message="inflated bytes counted")
+
+
+def test_invalid_utf8_in_a_compressed_fragment_fails_before_the_message_ends(gateway):
+    """WS-U8-06: the first fragment inflates to invalid UTF-8; the gateway
+    closes with 1007 without waiting for the rest of the message."""
+    gw = compressing(gateway)
+    client = raw_client(gw)
+    z = zlib.compressobj(9, zlib.DEFLATED, -15)
+    first = z.compress(b"valid so far \xc0\xaf and more") + z.flush(zlib.Z_SYNC_FLUSH)
+    client.send(wsraw.frame(0x1, first, fin=False, rsv=4))
+    assert client.read_close()[0] == 1007
+    assert client.wait_eof()
+    gw.wait_for(lambda: totals(gw)["inflated_bytes_in"] > 0, 10, message="inflated")
+
+
+def test_compression_bomb_in_fragments_closes_1009_while_inflating(gateway):
+    """PMD-10: 64 KiB fragments of compressed zeros, each inflating to
+    about 64 MiB, against the default 1 MiB max_message: the first one
+    ends the connection with 1009, before the message is complete."""
+    gw = compressing(gateway)
+    client = raw_client(gw)
+    bomb = deflate(bytes(512 << 20))  # about 500 KiB
+    client.send(wsraw.frame(0x2, bomb[:64 << 10], fin=False, rsv=4))
+    assert client.read_close()[0] == 1009
+    gw.wait_for(lambda: totals(gw)["closes_too_big"] == 1, 10, message="counted")
+    assert echo(gw.url(), ["after"]) == ["after"]
+
+
+def test_rsv1_on_a_continuation_frame_is_a_protocol_error(gateway):
+    gw = compressing(gateway)
+    client = raw_client(gw)
+    client.send(wsraw.frame(0x1, deflate(b"ab"), fin=False, rsv=4) +
+                wsraw.frame(0x0, deflate(b"cd"), rsv=4))
+    assert client.read_close()[0] == 1002

@@ -42,6 +42,7 @@ class RawClient:
     def __init__(self, port, host="127.0.0.1", timeout=5.0):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.buffer = b""
+        self.last_rsv = 0  # RSV bits of the last frame read_frame() returned
 
     def send(self, data):
         self.sock.sendall(data)
@@ -95,6 +96,7 @@ class RawClient:
                 if (n < 126 or off > 2) and len(self.buffer) >= off + n:
                     payload = self.buffer[off:off + n]
                     self.buffer = self.buffer[off + n:]
+                    self.last_rsv = (b0 >> 4) & 0x7
                     return bool(b0 & 0x80), b0 & 0x0F, payload
             self.recv_some()
 

@@ -308,10 +308,37 @@ TEST(FrameParser, PMD_07_Rsv1AcceptedOnFirstDataFrameWhenAllowed) {
                              frame(Opcode::Binary, {1}, false, Role::Client, 0x40),
                              frame(Opcode::Continuation, {2}, true), text("plain")});
   const auto events = feed_chunks(parser, wire);
-  const std::vector<Event> expected{Event{Kind::Message, Opcode::Text, deflated, 0, {}, true},
-                                    Event{Kind::Message, Opcode::Binary, {1, 2}, 0, {}, true},
-                                    message(Opcode::Text, "plain")};
+  // The one-frame compressed message is a Message; the fragmented one comes
+  // in parts as its frames arrive (PMD-08).
+  const std::vector<Event> expected{
+      Event{Kind::Message, Opcode::Text, deflated, 0, {}, true},
+      Event{Kind::MessagePart, Opcode::Binary, {1}, 0, {}, true, false},
+      Event{Kind::MessagePart, Opcode::Binary, {2}, 0, {}, true, true},
+      message(Opcode::Text, "plain")};
   EXPECT_EQ(events, expected);
+}
+
+// PMD-08: a compressed message is handed out as its bytes arrive, never
+// buffered, whether fragmented or one frame split across reads; empty
+// fragments give no part unless they end the message.
+TEST(FrameParser, PMD_08_CompressedMessageComesInPartsAsItArrives) {
+  const Bytes wire = concat({frame(Opcode::Text, bytes_of("abcd"), false, Role::Client, 0x40),
+                             cont("", false), cont("efgh", false), cont("", true),
+                             frame(Opcode::Binary, bytes_of("whole"), true, Role::Client, 0x40)});
+  for (size_t chunk = 1; chunk <= wire.size(); ++chunk) {
+    FrameParser parser(Role::Server, {});
+    parser.set_rsv1_allowed(true);
+    const auto events = feed_chunks(parser, wire, chunk);
+    EXPECT_EQ(parser.buffered_bytes(), 0u) << chunk;
+    const std::vector<Event> expected{
+        Event{Kind::Message, Opcode::Text, bytes_of("abcdefgh"), 0, {}, true},
+        Event{Kind::Message, Opcode::Binary, bytes_of("whole"), 0, {}, true}};
+    EXPECT_EQ(join_parts(events), expected) << chunk;
+    if (chunk == wire.size()) {
+      ASSERT_EQ(events.size(), 4u);
+      EXPECT_EQ(events[2], (Event{Kind::MessagePart, Opcode::Text, {}, 0, {}, true, true}));
+    }
+  }
 }
 
 TEST(FrameParser, PMD_07_Rsv1OnContinuationFailsEvenWhenAllowed) {

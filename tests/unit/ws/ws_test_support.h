@@ -79,6 +79,7 @@ struct Event {
   uint16_t code = 0;
   std::string reason;
   bool compressed = false;
+  bool last = false;
   bool operator==(const Event&) const = default;
 };
 
@@ -88,7 +89,26 @@ inline Event copy_event(const FrameEvent& ev) {
                Bytes(ev.payload.begin(), ev.payload.end()),
                ev.close_code,
                std::string(ev.reason),
-               ev.compressed};
+               ev.compressed,
+               ev.last};
+}
+
+// Joins each run of MessageParts into the one compressed Message it makes,
+// so that events compare equal however the input was cut.
+inline std::vector<Event> join_parts(const std::vector<Event>& events) {
+  std::vector<Event> out;
+  Bytes parts;
+  for (const Event& e : events) {
+    if (e.kind != FrameEvent::Kind::MessagePart) {
+      out.push_back(e);
+      continue;
+    }
+    parts.insert(parts.end(), e.payload.begin(), e.payload.end());
+    if (!e.last) continue;
+    out.push_back(Event{FrameEvent::Kind::Message, e.opcode, std::move(parts), 0, {}, true});
+    parts.clear();
+  }
+  return out;
 }
 
 inline const char* kind_name(FrameEvent::Kind k) {
@@ -97,6 +117,8 @@ inline const char* kind_name(FrameEvent::Kind k) {
       return "None";
     case FrameEvent::Kind::Message:
       return "Message";
+    case FrameEvent::Kind::MessagePart:
+      return "MessagePart";
     case FrameEvent::Kind::Ping:
       return "Ping";
     case FrameEvent::Kind::Pong:
@@ -112,7 +134,7 @@ inline const char* kind_name(FrameEvent::Kind k) {
 inline void PrintTo(const Event& e, std::ostream* os) {
   *os << "{" << kind_name(e.kind) << " op=" << static_cast<int>(e.opcode)
       << " len=" << e.payload.size() << " code=" << e.code << " reason=\"" << e.reason << "\""
-      << (e.compressed ? " compressed" : "") << "}";
+      << (e.compressed ? " compressed" : "") << (e.last ? " last" : "") << "}";
 }
 
 // Feeds `piece` with the documented loop and appends every event.
