@@ -37,6 +37,7 @@ import asyncio
 import contextlib
 import copy
 import hashlib
+import json
 import os
 import re
 import signal
@@ -1229,3 +1230,29 @@ def test_output_held_back_at_exit_is_all_delivered(ex):
 
     got, code = run(main(), timeout=90)
     assert (got, code) == (size, 1000)
+
+
+def test_compression_on_an_exec_route(ex):
+    """permessage-deflate on an exec route: the child reads the inflated
+    lines, and its long output lines go back compressed."""
+    gw = ex.start(dict(ex.route("/lines", ["cat"]), compression={"enabled": True}))
+    lines = [json.dumps({"id": i, "rows": ["Branch %d" % i] * 300}) for i in range(5)]
+
+    async def main():
+        async with connect(gw.url("/lines")) as ws:
+            answer = ws.response_headers.get("Sec-WebSocket-Extensions")
+            replies = []
+            for line in lines:
+                await ws.send(line)
+                replies.append(await recv(ws, 10))
+            return answer, replies
+
+    answer, replies = run(main())
+    assert answer.startswith("permessage-deflate")
+    assert replies == lines
+    size = sum(len(line) for line in lines)
+    gw.wait_for(lambda: gw.stats()["totals"]["deflated_bytes_out"] == size, 10,
+                message="replies compressed")
+    stats = gw.stats()["totals"]
+    assert stats["inflated_bytes_in"] == size
+    assert stats["compressed_bytes_out"] * 4 < size

@@ -700,3 +700,29 @@ def test_bytes_sent_before_close_reach_an_upstream_still_connecting(gateway, tmp
         record = up.wait_connection(0)
         wait_for(lambda: bytes(record["received"]) == b"final words", 10,
                  message="the client's last bytes at the upstream")
+
+
+def test_compression_on_a_proxy_route(gateway):
+    """permessage-deflate applies to any relay: the upstream sees the
+    inflated bytes, and what it sends back is compressed when that pays."""
+    with upstreams.TcpEcho() as up:
+        route = dict(proxy_route(upstream=up.upstream), compression={"enabled": True})
+        gw = start(gateway, route)
+        sent = [b"{\"row\": 1234567}" * 400, os.urandom(5000), b"end"]
+        raw = b"".join(sent)
+
+        async def main():
+            async with connect(gw.url("/p"), subprotocols=["binary"]) as ws:
+                answer = ws.response_headers.get("Sec-WebSocket-Extensions")
+                for message in sent:
+                    await ws.send(message)
+                data, _ = await read_bytes(ws, len(raw))
+                return answer, data
+
+        answer, data = asyncio.run(main())
+        assert answer.startswith("permessage-deflate")
+        assert data == raw
+        assert bytes(up.wait_connection(0)["received"]) == raw
+        stats = wait_total(gw, "inflated_bytes_in", len(raw))
+        assert stats["compressed_bytes_in"] < len(raw) // 2
+        assert 0 < stats["compressed_bytes_out"] < stats["deflated_bytes_out"]

@@ -403,3 +403,25 @@ def test_node_ws_client_session(rig):
     routed = [e["body"][0]["__p"]["type"] for e in rig.fake.received("router")
               if e["thread"].startswith("node-session")]
     assert routed == ["CONNECT"]
+
+
+def test_compression_on_a_translator_route(rig):
+    """The translator's JSON is what permessage-deflate is for: with it on
+    the route, a large reply goes back compressed several times over."""
+    route = dict(rig.route(), compression={"enabled": True})
+    gw = rig.start(extra={"routes": [route]})
+    params = [{"__c": "aou", "__p": [i, "Branch %d" % i, "BR%d" % i]} for i in range(300)]
+
+    async def scenario():
+        async with client(gw) as ws:
+            answer = ws.response_headers.get("Sec-WebSocket-Extensions")
+            await ws.send(envelope("T1", request("opensrf.system.echo", params)))
+            return answer, json.loads(await asyncio.wait_for(ws.recv(), 10))
+
+    answer, reply = run(scenario())
+    assert answer.startswith("permessage-deflate")
+    assert results(reply) == params
+    gw.wait_for(lambda: totals(gw)["compressed_bytes_out"] > 0, 10, message="reply compressed")
+    stats = totals(gw)
+    assert stats["compressed_bytes_out"] * 4 < stats["deflated_bytes_out"], stats
+    assert stats["compressed_bytes_in"] * 4 < stats["inflated_bytes_in"], stats
