@@ -65,7 +65,7 @@ def free_port():
 class Daemon:
     """One foreground wsgated with one worker and the given routes."""
 
-    def __init__(self, build, work, routes, idle_timeout="0"):
+    def __init__(self, build, work, routes, idle_timeout="0", limits=None):
         self.dir = tempfile.mkdtemp(dir=work)
         self.port = free_port()
         self.socket = os.path.join(self.dir, "ctl.sock")
@@ -76,7 +76,7 @@ class Daemon:
             "log": {"level": "warn", "file": os.path.join(self.dir, "error.log"),
                     "access_log": "off"},
             "listen": [{"address": f"127.0.0.1:{self.port}"}],
-            "limits": {"max_connections": 20000},
+            "limits": {"max_connections": 20000, **(limits or {})},
             "timeouts": {"idle": idle_timeout, "ping_interval": 0, "worker_start": "30s",
                          "stop": "5s"},
             "stats_interval": "200ms",

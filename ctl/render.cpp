@@ -56,18 +56,43 @@ std::string render_workers(const YAML::Node& w) {
   return format_table(rows);
 }
 
+namespace {
+
+// permessage-deflate's ratio each way, from the totals; nothing when no
+// message was compressed either way.
+std::string render_compression(const YAML::Node& totals) {
+  const uint64_t compressed_in = number(totals, "compressed_bytes_in");
+  const uint64_t inflated_in = number(totals, "inflated_bytes_in");
+  const uint64_t deflated_out = number(totals, "deflated_bytes_out");
+  const uint64_t compressed_out = number(totals, "compressed_bytes_out");
+  if (compressed_in == 0 && compressed_out == 0) return "";
+  const auto row = [](const char* way, uint64_t compressed, uint64_t whole) {
+    char ratio[32] = "-";
+    if (compressed > 0) {
+      std::snprintf(ratio, sizeof ratio, "%.2f:1", static_cast<double>(whole) / compressed);
+    }
+    return std::vector<std::string>{std::string("  ") + way,
+                                    format_bytes(whole) + " as " + format_bytes(compressed), ratio};
+  };
+  return "\ncompression (payload as sent on the wire, ratio):\n" +
+         format_table(
+             {row("in", compressed_in, inflated_in), row("out", compressed_out, deflated_out)});
+}
+
+}  // namespace
+
 std::string render_stats(const YAML::Node& s) {
   std::string out = "generation " + text(s, "generation") + "\n\ntotals:\n";
   std::vector<std::vector<std::string>> totals;
   for (const auto& member : s["totals"]) {
     const std::string name = member.first.as<std::string>();
     const uint64_t value = member.second.as<uint64_t>(0);
-    const bool bytes =
-        name.starts_with("bytes_") || name == "rss_bytes" || name == "write_queue_bytes";
+    const bool bytes = name.find("bytes") != std::string::npos;
     totals.push_back({"  " + name, bytes ? std::to_string(value) + " (" + format_bytes(value) + ")"
                                          : std::to_string(value)});
   }
   out += format_table(totals);
+  out += render_compression(s["totals"]);
   std::vector<std::vector<std::string>> rows{{"SLOT", "PID", "GEN", "STATE", "CONNS", "ACCEPTED",
                                               "MSG-IN", "MSG-OUT", "BYTES-IN", "BYTES-OUT", "RSS"}};
   for (const YAML::Node& worker : s["workers"]) {

@@ -6,6 +6,7 @@ small ones go uncompressed, and the inflated size is held to max_message
 import asyncio
 import json
 import os
+import re
 import socket
 import subprocess
 import zlib
@@ -61,6 +62,11 @@ def test_python_websockets_negotiates_and_echoes_compressed(gateway):
     assert stats["deflated_bytes_out"] == sum(size[:-1])
     assert stats["compressed_bytes_out"] * 4 < stats["deflated_bytes_out"], stats
     assert stats["compressed_bytes_in"] * 4 < stats["inflated_bytes_in"], stats
+    # wsgatectl shows the ratio each way.
+    text = gw.ctl("stats", check=True).stdout
+    ratios = dict(re.findall(r"^\s+(in|out)\s.* as .*\s(\d+\.\d\d):1$", text, re.M))
+    assert set(ratios) == {"in", "out"}, text
+    assert float(ratios["out"]) > 4
 
 
 def test_route_without_compression_declines(gateway):
