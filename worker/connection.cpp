@@ -210,15 +210,45 @@ void Connection::handle_bytes(uint8_t* data, size_t size) {
         worker_.pong_due.remove(*this);
         worker_.ping_due.move_to_back(*this);
       }
-      ws_->feed(data, size);
+      feed_frames(data, size);
       break;
     case State::Closing:
       // After our FIN only EOF matters; before it, the peer's Close does.
-      if (accepts_frames() && ws_) ws_->feed(data, size);
+      if (accepts_frames() && ws_) feed_frames(data, size);
       break;
     case State::Closed:
       break;
   }
+}
+
+void Connection::feed_frames(uint8_t* data, size_t size) {
+  if (input_deferred_) {
+    // Earlier input is still waiting (TLS decrypts all of a read at once):
+    // these bytes queue behind it, in order.
+    worker_.defer_input(*this, data, size);
+    return;
+  }
+  const size_t used = ws_->feed(data, size);
+  if (used == size) return;
+  input_deferred_ = true;
+  ++worker_.stats().inflate_deferrals;
+  worker_.defer_input(*this, data + used, size - used);
+  pause_client_reads(Stream::kPauseDeferred);
+}
+
+void Connection::feed_deferred(std::string& input) noexcept {
+  input_deferred_ = false;
+  try {
+    if (state_ == State::Open || state_ == State::Closing) {
+      handle_bytes(reinterpret_cast<uint8_t*>(input.data()), input.size());
+    }
+  } catch (const std::exception& e) {
+    // As in on_stream_read: only allocation can throw here.
+    error_log().error("connection {}: {}", peer_text(), e.what());
+    abort(CloseCause::Error);
+    return;
+  }
+  if (!input_deferred_) resume_client_reads(Stream::kPauseDeferred);
 }
 
 void Connection::handle_handshake_bytes(uint8_t* data, size_t size) {
@@ -366,7 +396,7 @@ void Connection::answer_request(const http::Request& request, uint8_t* tail, siz
   --relay_depth_;
   after_relay_call();
   // WS-HS-11: bytes after the head belong to the frame parser only now.
-  if (tail_size > 0 && state_ == State::Open) ws_->feed(tail, tail_size);
+  if (tail_size > 0 && state_ == State::Open) feed_frames(tail, tail_size);
 }
 
 void Connection::refuse(int status, std::string_view reason, std::string_view extra_headers) {

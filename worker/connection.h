@@ -120,6 +120,9 @@ class Connection final : private StreamOwner {
 
   // Sends one message to the client. Counts as activity for the idle timer.
   SendResult send_message(ws::Opcode opcode, std::span<const uint8_t> payload);
+  // Input the worker held for this connection since an earlier loop turn
+  // (see feed_frames); called by the worker only.
+  void feed_deferred(std::string& input) noexcept;
   // Pauses / resumes reading the client (backpressure from the backend).
   void pause_client_reads(Stream::PauseReason reason = Stream::kPausePeer);
   void resume_client_reads(Stream::PauseReason reason = Stream::kPausePeer);
@@ -174,6 +177,9 @@ class Connection final : private StreamOwner {
   void end_of_stream(int status);
   // Plaintext input, from the socket or from the TLS filter.
   void handle_bytes(uint8_t* data, size_t size);
+  // Frames for the WebSocket session; what it cannot take this loop turn
+  // goes to the worker, which feeds it back through feed_deferred().
+  void feed_frames(uint8_t* data, size_t size);
   void handle_tls_bytes(const uint8_t* data, size_t size);
   void tls_handshake_done();
   void tls_failed();
@@ -203,6 +209,7 @@ class Connection final : private StreamOwner {
   uint32_t holds_ = 0;
   unsigned fds_reserved_ = 0;  // counted in the worker's fd budget
   bool peer_counted_ = false;  // counted in the worker's PeerLimits
+  bool input_deferred_ = false;  // the worker holds input of ours (PMD-11)
 
   uint64_t accepted_at_ = 0;
   uint64_t phase_since_ = 0;

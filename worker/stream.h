@@ -56,6 +56,7 @@ class Stream {
     kPauseOwnQueue = 1,  // echo: this stream's own output is backed up
     kPausePeer = 2,      // the other side of a relay is backed up
     kPauseWaiting = 4,   // nothing to do with input yet (connecting upstream)
+    kPauseDeferred = 8,  // input of the last read is held for a later loop turn
   };
 
   // The queue's marks are the config's limits.write_queue_low and _high.

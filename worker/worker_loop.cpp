@@ -193,6 +193,11 @@ bool Worker::start() {
   flush_check_.data = this;
   uv_check_start(&flush_check_, on_flush_check);
   uv_unref(reinterpret_cast<uv_handle_t*>(&flush_check_));
+  // Started only while input is deferred; an active idle handle makes the
+  // loop poll without blocking, so the deferred input is fed after one
+  // round of everyone else's I/O.
+  uv_idle_init(&loop_, &deferred_idle_);
+  deferred_idle_.data = this;
 
   if (faults_.fatal_on_sigusr2) start_fault_signal();
   if (faults_.never_ready) {
@@ -404,6 +409,32 @@ void Worker::on_flush_check(uv_check_t* check) noexcept {
   static_cast<Worker*>(check->data)->flush_dirty_streams();
 }
 
+void Worker::defer_input(Connection& connection, const uint8_t* data, size_t size) {
+  const char* bytes = reinterpret_cast<const char*>(data);
+  for (DeferredInput& held : deferred_input_) {
+    if (held.connection == &connection) {
+      held.bytes.append(bytes, size);
+      return;
+    }
+  }
+  if (deferred_input_.empty()) uv_idle_start(&deferred_idle_, on_deferred_input);
+  deferred_input_.push_back({&connection, std::string(bytes, size)});
+}
+
+void Worker::on_deferred_input(uv_idle_t* idle) noexcept {
+  static_cast<Worker*>(idle->data)->feed_deferred_input();
+}
+
+void Worker::feed_deferred_input() noexcept {
+  // Each connection is fed once per turn; what it defers again joins a
+  // fresh list for the next turn. No connection is deleted meanwhile: the
+  // close callbacks that delete run in another phase of the loop.
+  std::vector<DeferredInput> batch;
+  batch.swap(deferred_input_);
+  for (DeferredInput& held : batch) held.connection->feed_deferred(held.bytes);
+  if (deferred_input_.empty()) uv_idle_stop(&deferred_idle_);
+}
+
 void Worker::flush_dirty_streams() {
   // A flush may dirty other streams (a relay resuming its backend); they
   // join the back of the list and are flushed in the same pass.
@@ -412,6 +443,12 @@ void Worker::flush_dirty_streams() {
 
 void Worker::connection_closed(Connection* connection) {
   all.remove(*connection);
+  for (auto it = deferred_input_.begin(); it != deferred_input_.end(); ++it) {
+    if (it->connection == connection) {
+      deferred_input_.erase(it);
+      break;
+    }
+  }
   switch (connection->cause()) {
     case CloseCause::Client:
       ++stats_.closes_client;
@@ -804,6 +841,7 @@ void Worker::maybe_exit() {
   close_handle(&stats_timer_);
   close_handle(&flush_prepare_);
   close_handle(&flush_check_);
+  close_handle(&deferred_idle_);
   if (fault_signal_open_) {
     fault_signal_open_ = false;
     close_handle(&fault_signal_);

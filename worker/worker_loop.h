@@ -110,6 +110,11 @@ class Worker {
   // Called from Connection::release() before it deletes itself.
   void connection_closed(Connection* connection);
 
+  // PMD-11: appends client input a connection could not take this loop
+  // turn; an idle handle feeds it back (Connection::feed_deferred) once
+  // the loop has polled for everyone else's I/O.
+  void defer_input(Connection& connection, const uint8_t* data, size_t size);
+
   static constexpr size_t kReadBufferSize = 256 * 1024;
   static constexpr size_t kPlainBufferSize = 64 * 1024;
 
@@ -124,6 +129,8 @@ class Worker {
   static void on_stats_timer(uv_timer_t* timer) noexcept;
   static void on_flush(uv_prepare_t* prepare) noexcept;
   static void on_flush_check(uv_check_t* check) noexcept;
+  static void on_deferred_input(uv_idle_t* idle) noexcept;
+  void feed_deferred_input() noexcept;
 
   bool start();
   void accept_one(ListenHandle& listener, int status);
@@ -134,6 +141,14 @@ class Worker {
   static constexpr unsigned kMaxLingeringSheds = 256;
   static constexpr unsigned kReservedFdsForShedding = 8;
   unsigned lingering_sheds_ = 0;
+  // Connections with deferred input, in the order they deferred it; few
+  // at a time, so a vector searched by pointer serves.
+  struct DeferredInput {
+    Connection* connection;
+    std::string bytes;
+  };
+  std::vector<DeferredInput> deferred_input_;
+  uv_idle_t deferred_idle_{};
   // Drops the connection libuv accepted for `server` when the connection
   // callback failed before uv_accept() took it (see on_connection).
   void drop_pending_connection(uv_stream_t* server);

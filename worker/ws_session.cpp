@@ -44,9 +44,11 @@ void WsSession::enable_compression(std::unique_ptr<Compression> compression) {
   frames_.set_rsv1_allowed(true);
 }
 
-void WsSession::feed(uint8_t* data, size_t size) {
+size_t WsSession::feed(uint8_t* data, size_t size) {
   size_t offset = 0;
+  inflated_in_feed_ = 0;
   while (offset < size && connection_.accepts_frames()) {
+    if (inflated_in_feed_ >= kInflatePerFeed) break;  // PMD-11: the rest later
     ws::FrameEvent event;
     offset += frames_.parse({data + offset, size - offset}, event);
     if (frames_.mid_frame_or_message()) {
@@ -58,7 +60,7 @@ void WsSession::feed(uint8_t* data, size_t size) {
         // a time, must complete in time from its first byte. Checked when
         // its bytes arrive; a silent one ends at the idle timeout.
         fail(ws::close_code::kPolicyViolation, "message took too long");
-        return;
+        return size;
       }
     } else {
       message_started_ = 0;
@@ -70,6 +72,7 @@ void WsSession::feed(uint8_t* data, size_t size) {
   // frees it, so an idle connection holds no message memory.
   ws::FrameEvent drained;
   frames_.parse({}, drained);
+  return offset < size && connection_.accepts_frames() ? offset : size;
 }
 
 void WsSession::handle_event(const ws::FrameEvent& event) {
@@ -122,6 +125,7 @@ void WsSession::deliver_compressed(const ws::FrameEvent& event) {
   stats.compressed_bytes_in += event.payload.size();
   if (!inflated_ok(result)) return;
   stats.inflated_bytes_in += inflated.size();
+  inflated_in_feed_ += inflated.size();
   if (event.opcode == ws::Opcode::Text && !ws::is_valid_utf8(inflated)) {
     fail(ws::close_code::kInvalidPayload, "invalid UTF-8");
     return;
@@ -140,6 +144,7 @@ void WsSession::deliver_part(const ws::FrameEvent& event) {
   stats.compressed_bytes_in += event.payload.size();
   if (!inflated_ok(result)) return;
   stats.inflated_bytes_in += fresh.size();
+  inflated_in_feed_ += fresh.size();
   if (event.opcode == ws::Opcode::Text) {
     ws::Utf8Validator& utf8 = *compression_->parts_utf8();
     if (!utf8.feed(fresh) || (event.last && !utf8.complete())) {

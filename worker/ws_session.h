@@ -33,8 +33,13 @@ class WsSession {
   // calls Connection::on_ws_message; answers pings; handles Close and
   // protocol errors by queueing our Close and calling
   // Connection::on_ws_closing. Stops at the first event that ends the
-  // session; the parser then frees its message buffer.
-  void feed(uint8_t* data, size_t size);
+  // session; the parser then frees its message buffer. Returns the bytes
+  // consumed: all of them, unless compressed messages inflated to more
+  // than kInflatePerFeed bytes, when it stops after that message and the
+  // caller feeds the rest on a later loop turn, so that one connection's
+  // inflating cannot hold the loop for long (PMD-11).
+  size_t feed(uint8_t* data, size_t size);
+  static constexpr uint64_t kInflatePerFeed = 4u << 20;
 
   // Turns permessage-deflate on (right after the 101 that accepted it):
   // RSV1 becomes legal on the first frame of data messages, compressed
@@ -76,6 +81,7 @@ class WsSession {
   ws::CloseHandshake close_;
   ws::TokenBucket control_bucket_;
   uint64_t message_started_ = 0;  // uv_now() of a fragmented message's first frame
+  uint64_t inflated_in_feed_ = 0;  // by the current feed() call
   uint64_t message_timeout_ms_;
 };
 

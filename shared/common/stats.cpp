@@ -49,6 +49,7 @@ constexpr std::array kFields{
     WSGATE_COUNTER(log_lines_dropped),
     WSGATE_COUNTER(compression_negotiated),
     WSGATE_COUNTER(compression_declined_memory),
+    WSGATE_COUNTER(inflate_deferrals),
     WSGATE_COUNTER(compressed_bytes_in),
     WSGATE_COUNTER(inflated_bytes_in),
     WSGATE_COUNTER(deflated_bytes_out),

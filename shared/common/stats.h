@@ -44,6 +44,7 @@ struct WorkerStats {
   // permessage-deflate: connections, and bytes on each side of zlib.
   uint64_t compression_negotiated = 0;
   uint64_t compression_declined_memory = 0;  // limits.compression_memory was full
+  uint64_t inflate_deferrals = 0;            // reads whose rest waited a loop turn (PMD-11)
   uint64_t compressed_bytes_in = 0;          // compressed payload received
   uint64_t inflated_bytes_in = 0;            // what it inflated to
   uint64_t deflated_bytes_out = 0;           // payload sent compressed, before

@@ -165,19 +165,7 @@ def test_compression_memory_full_means_no_compression_offered(gateway):
 # ---- messages in parts (PMD-08), with a byte-level client ----------------------
 
 OFFER = "Sec-WebSocket-Extensions: permessage-deflate\r\n"
-TAIL = b"\x00\x00\xff\xff"
-
-
-def deflate(data):
-    """One message's permessage-deflate payload (no context takeover)."""
-    z = zlib.compressobj(9, zlib.DEFLATED, -15)
-    payload = z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH)
-    assert payload.endswith(TAIL)
-    return payload[:-4]
-
-
-def inflate(payload):
-    return zlib.decompressobj(-15).decompress(payload + TAIL)
+deflate, inflate = wsraw.deflate, wsraw.inflate
 
 
 def fragments(opcode, payload, count, last=True):
@@ -374,3 +362,28 @@ def test_autobahn_13_offers_with_context_takeover_allowed(gateway):
         if first.get("server_max_window_bits"):
             expected += f"; server_max_window_bits={first['server_max_window_bits']}"
         assert echo_in_parts(gw.url(), payloads, offers) == expected, case
+
+
+def inflating_flood(client, count=40):
+    """Sends `count` compressed messages of ~1 KiB that inflate to just
+    under 1 MiB each in one write, then checks every echo in order."""
+    messages = [b"%04d" % i + bytes((1 << 20) - 64) for i in range(count)]
+    client.send(b"".join(wsraw.frame(0x2, deflate(m), rsv=4) for m in messages))
+    for i, message in enumerate(messages):
+        fin, opcode, payload = client.read_frame()
+        assert (fin, opcode) == (True, 0x2), i
+        assert (inflate(payload) if client.last_rsv == 4 else payload) == message, i
+
+
+def test_inflating_is_spread_over_loop_turns(gateway):
+    """PMD-11: one read of 40 small compressed messages that inflate to
+    40 MiB is not inflated in one go: past 4 MiB the rest of the read waits
+    for the next loop turn (counted), and every message still echoes, in
+    order."""
+    gw = compressing(gateway)
+    client = raw_client(gw)
+    inflating_flood(client)
+    stats = gw.wait_for(lambda: (t := totals(gw))["inflated_bytes_in"] >= 40 * ((1 << 20) - 60)
+                        and t, 10, message="all inflated")
+    assert stats["inflate_deferrals"] >= 1, stats
+    assert echo(gw.url(), ["after"]) == ["after"]

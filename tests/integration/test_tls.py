@@ -171,6 +171,7 @@ def tls_raw_client(kit, port, server_name="a.test", session=None, timeout=5.0, c
     client.sock = (context or client_context(kit)).wrap_socket(
         raw, server_hostname=server_name, suppress_ragged_eofs=False, session=session)
     client.buffer = b""
+    client.last_rsv = 0
     return client
 
 
@@ -784,3 +785,17 @@ def test_stop_writes_nothing_into_a_failed_tls_session(kit, gateway):
     assert "TLS write to" not in gw.error_log()
     raw.close()
     client.sock.close()
+
+
+def test_inflating_deferred_over_tls_keeps_every_record_in_order(kit, gateway):
+    """PMD-11 over wss: input left over from a TLS record waits for the next
+    loop turn, and the records decrypted after it queue behind it."""
+    from test_compression import inflating_flood
+    gw = gateway(workers=1, extra={
+        "listen": tls_listen([cert_entry(kit.a_ec)]),
+        "routes": [{"path": "/echo", "relay": "echo", "compression": {"enabled": True}}]})
+    client = tls_raw_client(kit, gw.port, timeout=10)
+    headers = client.handshake(extra="Sec-WebSocket-Extensions: permessage-deflate\r\n")
+    assert headers["sec-websocket-extensions"].startswith("permessage-deflate")
+    inflating_flood(client)
+    assert wait_total(gw, "inflate_deferrals", 1)["inflated_bytes_in"] > 0

@@ -6,6 +6,7 @@ import base64
 import os
 import socket
 import struct
+import zlib
 
 KEY = base64.b64encode(b"0123456789abcdef").decode()
 
@@ -31,6 +32,21 @@ def frame(opcode, payload=b"", fin=True, mask=True, rsv=0, length_override=None)
     key = os.urandom(4)
     masked = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
     return head + key + masked
+
+
+DEFLATE_TAIL = b"\x00\x00\xff\xff"
+
+
+def deflate(data):
+    """One message's permessage-deflate payload (no context takeover)."""
+    z = zlib.compressobj(9, zlib.DEFLATED, -15)
+    payload = z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH)
+    assert payload.endswith(DEFLATE_TAIL)
+    return payload[:-4]
+
+
+def inflate(payload):
+    return zlib.decompressobj(-15).decompress(payload + DEFLATE_TAIL)
 
 
 def close_frame(code=None, reason=b""):
