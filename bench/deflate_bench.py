@@ -23,7 +23,6 @@ usage: bench/deflate_bench.py [--quick] [--build DIR] [--clients C]
 Every process it starts is stopped on exit, also on failure and Ctrl-C.
 """
 import argparse
-import contextlib
 import json
 import os
 import pathlib
@@ -40,7 +39,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests" / "integration"))
 
 from run_bench import anon_kib, pss_kib, raise_nofile  # noqa: E402
-from translator_bench import Daemon, cpu_seconds, free_port, ROOT  # noqa: E402
+from translator_bench import ROOT, Daemon, cpu_seconds, free_port, stop_process  # noqa: E402
 
 POLICIES = {
     "off": None,
@@ -94,12 +93,7 @@ class NodeWs:
         return [self.process.pid]
 
     def stop(self):
-        self.process.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(10)
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 def node_client(*args, **popen):
@@ -180,11 +174,7 @@ def idle(args, work, corpus_path, name):
                 "extensions": line.split(" ", 1)[1].strip()}
     finally:
         if client is not None:
-            client.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                client.wait(10)
-            if client.poll() is None:
-                client.kill()
+            stop_process(client)
         daemon.stop()
 
 

@@ -62,6 +62,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+def stop_process(process):
+    """SIGTERM, up to 10 s, then SIGKILL."""
+    process.terminate()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(10)
+    if process.poll() is None:
+        process.kill()
+        process.wait(5)
+
+
 class Daemon:
     """One foreground wsgated with one worker and the given routes."""
 
@@ -196,11 +206,7 @@ def idle(args, build, work, bus, password_file, path):
                 "redis_gateway_connections": len(gateway), "argv": " ".join(argv)}
     finally:
         if loadgen is not None:
-            loadgen.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                loadgen.wait(10)
-            if loadgen.poll() is None:
-                loadgen.kill()
+            stop_process(loadgen)
         daemon.stop()
 
 

@@ -232,6 +232,28 @@ def test_compression_bomb_in_fragments_closes_1009_while_inflating(gateway):
     assert echo(gw.url(), ["after"]) == ["after"]
 
 
+def worker_rss(gw):
+    pids = gw.worker_pids()
+    assert len(pids) == 1, pids
+    with open(f"/proc/{pids[0]}/status", encoding="ascii") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:"))
+
+
+def test_bomb_of_128_mib_in_one_frame_costs_the_worker_little(gateway):
+    """The issue's figure: about 128 KiB that inflates to 128 MiB, against
+    the default 1 MiB max_message, closes with 1009 and grows the worker by
+    well under 32 MiB (it inflates at most max_message + 1 bytes)."""
+    gw = compressing(gateway)
+    bomb = deflate(bytes(128 << 20))
+    assert len(bomb) < 140 << 10
+    before = worker_rss(gw)
+    client = raw_client(gw)
+    client.send(wsraw.frame(0x2, bomb, rsv=4))
+    assert client.read_close()[0] == 1009
+    gw.wait_for(lambda: totals(gw)["closes_too_big"] == 1, 10, message="counted")
+    assert worker_rss(gw) - before < 8 << 20
+
+
 def test_rsv1_on_a_continuation_frame_is_a_protocol_error(gateway):
     gw = compressing(gateway)
     client = raw_client(gw)
