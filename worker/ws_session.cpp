@@ -19,6 +19,10 @@ ws::Limits frame_limits(const config::LimitsConfig& limits, const config::Messag
   return out;
 }
 
+ws::TokenRate control_rate(const config::LimitsConfig& limits) {
+  return ws::TokenRate(limits.control_frames_per_second, limits.control_frames_burst);
+}
+
 CloseCause cause_for_error(uint16_t code) {
   switch (code) {
     case ws::close_code::kMessageTooBig:
@@ -36,8 +40,7 @@ WsSession::WsSession(Connection& connection, const config::LimitsConfig& limits,
                      const config::MessageLimits& message)
     : connection_(connection),
       frames_(ws::Role::Server, frame_limits(limits, message)),
-      control_bucket_(limits.control_frames_per_second, limits.control_frames_burst),
-      message_timeout_ms_(static_cast<uint64_t>(limits.message_timeout.count())) {}
+      control_bucket_(control_rate(limits)) {}
 
 void WsSession::enable_compression(std::unique_ptr<Compression> compression) {
   compression_ = std::move(compression);
@@ -46,16 +49,19 @@ void WsSession::enable_compression(std::unique_ptr<Compression> compression) {
 
 size_t WsSession::feed(uint8_t* data, size_t size) {
   size_t offset = 0;
-  inflated_in_feed_ = 0;
+  // PMD-11: the worker's counter of inflated bytes tells what this call
+  // inflated (the loop is one thread), so no member is needed for it.
+  const uint64_t& inflated = connection_.worker().stats().inflated_bytes_in;
+  const uint64_t inflated_before = inflated;
   while (offset < size && connection_.accepts_frames()) {
-    if (inflated_in_feed_ >= kInflatePerFeed) break;  // PMD-11: the rest later
+    if (inflated - inflated_before >= kInflatePerFeed) break;  // the rest later
     ws::FrameEvent event;
     offset += frames_.parse({data + offset, size - offset}, event);
     if (frames_.mid_frame_or_message()) {
       const uint64_t now = connection_.now();
       if (message_started_ == 0) {
         message_started_ = now;
-      } else if (now - message_started_ > message_timeout_ms_) {
+      } else if (now - message_started_ > message_timeout_ms()) {
         // SEC-LIM-08: a message, fragmented or one frame dripped a byte at
         // a time, must complete in time from its first byte. Checked when
         // its bytes arrive; a silent one ends at the idle timeout.
@@ -92,7 +98,8 @@ void WsSession::handle_event(const ws::FrameEvent& event) {
       deliver_part(event);
       return;
     case Kind::Ping:
-      if (!control_bucket_.take(connection_.now())) {
+      if (!control_bucket_.take(connection_.now(),
+                                control_rate(connection_.worker().config().limits))) {
         fail(ws::close_code::kPolicyViolation, "control frame flood");
         return;
       }
@@ -125,7 +132,6 @@ void WsSession::deliver_compressed(const ws::FrameEvent& event) {
   stats.compressed_bytes_in += event.payload.size();
   if (!inflated_ok(result)) return;
   stats.inflated_bytes_in += inflated.size();
-  inflated_in_feed_ += inflated.size();
   if (event.opcode == ws::Opcode::Text && !ws::is_valid_utf8(inflated)) {
     fail(ws::close_code::kInvalidPayload, "invalid UTF-8");
     return;
@@ -144,7 +150,6 @@ void WsSession::deliver_part(const ws::FrameEvent& event) {
   stats.compressed_bytes_in += event.payload.size();
   if (!inflated_ok(result)) return;
   stats.inflated_bytes_in += fresh.size();
-  inflated_in_feed_ += fresh.size();
   if (event.opcode == ws::Opcode::Text) {
     ws::Utf8Validator& utf8 = *compression_->parts_utf8();
     if (!utf8.feed(fresh) || (event.last && !utf8.complete())) {
@@ -177,6 +182,10 @@ bool WsSession::inflated_ok(ws::MessageInflater::Result result) {
       break;
   }
   return false;
+}
+
+uint64_t WsSession::message_timeout_ms() const {
+  return static_cast<uint64_t>(connection_.worker().config().limits.message_timeout.count());
 }
 
 void WsSession::fail(uint16_t code, std::string_view reason) {

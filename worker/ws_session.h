@@ -74,6 +74,9 @@ class WsSession {
   void deliver_part(const ws::FrameEvent& event);
   bool inflated_ok(ws::MessageInflater::Result result);
   void fail(uint16_t code, std::string_view reason);
+  // limits.message_timeout, from the worker's configuration (not stored
+  // per connection).
+  uint64_t message_timeout_ms() const;
 
   Connection& connection_;
   ws::FrameParser frames_;
@@ -81,8 +84,6 @@ class WsSession {
   ws::CloseHandshake close_;
   ws::TokenBucket control_bucket_;
   uint64_t message_started_ = 0;  // uv_now() of a fragmented message's first frame
-  uint64_t inflated_in_feed_ = 0;  // by the current feed() call
-  uint64_t message_timeout_ms_;
 };
 
 }  // namespace wsgate

@@ -189,44 +189,48 @@ TEST(Limits, IdleParserHoldsNoBufferAfterItsLastMessage) {
 }
 
 TEST(Limits, SEC_LIM_09_TokenBucketAllowsBurstThenRate) {
-  TokenBucket bucket(50, 100);  // the proposed default: 50/s, burst 100
+  const TokenRate rate(50, 100);  // the proposed default: 50/s, burst 100
+  TokenBucket bucket(rate);
   const uint64_t t0 = 1'000'000;
-  for (int i = 0; i < 100; ++i) ASSERT_TRUE(bucket.take(t0)) << i;
-  EXPECT_FALSE(bucket.take(t0));
-  EXPECT_FALSE(bucket.take(t0 + 19));  // 0.95 tokens
-  EXPECT_TRUE(bucket.take(t0 + 20));   // one token per 20 ms
-  EXPECT_FALSE(bucket.take(t0 + 20));
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(bucket.take(t0, rate)) << i;
+  EXPECT_FALSE(bucket.take(t0, rate));
+  EXPECT_FALSE(bucket.take(t0 + 19, rate));  // 0.95 tokens
+  EXPECT_TRUE(bucket.take(t0 + 20, rate));   // one token per 20 ms
+  EXPECT_FALSE(bucket.take(t0 + 20, rate));
   // One second refills 50, not more.
   int taken = 0;
-  while (bucket.take(t0 + 1020)) ++taken;
+  while (bucket.take(t0 + 1020, rate)) ++taken;
   EXPECT_EQ(taken, 50);
 }
 
 TEST(Limits, SEC_LIM_09_TokenBucketRefillsExactlyUpToBurst) {
   // 1000/s is one token per millisecond; the burst of 3 caps every refill.
   for (uint64_t elapsed = 0; elapsed <= 10; ++elapsed) {
-    TokenBucket bucket(1000, 3);
-    while (bucket.take(100)) {
+    const TokenRate rate(1000, 3);
+    TokenBucket bucket(rate);
+    while (bucket.take(100, rate)) {
     }
     int taken = 0;
-    while (bucket.take(100 + elapsed)) ++taken;
+    while (bucket.take(100 + elapsed, rate)) ++taken;
     EXPECT_EQ(taken, static_cast<int>(std::min<uint64_t>(elapsed, 3))) << elapsed;
   }
 }
 
 TEST(Limits, SEC_LIM_09_TokenBucketCapsAtBurstAndSurvivesClockJumps) {
-  TokenBucket bucket(1000, 3);
-  EXPECT_TRUE(bucket.take(0));
+  const TokenRate rate(1000, 3);
+  TokenBucket bucket(rate);
+  EXPECT_TRUE(bucket.take(0, rate));
   // A huge elapsed time neither overflows nor exceeds the burst.
   int taken = 0;
-  while (bucket.take(UINT64_MAX / 2)) ++taken;
+  while (bucket.take(UINT64_MAX / 2, rate)) ++taken;
   EXPECT_EQ(taken, 3);
   // Time going backwards refills nothing.
-  EXPECT_FALSE(bucket.take(5));
-  TokenBucket never(0, 2);
-  EXPECT_TRUE(never.take(0));
-  EXPECT_TRUE(never.take(1'000'000));
-  EXPECT_FALSE(never.take(2'000'000));
+  EXPECT_FALSE(bucket.take(5, rate));
+  const TokenRate none(0, 2);
+  TokenBucket never(none);
+  EXPECT_TRUE(never.take(0, none));
+  EXPECT_TRUE(never.take(1'000'000, none));
+  EXPECT_FALSE(never.take(2'000'000, none));
 }
 
 }  // namespace
