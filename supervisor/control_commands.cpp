@@ -6,6 +6,7 @@
 
 #include "common/json.h"
 #include "common/log.h"
+#include "supervisor/metrics_text.h"
 #include "supervisor/supervisor.h"
 
 namespace wsgate::supervisor {
@@ -130,6 +131,9 @@ std::string Supervisor::status_json() const {
         .end_object();
   }
   json.end_array();
+  // 0 when metrics are off; the bound port otherwise (metrics.address may
+  // ask for any free one).
+  json.field("metrics_port", metrics_ ? metrics_->port() : 0);
   json.field("workers", config_->workers)
       .field("workers_ready", ready)
       .field("unserved_sockets", unserved_sockets())
@@ -197,11 +201,11 @@ std::string Supervisor::workers_json() const {
   return json.take();
 }
 
-std::string Supervisor::stats_json() const {
+void Supervisor::aggregate(WorkerStats& totals, RouteStatsByPath& routes) const {
   // Counters: everything ever reported, by live and exited workers alike.
   // Gauges: workers that still run.
-  WorkerStats totals = retained_;
-  RouteStatsByPath routes = retained_routes_;
+  totals = retained_;
+  routes = retained_routes_;
   for (const auto& [pid, process] : processes_) {
     totals.add_counters(process->stats);
     if (!process->reaped) totals.add_gauges(process->stats);
@@ -211,6 +215,35 @@ std::string Supervisor::stats_json() const {
       if (!process->reaped) sum.add_gauges(route);
     }
   }
+}
+
+std::string Supervisor::metrics_text() const {
+  MetricsSnapshot snapshot;
+  aggregate(snapshot.totals, snapshot.routes);
+  for (const config::RouteConfig& route : config_->routes) {
+    snapshot.relays[route.path] = route.relay;
+  }
+  snapshot.generation = generation_;
+  for (const auto& [pid, process] : processes_) {
+    if (process->reaped) continue;
+    auto it = std::find_if(snapshot.generations.begin(), snapshot.generations.end(),
+                           [&](const auto& g) { return g.generation == process->generation; });
+    if (it == snapshot.generations.end()) {
+      snapshot.generations.push_back({process->generation, 0, 0});
+      it = snapshot.generations.end() - 1;
+    }
+    ++it->workers;
+    it->connections += process->stats.connections_active;
+  }
+  std::sort(snapshot.generations.begin(), snapshot.generations.end(),
+            [](const auto& a, const auto& b) { return a.generation < b.generation; });
+  return render_metrics(snapshot);
+}
+
+std::string Supervisor::stats_json() const {
+  WorkerStats totals;
+  RouteStatsByPath routes;
+  aggregate(totals, routes);
   JsonWriter json;
   json.begin_object().field("ok", true).field("generation", generation_);
   std::string members;

@@ -34,6 +34,9 @@ std::string non_reloadable_change(const config::Config& running, const config::C
   if (running.control_gids != next.control_gids) {
     return changed("control_groups", ids(running.control_gids), ids(next.control_gids));
   }
+  if (running.metrics.address != next.metrics.address) {
+    return changed("metrics.address", running.metrics.address, next.metrics.address);
+  }
   if (running.daemon != next.daemon) {
     return changed("daemon", running.daemon ? "true" : "false", next.daemon ? "true" : "false");
   }
@@ -164,6 +167,7 @@ void Supervisor::commit_reload() {
     if (process != nullptr) slots_[process->slot].pid = pid;
   }
   config_ = reload.config;
+  if (metrics_) metrics_->set_path(config_->metrics.path);
   // Sticky: orphans of an older generation's programs are still swept
   // after a reload that removed every exec route.
   exec_routes_seen_ = exec_routes_seen_ || config_->has_exec_route();

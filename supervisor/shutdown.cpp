@@ -104,6 +104,7 @@ void Supervisor::maybe_finish() {
   stats_queries_.clear();
   control_->fail_pending("wsgated is exiting");
   control_->close();
+  if (metrics_) metrics_->close();
   for (uv_signal_t& handle : signals_) {
     if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&handle))) {
       uv_close(reinterpret_cast<uv_handle_t*>(&handle), nullptr);

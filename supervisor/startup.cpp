@@ -157,6 +157,15 @@ int run_daemon(const config::ConfigPtr& config, bool foreground) {
                                              access.users.empty() ? 0660 : 0666, error);
   if (control_fd < 0) return fail(error);
   control_bound = true;
+  int metrics_fd = -1;
+  if (!config->metrics.address.empty()) {
+    metrics_fd = bind_metrics_socket(config->metrics, error);
+    if (metrics_fd < 0) {
+      close(control_fd);
+      return fail(error);
+    }
+    error_log().info("metrics on http://{}{}", config->metrics.address, config->metrics.path);
+  }
 
   // SEC-PRIV-01 / SEC-TLS-08: certificates, keys and upstream CA files are
   // read now, while the process may still be root, and never by a worker.
@@ -169,6 +178,7 @@ int run_daemon(const config::ConfigPtr& config, bool foreground) {
     ticket_keys = tls::TicketKeyRing::generate();
   } catch (const std::exception& e) {
     close(control_fd);
+    if (metrics_fd >= 0) close(metrics_fd);
     return fail(e.what());
   }
   if (server_tls) {
@@ -179,12 +189,14 @@ int run_daemon(const config::ConfigPtr& config, bool foreground) {
   raise_nofile_limit();
   if (std::string drop_error = drop_privileges(config->user, config->group); !drop_error.empty()) {
     close(control_fd);
+    if (metrics_fd >= 0) close(metrics_fd);
     return fail(drop_error);
   }
 
   Supervisor supervisor(config, server_tls, upstream_tls, *ticket_keys, listeners, lock, readiness,
                         notifier);
   supervisor.inject_faults(faults);
+  supervisor.set_metrics_fd(metrics_fd);
   const int code = supervisor.run(control_fd, access);
   if (!supervisor.startup_error().empty()) {
     control_bound = false;  // the supervisor removed its files already

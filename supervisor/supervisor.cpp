@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "common/unix_socket.h"
@@ -108,8 +109,16 @@ int Supervisor::run(int control_fd, ControlAccess access) {
     error_log().warn("prctl(PR_SET_CHILD_SUBREAPER, 1): {}", errno_text(errno));
   }
   uv_timer_start(&tick_, on_tick, kTickMs, kTickMs);
+  if (metrics_fd_ >= 0) {
+    metrics_ = std::make_unique<MetricsServer>(&loop_, [this] { return metrics_text(); });
+    metrics_->set_path(config_->metrics.path);
+  }
+  const int metrics_fd = std::exchange(metrics_fd_, -1);
   if (control_->start(control_fd) < 0) {
+    if (metrics_fd >= 0) close(metrics_fd);
     fail_startup("cannot serve the control socket " + config_->control_socket);
+  } else if (metrics_ && metrics_->start(metrics_fd) < 0) {
+    fail_startup("cannot serve metrics on " + config_->metrics.address);
   } else {
     slots_.assign(config_->workers, Slot{});
     startup_deadline_ms_ = now() + static_cast<uint64_t>(config_->timeouts.worker_start.count());

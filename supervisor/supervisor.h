@@ -23,6 +23,7 @@
 #include "supervisor/daemonize.h"
 #include "supervisor/listeners.h"
 #include "supervisor/lock_file.h"
+#include "supervisor/metrics_server.h"
 #include "supervisor/sd_notify.h"
 #include "supervisor/worker_channel.h"
 #include "supervisor/worker_process.h"
@@ -71,6 +72,10 @@ class Supervisor final : private ControlServer::Handler, private WorkerChannel::
   // `control_fd` (bound by bind_control_socket). Returns the exit code.
   // Before returning, the pid file and the control socket are removed.
   int run(int control_fd, ControlAccess access);
+
+  // The metrics listener (bind_metrics_socket), served by run(); the
+  // supervisor owns it from here.
+  void set_metrics_fd(int fd) { metrics_fd_ = fd; }
 
   // Test-only failure paths (WSGATE_FAULTS), before run().
   void inject_faults(const Faults& faults) { faults_ = faults; }
@@ -167,6 +172,10 @@ class Supervisor final : private ControlServer::Handler, private WorkerChannel::
   std::string status_json() const;
   std::string workers_json() const;
   std::string stats_json() const;
+  // Counters of every worker ever (the retained ones of workers that are
+  // gone included), gauges of the live ones: what stats and metrics show.
+  void aggregate(WorkerStats& totals, RouteStatsByPath& routes) const;
+  std::string metrics_text() const;
 
   config::ConfigPtr config_;
   uint64_t last_orphan_sweep_ms_ = 0;
@@ -185,6 +194,8 @@ class Supervisor final : private ControlServer::Handler, private WorkerChannel::
   uv_timer_t tick_{};
   std::array<uv_signal_t, 6> signals_{};
   std::unique_ptr<ControlServer> control_;
+  std::unique_ptr<MetricsServer> metrics_;  // metrics.address set
+  int metrics_fd_ = -1;                     // bound by startup, served by run()
 
   Mode mode_ = Mode::Starting;
   unsigned generation_ = 1;

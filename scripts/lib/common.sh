@@ -10,10 +10,10 @@ WSGATE_BUILD_DEPS=(build-essential cmake pkg-config libuv1-dev libssl-dev libyam
   libspdlog-dev libgtest-dev libgmock-dev node-llhttp libcli11-dev zlib1g-dev nlohmann-json3-dev libhiredis-dev
   openssl)
 # Packages the tests use: real clients (chromium: a browser's permessage-deflate),
-# fuzzing compiler, man page linter.
+# fuzzing compiler, man page linter, prometheus (promtool and a real scraper).
 WSGATE_TEST_DEPS=(python3 python3-websockets python3-pytest nodejs npm openssl curl websockify
   clang libclang-rt-dev mandoc libbenchmark-dev procps systemd logrotate websocketd
-  redis-server python3-redis chromium)
+  redis-server python3-redis chromium prometheus)
 
 # install_debs PKG...: apt-get installs the packages not yet installed.
 install_debs() {

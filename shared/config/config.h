@@ -55,6 +55,16 @@ struct ListenConfig {
   int line = 0;  // 1-based line in the config file, for messages
 };
 
+// The Prometheus endpoint the supervisor serves (metrics.*); off when
+// address is empty.
+struct MetricsConfig {
+  std::string address;  // as written; "" = off
+  std::string host;     // numeric, without brackets
+  uint16_t port = 0;
+  bool ipv6 = false;
+  std::string path = "/metrics";
+};
+
 // Where a proxy route connects: a TCP host and port, or a Unix socket.
 struct UpstreamAddress {
   enum class Kind : uint8_t { None, Tcp, Unix };
@@ -265,6 +275,7 @@ struct Config {
   Duration stats_interval{1000};
   std::vector<RouteConfig> routes;
   std::string health_path = "/healthz";
+  MetricsConfig metrics;
   Duration ticket_key_rotation{12 * 3600 * 1000};  // tls.ticket_key_rotation
 
   bool has_exec_route() const {

@@ -113,6 +113,22 @@ void read_top_level(SectionReader& r, Config& config) {
   config.log.access_log = r.path("log.access_log");
   config.stats_interval = Duration(r.number("stats_interval"));
   config.health_path = r.text("health_path");
+  // "" (the default) is off; anything else must be a listen address.
+  if (const std::string text = r.text("metrics.address"); !text.empty()) {
+    Parsed<ListenAddress> address = parse_address(text);
+    if (address.value) {
+      config.metrics.address = address.value->text;
+      config.metrics.host = address.value->host;
+      config.metrics.port = address.value->port;
+      config.metrics.ipv6 = address.value->ipv6;
+    } else {
+      r.error("metrics.address", address.error, got_text(text));
+    }
+  }
+  config.metrics.path = r.text("metrics.path");
+  if (config.metrics.path.empty() || config.metrics.path.front() != '/') {
+    r.error("metrics.path", "must start with /", got_text(config.metrics.path));
+  }
   config.ticket_key_rotation = Duration(r.number("tls.ticket_key_rotation"));
   if (!config.health_path.empty() && config.health_path.front() != '/') {
     r.error("health_path", "must start with / (or be \"\" to turn health checks off)",

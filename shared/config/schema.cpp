@@ -187,6 +187,14 @@ constexpr std::array kSchema{
     SchemaEntry{"health_path", T::String, "/healthz", 0, 0, "", true,
                 "Request path answered 200 by every worker for health checks; \"\" is off."},
 
+    SchemaEntry{"metrics", T::Map, "{}", 0, 0, "", true,
+                "Prometheus metrics, served by the supervisor on a listener of their own."},
+    SchemaEntry{"metrics.address", T::String, "\"\"", 0, 0, "", false,
+                "Numeric host:port of the metrics listener (127.0.0.1:9464), as for listen "
+                "addresses; \"\" is off."},
+    SchemaEntry{"metrics.path", T::String, "/metrics", 0, 0, "", true,
+                "Request path of the metrics; every other path is answered 404."},
+
     SchemaEntry{"tls", T::Map, "{}", 0, 0, "", true, "Settings shared by every TLS listener."},
     SchemaEntry{"tls.ticket_key_rotation", T::Duration, "12h", kSecond, 7 * 24 * kHour, "", true,
                 "How often the supervisor makes a new session ticket key; the previous key still "

@@ -124,7 +124,7 @@ TEST(Schema, OnlyProcessIdentityKeysNeedARestart) {
   }
   EXPECT_EQ(fixed,
             (std::set<std::string_view>{"daemon", "pid_file", "control_socket", "user", "group",
-                                        "control_users", "control_groups"}));
+                                        "control_users", "control_groups", "metrics.address"}));
 }
 
 TEST(Schema, EveryKeyHasAOneSentenceDescription) {

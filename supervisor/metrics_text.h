@@ -1,0 +1,36 @@
+// The Prometheus text exposition format (0.0.4) of the supervisor's
+// aggregated statistics. Pure: numbers in, text out.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/route_stats.h"
+#include "common/stats.h"
+
+namespace wsgate::supervisor {
+
+struct MetricsSnapshot {
+  // Counters of every worker ever reported (the supervisor keeps those of
+  // workers that are gone), gauges of the live ones.
+  WorkerStats totals;
+  RouteStatsByPath routes;
+  std::map<std::string, std::string, std::less<>> relays;  // route path -> relay kind
+  struct Generation {
+    uint64_t generation = 0;
+    uint64_t workers = 0;      // live worker processes
+    uint64_t connections = 0;  // their connections_active
+  };
+  std::vector<Generation> generations;
+  uint64_t generation = 0;  // the serving one
+};
+
+// Every field of WorkerStats as wsgate_NAME (counters with _total), every
+// field of RouteStats as wsgate_route_NAME{route,relay}, and per
+// generation wsgate_generation_workers and _connections. Times are
+// converted to seconds (…_us_total and …_ns become …_seconds_total).
+std::string render_metrics(const MetricsSnapshot& snapshot);
+
+}  // namespace wsgate::supervisor
