@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <span>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/stats_fields.h"
 
@@ -69,6 +71,65 @@ void append_header(std::string& out, const std::string& name, bool counter, std:
   out.append("# TYPE ").append(name).append(counter ? " counter\n" : " gauge\n");
 }
 
+// A latency histogram made of WorkerStats' bucket counters (each counts
+// the durations from the previous bound up to its own; the last has no
+// bound) and the sum of the durations in microseconds.
+struct Histogram {
+  std::string_view name;
+  std::string_view help;
+  std::vector<std::pair<std::string_view, uint64_t WorkerStats::*>> buckets;  // le, counter
+  uint64_t WorkerStats::*sum_us;
+};
+
+std::vector<Histogram> histograms() {
+  using W = WorkerStats;
+  const auto five = [](uint64_t W::*a, uint64_t W::*b, uint64_t W::*c, uint64_t W::*d,
+                       uint64_t W::*e) {
+    return std::vector<std::pair<std::string_view, uint64_t W::*>>{
+        {"0.001", a}, {"0.01", b}, {"0.1", c}, {"1", d}, {"+Inf", e}};
+  };
+  return {
+      {"wsgate_handshake_duration_seconds",
+       "WebSocket upgrades by time from accept to the 101 (TLS included; whole milliseconds).",
+       five(&W::handshake_under_1ms, &W::handshake_under_10ms, &W::handshake_under_100ms,
+            &W::handshake_under_1s, &W::handshake_over_1s),
+       &W::handshake_us_total},
+      {"wsgate_tls_handshake_duration_seconds",
+       "TLS handshakes completed, by time from the first ClientHello byte.",
+       {{"0.001", &W::tls_handshake_under_1ms},
+        {"0.01", &W::tls_handshake_under_10ms},
+        {"0.1", &W::tls_handshake_under_100ms},
+        {"+Inf", &W::tls_handshake_over_100ms}},
+       &W::tls_handshake_us_total},
+      {"wsgate_upstream_connect_duration_seconds",
+       "Proxy routes: upstream connections made, by time to connect (TLS included).",
+       five(&W::proxy_connect_under_1ms, &W::proxy_connect_under_10ms,
+            &W::proxy_connect_under_100ms, &W::proxy_connect_under_1s, &W::proxy_connect_over_1s),
+       &W::proxy_connect_us_total},
+      {"wsgate_translator_reply_duration_seconds",
+       "Translator routes: time from a request to its first reply.",
+       five(&W::translator_reply_under_1ms, &W::translator_reply_under_10ms,
+            &W::translator_reply_under_100ms, &W::translator_reply_under_1s,
+            &W::translator_reply_over_1s),
+       &W::translator_reply_us_total},
+  };
+}
+
+void append_histogram(std::string& out, const Histogram& h, const WorkerStats& stats) {
+  const std::string name(h.name);
+  out.append("# HELP ").append(name).append(" ").append(h.help).append("\n");
+  out.append("# TYPE ").append(name).append(" histogram\n");
+  uint64_t cumulative = 0;
+  for (const auto& [le, member] : h.buckets) {
+    cumulative += stats.*member;
+    out.append(name).append("_bucket{le=\"").append(le).append("\"} ");
+    out.append(std::to_string(cumulative)).append("\n");
+  }
+  out.append(name).append("_sum ");
+  append_value(out, stats.*h.sum_us, 1e-6);
+  out.append(name).append("_count ").append(std::to_string(cumulative)).append("\n");
+}
+
 // Fields that are not metrics.
 bool skipped(std::string_view field) {
   return field == "report_time_ms";
@@ -105,6 +166,7 @@ std::string render_metrics(const MetricsSnapshot& snapshot) {
       append_value(out, stats.*field.member, metric.scale);
     }
   }
+  for (const Histogram& histogram : histograms()) append_histogram(out, histogram, snapshot.totals);
   append_header(out, "wsgate_generation", false, "The worker generation that serves.");
   out.append("wsgate_generation ").append(std::to_string(snapshot.generation)).append("\n");
   append_header(out, "wsgate_generation_workers", false,

@@ -379,6 +379,10 @@ void Connection::answer_request(const http::Request& request, uint8_t* tail, siz
   ws_output() += http::make_101_response(accept, protocol, deflate ? deflate->response : "");
   ws_wrote();
   ++stats.handshakes_ok;
+  const uint64_t handshake_us = (worker_.now() - accepted_at_) * 1000;
+  stats.handshake_us_total += handshake_us;
+  count_latency(handshake_us, stats.handshake_under_1ms, stats.handshake_under_10ms,
+                stats.handshake_under_100ms, stats.handshake_under_1s, stats.handshake_over_1s);
   RouteStats& route_stats = worker_.route_stats(*route);
   ++route_stats.upgrades;
   ++route_stats.connections_active;

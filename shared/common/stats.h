@@ -20,6 +20,14 @@ struct WorkerStats {
   uint64_t handshakes_failed_not_found = 0;    // 404
   uint64_t handshakes_failed_timeout = 0;      // 408 / no complete head in time
   uint64_t http_requests = 0;                  // plain HTTP answered (health, 426 ...)
+  // Upgrades by time from accept to the 101 (the loop's clock, in whole
+  // milliseconds; TLS included), and their sum.
+  uint64_t handshake_us_total = 0;
+  uint64_t handshake_under_1ms = 0;
+  uint64_t handshake_under_10ms = 0;
+  uint64_t handshake_under_100ms = 0;
+  uint64_t handshake_under_1s = 0;
+  uint64_t handshake_over_1s = 0;
   uint64_t connections_shed = 0;               // refused: max_connections, EMFILE
   uint64_t refused_per_ip_connections = 0;     // limits.max_connections_per_ip (503)
   uint64_t refused_per_ip_handshakes = 0;      // limits.handshakes_per_ip_per_second (429)
@@ -58,6 +66,12 @@ struct WorkerStats {
   uint64_t proxy_connect_failures_other = 0;
   uint64_t proxy_upstream_errors = 0;  // a connected upstream reset or failed
   uint64_t proxy_connect_us_total = 0;  // sum of connect times (TLS included), for the mean
+  // Connects made, by time taken (count_latency()).
+  uint64_t proxy_connect_under_1ms = 0;
+  uint64_t proxy_connect_under_10ms = 0;
+  uint64_t proxy_connect_under_100ms = 0;
+  uint64_t proxy_connect_under_1s = 0;
+  uint64_t proxy_connect_over_1s = 0;
   uint64_t proxy_bytes_to_upstream = 0;
   uint64_t proxy_bytes_from_upstream = 0;
   // Exec routes: programs started, failed to start, and how they ended.
@@ -108,6 +122,12 @@ struct WorkerStats {
   uint64_t translator_requests_dead = 0;  // requests given up after max_request_wait of silence
   uint64_t translator_replies_timed = 0;  // first replies to a request, for the latency mean
   uint64_t translator_reply_us_total = 0;  // sum of request-to-first-reply times
+  // First replies, by time taken (count_latency()).
+  uint64_t translator_reply_under_1ms = 0;
+  uint64_t translator_reply_under_10ms = 0;
+  uint64_t translator_reply_under_100ms = 0;
+  uint64_t translator_reply_under_1s = 0;
+  uint64_t translator_reply_over_1s = 0;
   uint64_t translator_replies_orphaned = 0;  // bus messages for a connection that is gone, dropped
   uint64_t translator_bus_reconnects = 0;  // Redis connections re-established after a loss
   uint64_t translator_bus_errors = 0;  // Redis connections lost or refused (AUTH included)
@@ -126,9 +146,27 @@ struct WorkerStats {
   uint64_t report_time_ms = 0;  // worker's CLOCK_MONOTONIC, ms
 
   // Adds the counters of `other`; gauges too (callers decide which set).
+  // (A new field must also join the table in stats.cpp.)
   void add_counters(const WorkerStats& other);
   void add_gauges(const WorkerStats& other);
 };
+
+// Counts one duration in the five buckets named NAME_under_1ms,
+// NAME_under_10ms, NAME_under_100ms, NAME_under_1s and NAME_over_1s.
+inline void count_latency(uint64_t micros, uint64_t& under_1ms, uint64_t& under_10ms,
+                          uint64_t& under_100ms, uint64_t& under_1s, uint64_t& over_1s) {
+  if (micros < 1000) {
+    ++under_1ms;
+  } else if (micros < 10000) {
+    ++under_10ms;
+  } else if (micros < 100000) {
+    ++under_100ms;
+  } else if (micros < 1000000) {
+    ++under_1s;
+  } else {
+    ++over_1s;
+  }
+}
 
 // Appends `stats` as JSON object members ("name": value, ...) without the
 // braces, in declaration order. The names are the field names above.

@@ -220,6 +220,11 @@ def test_prometheus_scrapes_the_counters_wsgatectl_shows(gateway, prometheus):
     assert route and route[0]["metric"]["relay"] == "echo" and float(route[0]["value"][1]) == 1
     up = query(port, 'up{job="wsgate"}')
     assert float(up[0]["value"][1]) == 1
+    # Prometheus takes the histogram as one: its quantile is computable.
+    upgrades = query(port, "wsgate_handshake_duration_seconds_count")
+    assert float(upgrades[0]["value"][1]) == 1
+    quantile = query(port, "histogram_quantile(0.5, wsgate_handshake_duration_seconds_bucket)")
+    assert 0 <= float(quantile[0]["value"][1]) <= 1
 
 
 def test_reload_moves_the_path_but_not_the_address(gateway):
@@ -234,3 +239,27 @@ def test_reload_moves_the_path_but_not_the_address(gateway):
     assert result.returncode != 0
     assert "metrics.address: cannot change on reload" in result.stdout + result.stderr, result
     assert get(gw, "/new")[0] == 200
+
+
+def histogram(values, name):
+    """{le: count} of one histogram, with its _sum and _count."""
+    buckets = {re.search(r'le="([^"]+)"', key).group(1): v for key, v in values.items()
+               if key.startswith(name + "_bucket{")}
+    return buckets, values[name + "_sum"], values[name + "_count"]
+
+
+def test_handshake_histogram_counts_every_upgrade(gateway):
+    gw = metrics_gateway(gateway, workers=1)
+    for _ in range(3):
+        echo_messages(gw, 1)
+    gw.wait_for(lambda: gw.stats()["totals"]["handshakes_ok"] == 3, 10, message="upgrades")
+    values = gw.wait_for(lambda: (v := samples(get(gw)[2]))[
+        "wsgate_handshake_duration_seconds_count"] == 3 and v, 10, message="histogram")
+    buckets, total, count = histogram(values, "wsgate_handshake_duration_seconds")
+    assert list(buckets) == ["0.001", "0.01", "0.1", "1", "+Inf"]
+    assert list(buckets.values()) == sorted(buckets.values()) and buckets["+Inf"] == count == 3
+    stats = gw.stats()["totals"]
+    assert total == stats["handshake_us_total"] / 1e6
+    assert sum(stats[f"handshake_{b}"] for b in
+               ("under_1ms", "under_10ms", "under_100ms", "under_1s", "over_1s")) == 3
+    assert histogram(values, "wsgate_upstream_connect_duration_seconds")[2] == 0

@@ -138,6 +138,10 @@ void ProxyRelay::connected() {
   connect_us_ = static_cast<int64_t>(micros);
   count(&WorkerStats::proxy_connects_ok, &RouteStats::proxy_connects_ok);
   count(&WorkerStats::proxy_connect_us_total, &RouteStats::proxy_connect_us_total, micros);
+  WorkerStats& stats = client_.worker().stats();
+  count_latency(micros, stats.proxy_connect_under_1ms, stats.proxy_connect_under_10ms,
+                stats.proxy_connect_under_100ms, stats.proxy_connect_under_1s,
+                stats.proxy_connect_over_1s);
   if (!pending_.empty()) {
     std::string waiting;
     waiting.swap(pending_);

@@ -239,8 +239,13 @@ void TranslatorRelay::bus_message(osrf::BusMessage& message) {
     const auto sent = sent_at_.find(*xid);
     if (sent != sent_at_.end()) {
       count(&WorkerStats::translator_replies_timed, &RouteStats::translator_replies_timed);
+      const uint64_t micros = (uv_hrtime() - sent->second) / 1000;
       count(&WorkerStats::translator_reply_us_total, &RouteStats::translator_reply_us_total,
-            (uv_hrtime() - sent->second) / 1000);
+            micros);
+      WorkerStats& stats = client_.worker().stats();
+      count_latency(micros, stats.translator_reply_under_1ms, stats.translator_reply_under_10ms,
+                    stats.translator_reply_under_100ms, stats.translator_reply_under_1s,
+                    stats.translator_reply_over_1s);
       sent_at_.erase(sent);
     }
   }

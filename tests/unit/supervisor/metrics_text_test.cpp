@@ -67,6 +67,7 @@ TEST(MetricsText, EveryMetricHasOneHelpAndOneTypeBeforeItsSamples) {
   std::istringstream in(text);
   std::set<std::string> typed;
   std::string current;
+  bool histogram = false;
   for (std::string line; std::getline(in, line);) {
     ASSERT_FALSE(line.empty());
     if (line.starts_with("# HELP ")) {
@@ -78,12 +79,41 @@ TEST(MetricsText, EveryMetricHasOneHelpAndOneTypeBeforeItsSamples) {
       EXPECT_EQ(line.substr(7, current.size()), current);
       const bool counter = line.ends_with(" counter");
       EXPECT_EQ(counter, current.ends_with("_total")) << line;
+      histogram = line.ends_with(" histogram");
       continue;
     }
-    const std::string name = line.substr(0, line.find_first_of("{ "));
+    std::string name = line.substr(0, line.find_first_of("{ "));
+    if (histogram) {
+      // A histogram's samples are NAME_bucket{le}, NAME_sum and NAME_count.
+      for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+        if (name == current + suffix) name = current;
+      }
+    }
     EXPECT_EQ(name, current) << line;
   }
   EXPECT_GT(typed.size(), 100u);
+}
+
+TEST(MetricsText, HistogramsAreCumulativeWithSumAndCount) {
+  MetricsSnapshot s;
+  s.totals.handshake_under_1ms = 2;
+  s.totals.handshake_under_100ms = 1;
+  s.totals.handshake_over_1s = 1;
+  s.totals.handshake_us_total = 3'000'000;
+  const std::string text = render_metrics(s);
+  EXPECT_EQ(line_of(text, "# TYPE wsgate_handshake_duration_seconds "),
+            "# TYPE wsgate_handshake_duration_seconds histogram");
+  const char* expected[] = {
+      "wsgate_handshake_duration_seconds_bucket{le=\"0.001\"} 2",
+      "wsgate_handshake_duration_seconds_bucket{le=\"0.01\"} 2",
+      "wsgate_handshake_duration_seconds_bucket{le=\"0.1\"} 3",
+      "wsgate_handshake_duration_seconds_bucket{le=\"1\"} 3",
+      "wsgate_handshake_duration_seconds_bucket{le=\"+Inf\"} 4",
+      "wsgate_handshake_duration_seconds_sum 3",
+      "wsgate_handshake_duration_seconds_count 4",
+  };
+  for (const char* line : expected)
+    EXPECT_NE(text.find(std::string(line) + "\n"), std::string::npos) << line;
 }
 
 }  // namespace
