@@ -130,6 +130,16 @@ void append_histogram(std::string& out, const Histogram& h, const WorkerStats& s
   out.append(name).append("_count ").append(std::to_string(cumulative)).append("\n");
 }
 
+void append_per_generation(std::string& out, const std::string& name, std::string_view help,
+                           const std::vector<MetricsSnapshot::Generation>& generations,
+                           uint64_t MetricsSnapshot::Generation::*member) {
+  append_header(out, name, false, help);
+  for (const MetricsSnapshot::Generation& g : generations) {
+    out.append(name).append("{generation=\"").append(std::to_string(g.generation)).append("\"} ");
+    out.append(std::to_string(g.*member)).append("\n");
+  }
+}
+
 // Fields that are not metrics.
 bool skipped(std::string_view field) {
   return field == "report_time_ms";
@@ -169,24 +179,12 @@ std::string render_metrics(const MetricsSnapshot& snapshot) {
   for (const Histogram& histogram : histograms()) append_histogram(out, histogram, snapshot.totals);
   append_header(out, "wsgate_generation", false, "The worker generation that serves.");
   out.append("wsgate_generation ").append(std::to_string(snapshot.generation)).append("\n");
-  append_header(out, "wsgate_generation_workers", false,
-                "Worker processes alive, by generation (an old one drains after a reload).");
-  for (const MetricsSnapshot::Generation& g : snapshot.generations) {
-    out.append("wsgate_generation_workers{generation=\"")
-        .append(std::to_string(g.generation))
-        .append("\"} ")
-        .append(std::to_string(g.workers))
-        .append("\n");
-  }
-  append_header(out, "wsgate_generation_connections", false,
-                "Open WebSocket connections, by worker generation.");
-  for (const MetricsSnapshot::Generation& g : snapshot.generations) {
-    out.append("wsgate_generation_connections{generation=\"")
-        .append(std::to_string(g.generation))
-        .append("\"} ")
-        .append(std::to_string(g.connections))
-        .append("\n");
-  }
+  append_per_generation(out, "wsgate_generation_workers",
+                        "Worker processes alive, by generation (an old one drains after a reload).",
+                        snapshot.generations, &MetricsSnapshot::Generation::workers);
+  append_per_generation(out, "wsgate_generation_connections",
+                        "Open WebSocket connections, by worker generation.", snapshot.generations,
+                        &MetricsSnapshot::Generation::connections);
   return out;
 }
 
