@@ -128,8 +128,19 @@ void MetricsServer::on_connection(uv_stream_t* server, int status) noexcept {
 }
 
 void MetricsServer::accept_client() noexcept {
-  Client* client = new (std::nothrow) Client;
-  if (client == nullptr) return;
+  Client* client = nullptr;
+  try {
+    client = new Client;
+  } catch (...) {
+    // libuv stops watching the listener while the socket it accepted waits
+    // in accepted_fd for uv_accept(): drop that socket, or no scrape would
+    // ever be answered again.
+    const int fd = server_.accepted_fd;
+    server_.accepted_fd = -1;
+    if (fd >= 0) ::close(fd);
+    error_log().warn("metrics: no memory for a client; dropped it");
+    return;
+  }
   client->server = this;
   uv_tcp_init(loop_, &client->tcp);
   uv_timer_init(loop_, &client->timer);

@@ -71,8 +71,15 @@ class Compression {
   void finish_parts() { parts_.reset(); }
   // Text messages in parts are UTF-8 checked as they inflate (WS-U8-06).
   ws::Utf8Validator* parts_utf8() { return parts_ ? &parts_->utf8 : nullptr; }
-  // Heap bytes held for a message in parts (0 between messages).
-  size_t buffered_bytes() const { return parts_ ? parts_->inflated.capacity() : 0; }
+  // Heap bytes held for a message in parts (0 between messages): the
+  // inflated bytes so far and, without client takeover, its own inflater
+  // (its window and about 7 KiB of state, whether touched yet or not).
+  size_t buffered_bytes() const {
+    if (!parts_) return 0;
+    const size_t inflater =
+        parts_->inflater ? (size_t{1} << parameters_.client_window_bits) + 7168 : 0;
+    return parts_->inflated.capacity() + inflater;
+  }
 
  private:
   const config::CompressionConfig& config_;

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 
 #include <cstring>
+#include <utility>
 
 #include "common/log.h"
 #include "config/config.h"
@@ -236,6 +237,10 @@ void Connection::feed_frames(uint8_t* data, size_t size) {
   pause_client_reads(Stream::kPauseDeferred);
 }
 
+uint64_t Connection::deferred_bytes() const {
+  return worker_.deferred_bytes(*this);
+}
+
 void Connection::feed_deferred(std::string& input) noexcept {
   input_deferred_ = false;
   try {
@@ -248,7 +253,12 @@ void Connection::feed_deferred(std::string& input) noexcept {
     abort(CloseCause::Error);
     return;
   }
-  if (!input_deferred_) resume_client_reads(Stream::kPauseDeferred);
+  if (input_deferred_) return;
+  resume_client_reads(Stream::kPauseDeferred);
+  if (std::exchange(eof_deferred_, false) &&
+      (state_ == State::Open || state_ == State::Handshake)) {
+    end_of_stream(UV_EOF);
+  }
 }
 
 void Connection::handle_handshake_bytes(uint8_t* data, size_t size) {

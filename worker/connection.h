@@ -95,7 +95,8 @@ class Connection final : private StreamOwner {
   // Bytes held for unfinished incoming data: the WebSocket message being
   // assembled, and the relay's queues toward its backend.
   uint64_t incoming_bytes() const {
-    return (ws_ ? ws_->buffered_bytes() : 0) + (relay_ ? relay_->buffered_bytes() : 0);
+    return (ws_ ? ws_->buffered_bytes() : 0) + (relay_ ? relay_->buffered_bytes() : 0) +
+           (input_deferred_ ? deferred_bytes() : 0);
   }
   // limits.worker_buffer_memory is exhausted and this connection holds the
   // most: closed with 1009 (and its unfinished message freed) when most of
@@ -123,6 +124,8 @@ class Connection final : private StreamOwner {
   // Input the worker held for this connection since an earlier loop turn
   // (see feed_frames); called by the worker only.
   void feed_deferred(std::string& input) noexcept;
+  // Client input the worker holds for this connection (see feed_frames).
+  uint64_t deferred_bytes() const;
   // Pauses / resumes reading the client (backpressure from the backend).
   void pause_client_reads(Stream::PauseReason reason = Stream::kPausePeer);
   void resume_client_reads(Stream::PauseReason reason = Stream::kPausePeer);
@@ -210,6 +213,7 @@ class Connection final : private StreamOwner {
   unsigned fds_reserved_ = 0;  // counted in the worker's fd budget
   bool peer_counted_ = false;  // counted in the worker's PeerLimits
   bool input_deferred_ = false;  // the worker holds input of ours (PMD-11)
+  bool eof_deferred_ = false;    // close_notify came after that input
 
   uint64_t accepted_at_ = 0;
   uint64_t phase_since_ = 0;

@@ -36,6 +36,12 @@ void Connection::handle_tls_bytes(const uint8_t* data, size_t size) {
         // close_notify: the peer sends nothing more. After a Close frame in
         // the same read, our Close reply and close_notify still go out
         // (the stream flushes next); EOF or timeouts.close then ends it.
+        if (input_deferred_) {
+          // Input before the close_notify waits for a later loop turn
+          // (PMD-11); the end of the stream is handled after it.
+          eof_deferred_ = true;
+          return;
+        }
         if (state_ != State::Closing) end_of_stream(UV_EOF);
         return;
       case tls::TlsSession::Result::Error:

@@ -421,6 +421,13 @@ void Worker::defer_input(Connection& connection, const uint8_t* data, size_t siz
   deferred_input_.push_back({&connection, std::string(bytes, size)});
 }
 
+uint64_t Worker::deferred_bytes(const Connection& connection) const {
+  for (const DeferredInput& held : deferred_input_) {
+    if (held.connection == &connection) return held.bytes.capacity();
+  }
+  return 0;
+}
+
 void Worker::on_deferred_input(uv_idle_t* idle) noexcept {
   static_cast<Worker*>(idle->data)->feed_deferred_input();
 }

@@ -114,6 +114,7 @@ class Worker {
   // turn; an idle handle feeds it back (Connection::feed_deferred) once
   // the loop has polled for everyone else's I/O.
   void defer_input(Connection& connection, const uint8_t* data, size_t size);
+  uint64_t deferred_bytes(const Connection& connection) const;
 
   static constexpr size_t kReadBufferSize = 256 * 1024;
   static constexpr size_t kPlainBufferSize = 64 * 1024;

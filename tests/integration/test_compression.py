@@ -387,10 +387,15 @@ def test_autobahn_13_offers_with_context_takeover_allowed(gateway):
         assert echo_in_parts(gw.url(), payloads, offers) == expected, case
 
 
+def inflating_messages(count):
+    """`count` distinct messages of just under 1 MiB that deflate to ~1 KiB."""
+    return [b"%04d" % i + bytes((1 << 20) - 64) for i in range(count)]
+
+
 def inflating_flood(client, count=40):
     """Sends `count` compressed messages of ~1 KiB that inflate to just
     under 1 MiB each in one write, then checks every echo in order."""
-    messages = [b"%04d" % i + bytes((1 << 20) - 64) for i in range(count)]
+    messages = inflating_messages(count)
     client.send(b"".join(wsraw.frame(0x2, deflate(m), rsv=4) for m in messages))
     for i, message in enumerate(messages):
         fin, opcode, payload = client.read_frame()

@@ -799,3 +799,85 @@ def test_inflating_deferred_over_tls_keeps_every_record_in_order(kit, gateway):
     assert headers["sec-websocket-extensions"].startswith("permessage-deflate")
     inflating_flood(client)
     assert wait_total(gw, "inflate_deferrals", 1)["inflated_bytes_in"] > 0
+
+
+def test_close_notify_behind_deferred_input_waits_for_it(kit, gateway):
+    """PMD-11 over wss: messages that inflate past 4 MiB, a Close frame and
+    the TLS close_notify arrive in one flight. The input held for the next
+    loop turn is still processed: every echo and the Close reply come
+    back before the connection ends, and it ends as a clean close."""
+    from test_compression import inflating_messages
+    gw = gateway(workers=1, extra={
+        "listen": tls_listen([cert_entry(kit.a_ec)]),
+        "routes": [{"path": "/echo", "relay": "echo", "compression": {"enabled": True}}]})
+    raw = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = client_context(kit).wrap_bio(incoming, outgoing, server_hostname="a.test")
+
+    def pump_until(done):
+        while not done():
+            if outgoing.pending:
+                raw.sendall(outgoing.read())
+            data = raw.recv(65536)
+            if not data:
+                incoming.write_eof()
+                return
+            incoming.write(data)
+
+    def try_handshake():
+        try:
+            tls.do_handshake()
+            return True
+        except ssl.SSLWantReadError:
+            return False
+    pump_until(try_handshake)
+    tls.write(wsraw.upgrade_request(extra="Sec-WebSocket-Extensions: permessage-deflate\r\n"))
+    received = bytearray()
+
+    def read_some(until):
+        """Decrypts into `received` until until() holds or TLS ends."""
+        while True:
+            try:
+                while True:
+                    received.extend(tls.read(65536))
+            except ssl.SSLWantReadError:
+                pass
+            except ssl.SSLZeroReturnError:
+                return
+            if until():
+                return
+            if outgoing.pending:
+                raw.sendall(outgoing.read())
+            data = raw.recv(65536)
+            if not data:
+                return
+            incoming.write(data)
+    read_some(lambda: b"\r\n\r\n" in received)
+    assert received.startswith(b"HTTP/1.1 101 ")
+    del received[:received.index(b"\r\n\r\n") + 4]
+    messages = inflating_messages(40)
+    tls.write(b"".join(wsraw.frame(0x2, wsraw.deflate(m), rsv=4) for m in messages) +
+              wsraw.close_frame(1000))
+    with contextlib.suppress(ssl.SSLWantReadError):
+        tls.unwrap()  # queues close_notify behind the frames
+    raw.sendall(outgoing.read())  # all of it in one flight
+    client = wsraw.RawClient.__new__(wsraw.RawClient)
+    client.buffer = bytes(received)
+    client.last_rsv = 0
+
+    def more():
+        read_some(lambda: len(received) > 0)
+        if not received:
+            raise EOFError("the gateway ended the connection")
+        client.buffer += bytes(received)
+        received.clear()
+    client.recv_some = more
+    for i, message in enumerate(messages):
+        _, opcode, payload = client.read_frame()
+        assert opcode == 0x2 and wsraw.inflate(payload) == message, i
+    assert client.read_close()[0] == 1000
+    raw.close()
+    line = gw.wait_for(lambda: next((l for l in gw.access_log().splitlines() if "/echo" in l),
+                                    None), 10, message="access line")
+    assert "close_code=1000" in line and "cause=client" in line, line
+    assert totals(gw)["inflate_deferrals"] >= 1
