@@ -229,11 +229,16 @@ std::string Supervisor::metrics_text() const {
     auto it = std::find_if(snapshot.generations.begin(), snapshot.generations.end(),
                            [&](const auto& g) { return g.generation == process->generation; });
     if (it == snapshot.generations.end()) {
-      snapshot.generations.push_back({process->generation, 0, 0});
+      snapshot.generations.push_back({process->generation, 0, 0, 0, 0});
       it = snapshot.generations.end() - 1;
     }
     ++it->workers;
-    it->connections += process->stats.connections_active;
+    const WorkerStats& s = process->stats;
+    it->handshaking += s.connections_handshaking;
+    it->closing += s.connections_closing;
+    // Connections closed but not yet released count as closing too.
+    it->open += s.connections_active -
+                std::min(s.connections_active, s.connections_handshaking + s.connections_closing);
   }
   std::sort(snapshot.generations.begin(), snapshot.generations.end(),
             [](const auto& a, const auto& b) { return a.generation < b.generation; });

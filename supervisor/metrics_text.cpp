@@ -182,9 +182,21 @@ std::string render_metrics(const MetricsSnapshot& snapshot) {
   append_per_generation(out, "wsgate_generation_workers",
                         "Worker processes alive, by generation (an old one drains after a reload).",
                         snapshot.generations, &MetricsSnapshot::Generation::workers);
-  append_per_generation(out, "wsgate_generation_connections",
-                        "Open WebSocket connections, by worker generation.", snapshot.generations,
-                        &MetricsSnapshot::Generation::connections);
+  append_header(out, "wsgate_generation_connections", false,
+                "Connections by worker generation and state (handshake, open, closing).");
+  for (const MetricsSnapshot::Generation& g : snapshot.generations) {
+    const std::pair<const char*, uint64_t> states[] = {
+        {"handshake", g.handshaking}, {"open", g.open}, {"closing", g.closing}};
+    for (const auto& [state, count] : states) {
+      out.append("wsgate_generation_connections{generation=\"")
+          .append(std::to_string(g.generation))
+          .append("\",state=\"")
+          .append(state)
+          .append("\"} ")
+          .append(std::to_string(count))
+          .append("\n");
+    }
+  }
   return out;
 }
 

@@ -21,7 +21,9 @@ struct MetricsSnapshot {
   struct Generation {
     uint64_t generation = 0;
     uint64_t workers = 0;      // live worker processes
-    uint64_t connections = 0;  // their connections_active
+    uint64_t handshaking = 0;  // their connections by state
+    uint64_t open = 0;
+    uint64_t closing = 0;
   };
   std::vector<Generation> generations;
   uint64_t generation = 0;  // the serving one
@@ -29,7 +31,8 @@ struct MetricsSnapshot {
 
 // Every field of WorkerStats as wsgate_NAME (counters with _total), every
 // field of RouteStats as wsgate_route_NAME{route,relay}, and per
-// generation wsgate_generation_workers and _connections. Times are
+// generation wsgate_generation_workers and wsgate_generation_connections
+// (by state: handshake, open, closing). Times are
 // converted to seconds (…_us_total and …_ns become …_seconds_total).
 std::string render_metrics(const MetricsSnapshot& snapshot);
 

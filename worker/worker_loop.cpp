@@ -614,6 +614,8 @@ void Worker::on_stats_timer(uv_timer_t* timer) noexcept {
 
 void Worker::send_stats() {
   stats_.connections_active = all.size();
+  stats_.connections_handshaking = handshaking.size();
+  stats_.connections_closing = closing.size();
   uint64_t queued = 0;
   all.for_each([&](Connection* c) { queued += c->queued_bytes(); });
   stats_.write_queue_bytes = queued;

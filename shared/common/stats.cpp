@@ -129,6 +129,8 @@ constexpr std::array kFields{
     WSGATE_COUNTER(loop_busy_ns),
     WSGATE_COUNTER(loop_total_ns),
     WSGATE_GAUGE(connections_active),
+    WSGATE_GAUGE(connections_handshaking),
+    WSGATE_GAUGE(connections_closing),
     WSGATE_GAUGE(tls_connections_active),
     WSGATE_GAUGE(proxy_connections_active),
     WSGATE_GAUGE(exec_processes_running),

@@ -134,7 +134,9 @@ struct WorkerStats {
   uint64_t loop_busy_ns = 0;   // event-loop time not idle
   uint64_t loop_total_ns = 0;  // event-loop time elapsed
   // gauges
-  uint64_t connections_active = 0;
+  uint64_t connections_active = 0;       // every connection, in any state
+  uint64_t connections_handshaking = 0;  // of those, before the 101 (or refusal)
+  uint64_t connections_closing = 0;      // of those, closing
   uint64_t tls_connections_active = 0;
   uint64_t proxy_connections_active = 0;  // upstream connected or connecting
   uint64_t exec_processes_running = 0;    // spawned and not yet reaped

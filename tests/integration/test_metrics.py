@@ -263,3 +263,24 @@ def test_handshake_histogram_counts_every_upgrade(gateway):
     assert sum(stats[f"handshake_{b}"] for b in
                ("under_1ms", "under_10ms", "under_100ms", "under_1s", "over_1s")) == 3
     assert histogram(values, "wsgate_upstream_connect_duration_seconds")[2] == 0
+
+
+def test_connections_by_state_per_generation(gateway):
+    gw = metrics_gateway(gateway, workers=1)
+
+    async def main():
+        async with websockets.connect(gw.url(), ping_interval=None) as ws:
+            await ws.send("hold")
+            await ws.recv()
+            # One more connection that has not sent its request head yet.
+            with socket.create_connection(("127.0.0.1", gw.port), timeout=10):
+                def by_state():
+                    values = samples(get(gw)[2])
+                    return {s: values.get(f'wsgate_generation_connections{{generation="1",'
+                                          f'state="{s}"}}') for s in ("handshake", "open",
+                                                                      "closing")}
+                return await asyncio.to_thread(
+                    gw.wait_for, lambda: (b := by_state()) == {"handshake": 1, "open": 1,
+                                                                "closing": 0} and b, 10,
+                    message="one connection in each of two states")
+    assert asyncio.run(main())

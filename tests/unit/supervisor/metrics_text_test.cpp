@@ -22,7 +22,7 @@ MetricsSnapshot sample() {
   s.routes["/we\"ird\\path\n"].upgrades = 1;
   s.relays["/echo"] = "echo";
   s.generation = 2;
-  s.generations = {{1, 1, 4}, {2, 2, 10}};
+  s.generations = {{1, 1, 0, 4, 1}, {2, 2, 3, 10, 0}};
   return s;
 }
 
@@ -57,8 +57,12 @@ TEST(MetricsText, RoutesAndGenerationsAreLabelled) {
             "wsgate_route_upgrades_total{route=\"/we\\\"ird\\\\path\\n\",relay=\"\"} 1");
   EXPECT_EQ(line_of(text, "wsgate_generation_workers{generation=\"1\"}"),
             "wsgate_generation_workers{generation=\"1\"} 1");
-  EXPECT_EQ(line_of(text, "wsgate_generation_connections{generation=\"2\"}"),
-            "wsgate_generation_connections{generation=\"2\"} 10");
+  EXPECT_EQ(line_of(text, "wsgate_generation_connections{generation=\"2\",state=\"open\"}"),
+            "wsgate_generation_connections{generation=\"2\",state=\"open\"} 10");
+  EXPECT_EQ(line_of(text, "wsgate_generation_connections{generation=\"2\",state=\"handshake\"}"),
+            "wsgate_generation_connections{generation=\"2\",state=\"handshake\"} 3");
+  EXPECT_EQ(line_of(text, "wsgate_generation_connections{generation=\"1\",state=\"closing\"}"),
+            "wsgate_generation_connections{generation=\"1\",state=\"closing\"} 1");
   EXPECT_EQ(line_of(text, "wsgate_generation "), "wsgate_generation 2");
 }
 
