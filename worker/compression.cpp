@@ -9,11 +9,16 @@ ws::MessageDeflater& SharedCompression::deflater(int window_bits, int level, int
   return *slot;
 }
 
-void SharedCompression::trim() {
+bool SharedCompression::trim() {
   // A 64 KiB buffer serves most messages; a larger one is returned.
+  bool freed = false;
   for (std::vector<uint8_t>* buffer : {&deflated_, &inflated_}) {
-    if (buffer->capacity() > (64u << 10)) std::vector<uint8_t>().swap(*buffer);
+    if (buffer->capacity() > (64u << 10)) {
+      std::vector<uint8_t>().swap(*buffer);
+      freed = true;
+    }
   }
+  return freed;
 }
 
 ws::DeflatePolicy deflate_policy(const config::CompressionConfig& config) {
@@ -75,19 +80,21 @@ ws::MessageInflater::Result Compression::inflate_part(std::span<const uint8_t> p
                                                       uint64_t max_size,
                                                       std::span<const uint8_t>& fresh) {
   using Result = ws::MessageInflater::Result;
-  const bool takeover = !parameters_.client_no_context_takeover;
   if (!parts_) {
     parts_ = std::make_unique<Parts>();
-    if (!takeover) {
-      parts_->inflater = std::make_unique<ws::MessageInflater>(parameters_.client_window_bits);
+    const bool reset = parameters_.client_no_context_takeover;
+    if (reset) {
+      parts_->own = std::make_unique<ws::MessageInflater>(parameters_.client_window_bits);
+      parts_->stream = parts_->own.get();
+    } else {
+      parts_->stream = &client_inflater();
     }
-    const Result started = (takeover ? client_inflater() : *parts_->inflater).begin(!takeover);
+    const Result started = parts_->stream->begin(reset);
     if (started != Result::Ok) return started;
   }
-  ws::MessageInflater& inflater = takeover ? client_inflater() : *parts_->inflater;
   std::vector<uint8_t>& inflated = parts_->inflated;
   const size_t before = inflated.size();
-  const Result result = inflater.feed(part, last, max_size, inflated);
+  const Result result = parts_->stream->feed(part, last, max_size, inflated);
   fresh = std::span<const uint8_t>(inflated).subspan(before);
   return result;
 }

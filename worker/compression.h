@@ -33,7 +33,8 @@ class SharedCompression {
   std::vector<uint8_t>& deflated() { return deflated_; }
   std::vector<uint8_t>& inflated() { return inflated_; }
   // Frees the scratch buffers a large message left behind.
-  void trim();
+  // Returns true when it freed one.
+  bool trim();
 
  private:
   std::map<std::tuple<int, int, int>, std::unique_ptr<ws::MessageDeflater>> deflaters_;
@@ -76,8 +77,7 @@ class Compression {
   // (its window and about 7 KiB of state, whether touched yet or not).
   size_t buffered_bytes() const {
     if (!parts_) return 0;
-    const size_t inflater =
-        parts_->inflater ? (size_t{1} << parameters_.client_window_bits) + 7168 : 0;
+    const size_t inflater = parts_->own ? (size_t{1} << parameters_.client_window_bits) + 7168 : 0;
     return parts_->inflated.capacity() + inflater;
   }
 
@@ -89,7 +89,8 @@ class Compression {
   std::unique_ptr<ws::MessageInflater> own_inflater_;  // client context takeover
 
   struct Parts {
-    std::unique_ptr<ws::MessageInflater> inflater;  // without client takeover
+    ws::MessageInflater* stream = nullptr;     // own, or own_inflater_ (client takeover)
+    std::unique_ptr<ws::MessageInflater> own;  // without client takeover
     std::vector<uint8_t> inflated;
     ws::Utf8Validator utf8;
   };

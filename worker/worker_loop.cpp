@@ -1,6 +1,7 @@
 // The worker's event loop: accept, channel, timer lists, drain, stop, stats.
 #include "worker/worker_loop.h"
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -670,6 +671,11 @@ void expire_front(List& list, uint64_t now, uint64_t limit, Start start, Expire 
 void Worker::tick() {
   const uint64_t t = now();
   const config::Config& cfg = *config_;
+  // A large compressed message left the shared zlib buffers large; they go
+  // back here rather than after every message. glibc keeps freed heap
+  // memory once its mmap threshold has adapted to such sizes, so the
+  // process's free memory is handed back to the kernel as well.
+  if (compression_.trim()) malloc_trim(0);
   expire_front(
       handshaking, t, ms(cfg.limits.handshake_timeout),
       [](Connection* c) { return c->phase_since(); },

@@ -415,3 +415,18 @@ def test_inflating_is_spread_over_loop_turns(gateway):
                         and t, 10, message="all inflated")
     assert stats["inflate_deferrals"] >= 1, stats
     assert echo(gw.url(), ["after"]) == ["after"]
+
+
+def test_shared_buffers_of_a_large_message_are_given_back(gateway):
+    """The worker's shared inflate and deflate buffers grow to the largest
+    message (here 16 MiB inflated, 8 MiB of deflate room) and are returned
+    at the next idle check, so the worker's memory goes back down."""
+    limits = {"max_message": "16MiB", "max_frame": "16MiB"}
+    route = {"path": "/echo", "relay": "echo", "compression": {"enabled": True}}
+    gw = gateway(workers=1, extra={"routes": [route], "limits": limits,
+                                   "timeouts": {"idle_check_interval": "200ms"}})
+    before = worker_rss(gw)
+    big = "a" * (16 << 20)
+    assert asyncio.run(python_echo(gw.url(), [big]))[1] == [big]
+    gw.wait_for(lambda: worker_rss(gw) < before + (6 << 20), 10,
+                message=f"worker RSS back near {before} (now {worker_rss(gw)})")
