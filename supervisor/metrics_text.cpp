@@ -81,14 +81,14 @@ struct Histogram {
   uint64_t WorkerStats::*sum_us;
 };
 
-std::vector<Histogram> histograms() {
+const std::vector<Histogram>& histograms() {
   using W = WorkerStats;
   const auto five = [](uint64_t W::*a, uint64_t W::*b, uint64_t W::*c, uint64_t W::*d,
                        uint64_t W::*e) {
     return std::vector<std::pair<std::string_view, uint64_t W::*>>{
         {"0.001", a}, {"0.01", b}, {"0.1", c}, {"1", d}, {"+Inf", e}};
   };
-  return {
+  static const std::vector<Histogram> all{
       {"wsgate_handshake_duration_seconds",
        "WebSocket upgrades by time from accept to the 101 (TLS included; whole milliseconds).",
        five(&W::handshake_under_1ms, &W::handshake_under_10ms, &W::handshake_under_100ms,
@@ -113,6 +113,7 @@ std::vector<Histogram> histograms() {
             &W::translator_reply_over_1s),
        &W::translator_reply_us_total},
   };
+  return all;
 }
 
 void append_histogram(std::string& out, const Histogram& h, const WorkerStats& stats) {
@@ -130,19 +131,17 @@ void append_histogram(std::string& out, const Histogram& h, const WorkerStats& s
   out.append(name).append("_count ").append(std::to_string(cumulative)).append("\n");
 }
 
-void append_per_generation(std::string& out, const std::string& name, std::string_view help,
-                           const std::vector<MetricsSnapshot::Generation>& generations,
-                           uint64_t MetricsSnapshot::Generation::*member) {
-  append_header(out, name, false, help);
-  for (const MetricsSnapshot::Generation& g : generations) {
-    out.append(name).append("{generation=\"").append(std::to_string(g.generation)).append("\"} ");
-    out.append(std::to_string(g.*member)).append("\n");
+// Fields that are not metrics of their own: the report's clock, and the
+// bucket counters and sums the histograms are made of.
+bool skipped(const StatsField& field) {
+  if (field.name == "report_time_ms") return true;
+  for (const Histogram& h : histograms()) {
+    if (field.member == h.sum_us) return true;
+    for (const auto& bucket : h.buckets) {
+      if (field.member == bucket.second) return true;
+    }
   }
-}
-
-// Fields that are not metrics.
-bool skipped(std::string_view field) {
-  return field == "report_time_ms";
+  return false;
 }
 
 }  // namespace
@@ -151,7 +150,7 @@ std::string render_metrics(const MetricsSnapshot& snapshot) {
   std::string out;
   out.reserve(16384);
   for (const StatsField& field : stats_fields()) {
-    if (skipped(field.name)) continue;
+    if (skipped(field)) continue;
     const Metric metric = metric_for("wsgate_", field.name, field.counter);
     append_header(out, metric.name, field.counter,
                   std::string(field.counter ? "Counter " : "Gauge ") + std::string(field.name) +
@@ -179,9 +178,15 @@ std::string render_metrics(const MetricsSnapshot& snapshot) {
   for (const Histogram& histogram : histograms()) append_histogram(out, histogram, snapshot.totals);
   append_header(out, "wsgate_generation", false, "The worker generation that serves.");
   out.append("wsgate_generation ").append(std::to_string(snapshot.generation)).append("\n");
-  append_per_generation(out, "wsgate_generation_workers",
-                        "Worker processes alive, by generation (an old one drains after a reload).",
-                        snapshot.generations, &MetricsSnapshot::Generation::workers);
+  append_header(out, "wsgate_generation_workers", false,
+                "Worker processes alive, by generation (an old one drains after a reload).");
+  for (const MetricsSnapshot::Generation& g : snapshot.generations) {
+    out.append("wsgate_generation_workers{generation=\"")
+        .append(std::to_string(g.generation))
+        .append("\"} ")
+        .append(std::to_string(g.workers))
+        .append("\n");
+  }
   append_header(out, "wsgate_generation_connections", false,
                 "Connections by worker generation and state (handshake, open, closing).");
   for (const MetricsSnapshot::Generation& g : snapshot.generations) {

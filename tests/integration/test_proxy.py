@@ -196,6 +196,8 @@ def test_binary_and_text_messages_reach_the_upstream_as_raw_bytes(gateway):
         stats = wait_total(gw, "proxy_bytes_to_upstream", len(raw))
         stats = wait_total(gw, "proxy_bytes_from_upstream", len(raw))
         assert stats["proxy_connects_ok"] == 1
+        assert sum(stats[f"proxy_connect_{b}"] for b in
+                   ("under_1ms", "under_10ms", "under_100ms", "under_1s", "over_1s")) == 1
 
 
 def test_upstream_writes_are_cut_at_upstream_message_max(gateway):

@@ -67,6 +67,9 @@ def test_stateless_request_round_trip(rig):
     assert stats["translator_bus_messages_out"] == 1
     assert stats["translator_bus_messages_in"] == 1
     assert stats["translator_replies_timed"] == 1
+    # The reply time is in exactly one latency bucket.
+    assert sum(stats[f"translator_reply_{b}"] for b in
+               ("under_1ms", "under_10ms", "under_100ms", "under_1s", "over_1s")) == 1
     assert stats["translator_requests_in_flight"] == 0
     assert route_stats(gw)["translator_bus_messages_in"] == 1
     gw.wait_for(lambda: "bus_out=1 bus_in=1 dropped=0 transport_errors=0" in gw.access_log(), 10,

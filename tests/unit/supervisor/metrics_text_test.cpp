@@ -43,8 +43,11 @@ TEST(MetricsText, CountersGaugesAndSeconds) {
   EXPECT_EQ(line_of(text, "# TYPE wsgate_connections_active"),
             "# TYPE wsgate_connections_active gauge");
   EXPECT_EQ(line_of(text, "wsgate_loop_busy_seconds_total "), "wsgate_loop_busy_seconds_total 1.5");
-  EXPECT_EQ(line_of(text, "wsgate_translator_reply_seconds_total "),
-            "wsgate_translator_reply_seconds_total 0.25");
+  // A sum and bucket counters that make a histogram appear only in it.
+  EXPECT_EQ(line_of(text, "wsgate_translator_reply_duration_seconds_sum "),
+            "wsgate_translator_reply_duration_seconds_sum 0.25");
+  EXPECT_EQ(line_of(text, "wsgate_translator_reply_seconds_total"), "");
+  EXPECT_EQ(line_of(text, "wsgate_handshake_under_1ms"), "");
   EXPECT_EQ(line_of(text, "wsgate_report_time"), "");  // not a metric
 }
 
