@@ -169,7 +169,7 @@ void WsSession::deliver_part(const ws::FrameEvent& event) {
 bool WsSession::inflated_ok(ws::MessageInflater::Result result) {
   using Result = ws::MessageInflater::Result;
   if (result == Result::Ok) return true;
-  if (compression_) compression_->finish_parts();
+  compression_->finish_parts();  // only compressed messages are inflated
   switch (result) {
     case Result::TooBig:
       fail(ws::close_code::kMessageTooBig, "message too big");
