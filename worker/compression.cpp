@@ -1,6 +1,8 @@
 // permessage-deflate on a connection (see compression.h).
 #include "worker/compression.h"
 
+#include <utility>
+
 namespace wsgate {
 
 ws::MessageDeflater& SharedCompression::deflater(int window_bits, int level, int mem_level) {
@@ -10,6 +12,7 @@ ws::MessageDeflater& SharedCompression::deflater(int window_bits, int level, int
 }
 
 bool SharedCompression::trim() {
+  if (std::exchange(used_, false)) return false;
   // A 64 KiB buffer serves most messages; a larger one is returned.
   bool freed = false;
   for (std::vector<uint8_t>* buffer : {&deflated_, &inflated_}) {

@@ -30,17 +30,27 @@ class SharedCompression {
   // Output of the last deflate and of the last inflate, each valid until
   // the next of its kind: separate, because a relay (echo) compresses the
   // message it is handed while that message is still the inflate output.
-  std::vector<uint8_t>& deflated() { return deflated_; }
-  std::vector<uint8_t>& inflated() { return inflated_; }
-  // Frees the scratch buffers a large message left behind.
-  // Returns true when it freed one.
+  std::vector<uint8_t>& deflated() {
+    used_ = true;
+    return deflated_;
+  }
+  std::vector<uint8_t>& inflated() {
+    used_ = true;
+    return inflated_;
+  }
+  // Called once per idle check: frees the scratch buffers a large message
+  // left behind, once a whole interval went by without any message using
+  // them (a run of large messages keeps them). True when it freed one.
   bool trim();
+  // Heap bytes the scratch buffers hold.
+  size_t buffer_bytes() const { return deflated_.capacity() + inflated_.capacity(); }
 
  private:
   std::map<std::tuple<int, int, int>, std::unique_ptr<ws::MessageDeflater>> deflaters_;
   ws::MessageInflater inflater_{15};
   std::vector<uint8_t> deflated_;
   std::vector<uint8_t> inflated_;
+  bool used_ = false;  // since the last trim()
 };
 
 class Compression {

@@ -617,6 +617,8 @@ void Worker::send_stats() {
   stats_.connections_active = all.size();
   stats_.connections_handshaking = handshaking.size();
   stats_.connections_closing = closing.size();
+  stats_.compression_zlib_bytes = ws::zlib_bytes_in_use();
+  stats_.compression_buffer_bytes = compression_.buffer_bytes();
   uint64_t queued = 0;
   all.for_each([&](Connection* c) { queued += c->queued_bytes(); });
   stats_.write_queue_bytes = queued;

@@ -131,6 +131,8 @@ constexpr std::array kFields{
     WSGATE_GAUGE(connections_active),
     WSGATE_GAUGE(connections_handshaking),
     WSGATE_GAUGE(connections_closing),
+    WSGATE_GAUGE(compression_zlib_bytes),
+    WSGATE_GAUGE(compression_buffer_bytes),
     WSGATE_GAUGE(tls_connections_active),
     WSGATE_GAUGE(proxy_connections_active),
     WSGATE_GAUGE(exec_processes_running),

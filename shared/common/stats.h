@@ -137,6 +137,8 @@ struct WorkerStats {
   uint64_t connections_active = 0;       // every connection, in any state
   uint64_t connections_handshaking = 0;  // of those, before the 101 (or refusal)
   uint64_t connections_closing = 0;      // of those, closing
+  uint64_t compression_zlib_bytes = 0;   // held by zlib streams (limits.compression_memory)
+  uint64_t compression_buffer_bytes = 0;  // the worker's shared compression buffers
   uint64_t tls_connections_active = 0;
   uint64_t proxy_connections_active = 0;  // upstream connected or connecting
   uint64_t exec_processes_running = 0;    // spawned and not yet reaped
