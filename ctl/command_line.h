@@ -12,11 +12,14 @@ struct CtlOptions {
   std::string socket_path;                                  // --socket: overrides -c
   bool json = false;                                        // --json: print the daemon's JSON as is
   double watch_seconds = 0;                                 // --watch: repeat stats
+  bool follow = false;                                      // events --follow
+  std::string route;                                        // events --route
   std::string command;
 };
 
 // Parses argv. --help and --version print and exit 0; a usage error
-// (unknown command or option, --watch without stats) exits 2.
+// (unknown command or option, --watch without stats, --follow or --route
+// without events) exits 2.
 CtlOptions parse_command_line(int argc, char** argv);
 
 }  // namespace wsgate::ctl

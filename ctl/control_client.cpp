@@ -11,27 +11,40 @@
 
 namespace wsgate::ctl {
 
-RequestResult request(const std::string& socket_path, const std::string& command, int timeout_ms,
-                      std::string& answer, std::string& error) {
+namespace {
+
+// Connects and sends the command line. Returns the socket, or -1 with
+// `error` set. A failed send leaves `send_error` set and the socket open:
+// the daemon may have answered and closed already (a refusal), and what
+// it sent is read before the send error is reported.
+int connect_and_send(const std::string& socket_path, const std::string& command, std::string& error,
+                     std::string& send_error) {
   const int fd = connect_unix(socket_path);
   if (fd < 0) {
     error = "cannot connect to " + socket_path + ": " + errno_text(fd) + " (is wsgated running?)";
-    return RequestResult::CannotConnect;
+    return -1;
   }
   const std::string line = command + "\n";
   size_t sent = 0;
-  std::string send_error;
   while (sent < line.size()) {
     const ssize_t n = send(fd, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      // The daemon may have answered and closed already (a refusal): read
-      // what it sent before reporting the send error.
       send_error = "send(" + socket_path + "): " + errno_text(errno);
       break;
     }
     sent += static_cast<size_t>(n);
   }
+  return fd;
+}
+
+}  // namespace
+
+RequestResult request(const std::string& socket_path, const std::string& command, int timeout_ms,
+                      std::string& answer, std::string& error) {
+  std::string send_error;
+  const int fd = connect_and_send(socket_path, command, error, send_error);
+  if (fd < 0) return RequestResult::CannotConnect;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   answer.clear();
   char buffer[16384];
@@ -74,6 +87,61 @@ RequestResult request(const std::string& socket_path, const std::string& command
     return RequestResult::Failed;
   }
   return RequestResult::Ok;
+}
+
+RequestResult stream_request(const std::string& socket_path, const std::string& command,
+                             const std::function<bool(std::string_view)>& on_line,
+                             const volatile sig_atomic_t& interrupted, std::string& error) {
+  std::string send_error;
+  const int fd = connect_and_send(socket_path, command, error, send_error);
+  if (fd < 0) return RequestResult::CannotConnect;
+  std::string input;
+  bool any_line = false;
+  char buffer[16384];
+  RequestResult result = RequestResult::Ok;
+  while (!interrupted) {
+    // No timeout: a follower waits for events as long as the daemon runs;
+    // SIGINT and SIGTERM interrupt poll() (no SA_RESTART).
+    pollfd readable{fd, POLLIN, 0};
+    const int ready = poll(&readable, 1, -1);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) {
+      error = "poll(" + socket_path + "): " + errno_text(errno);
+      result = RequestResult::Failed;
+      break;
+    }
+    const ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      error = !send_error.empty() && !any_line ? send_error
+                                               : "read(" + socket_path + "): " + errno_text(errno);
+      result = RequestResult::Failed;
+      break;
+    }
+    if (n == 0) {
+      if (!any_line) {
+        error = send_error.empty() ? "wsgated closed the connection without an answer" : send_error;
+        result = RequestResult::Failed;
+      }
+      break;
+    }
+    input.append(buffer, static_cast<size_t>(n));
+    size_t start = 0;
+    bool stop = false;
+    for (size_t newline = input.find('\n'); newline != std::string::npos;
+         newline = input.find('\n', start)) {
+      any_line = true;
+      if (!on_line(std::string_view(input).substr(start, newline - start))) {
+        stop = true;
+        break;
+      }
+      start = newline + 1;
+    }
+    input.erase(0, start);
+    if (stop) break;
+  }
+  close(fd);
+  return result;
 }
 
 }  // namespace wsgate::ctl

@@ -11,6 +11,7 @@
 
 #include "ctl/command_line.h"
 #include "ctl/control_client.h"
+#include "ctl/events.h"
 #include "ctl/render.h"
 #include "ctl/socket_lookup.h"
 
@@ -125,5 +126,13 @@ int main(int argc, char** argv) {
   // reload of a broken file reports the daemon's file:line error).
   if (socket_path.empty()) socket_path = find_control_socket(options.config_path, g_socket_note);
   if (options.watch_seconds > 0) return watch(options, socket_path);
+  if (options.command == "events") {
+    // Ends with exit code 0 on SIGINT or SIGTERM, like stats --watch.
+    struct sigaction action {};
+    action.sa_handler = on_interrupt;
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+    return run_events(options, socket_path, g_interrupted);
+  }
   return run_once(options, socket_path);
 }

@@ -50,13 +50,21 @@ void Supervisor::on_control_command(uint64_t request, std::string_view command,
       stop_graceful("wsgatectl graceful-stop");
     } else if (command == "reopen-logs") {
       reopen_logs(request);
+    } else if (command == "events" || command.starts_with("events ")) {
+      EventHub::Request wanted;
+      std::string error;
+      if (EventHub::parse_request(command.substr(6), wanted, error)) {
+        events_.subscribe(request, wanted, *control_);
+      } else {
+        reply_error(request, error);
+      }
     } else if (command == "version") {
       JsonWriter json;
       json.begin_object().field("ok", true).field("version", WSGATE_VERSION).end_object();
       control_->reply(request, json.take());
     } else {
       reply_error(request, "unknown command \"" + escape_for_log(command, 64) +
-                               "\" (commands: status, stats, workers, reload, stop, "
+                               "\" (commands: status, stats, workers, events, reload, stop, "
                                "graceful-stop, reopen-logs, version)");
     }
   } catch (const std::exception& e) {
@@ -134,6 +142,8 @@ std::string Supervisor::status_json() const {
   // 0 when metrics are off; the bound port otherwise (metrics.address may
   // ask for any free one).
   json.field("metrics_port", metrics_ ? metrics_->port() : 0);
+  json.field("event_followers", events_.followers())
+      .field("event_followers_dropped", events_.followers_dropped());
   json.field("workers", config_->workers)
       .field("workers_ready", ready)
       .field("unserved_sockets", unserved_sockets())
@@ -224,6 +234,8 @@ std::string Supervisor::metrics_text() const {
     snapshot.relays[route.path] = route.relay;
   }
   snapshot.generation = generation_;
+  snapshot.event_followers = events_.followers();
+  snapshot.event_followers_dropped = events_.followers_dropped();
   for (const auto& [pid, process] : processes_) {
     if (process->reaped) continue;
     auto it = std::find_if(snapshot.generations.begin(), snapshot.generations.end(),

@@ -27,7 +27,7 @@ bool ControlAccess::allows(const PeerCredentials& peer) const {
 // One connection. Owns two handles; the object is deleted when the close
 // callbacks of both have run.
 struct ControlServer::Client {
-  enum class State { Reading, Waiting, Writing, Closing };
+  enum class State { Reading, Waiting, Writing, Streaming, Closing };
 
   ControlServer* server = nullptr;
   uint64_t id = 0;
@@ -40,6 +40,10 @@ struct ControlServer::Client {
   std::string input;
   std::string output;  // alive until on_written: uv_write does not copy
   uv_write_t write_request{};
+  // Streaming: lines waiting while `output` is being written.
+  std::string pending;
+  bool writing = false;
+  bool ending = false;  // end_stream() was called
 };
 
 namespace {
@@ -140,6 +144,11 @@ void ControlServer::on_alloc(uv_handle_t*, size_t, uv_buf_t* buf) noexcept {
 void ControlServer::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept {
   auto* client = static_cast<Client*>(stream->data);
   ControlServer* self = client->server;
+  if (client->state == Client::State::Streaming) {
+    // A stream's client has nothing more to say; its EOF or error ends it.
+    if (nread < 0) self->close_client(*client, true);
+    return;
+  }
   if (client->state != Client::State::Reading) return;
   if (nread == UV_EOF) {
     // A client that half-closes after its command gets it served anyway.
@@ -188,9 +197,93 @@ void ControlServer::dispatch(Client& client, std::string line) noexcept {
 
 void ControlServer::on_timeout(uv_timer_t* timer) noexcept {
   auto* client = static_cast<Client*>(timer->data);
-  error_log().debug("control: pid {} sent no command within {} ms", client->peer.pid,
-                    kControlReadTimeoutMs);
+  if (client->state == Client::State::Streaming) {
+    error_log().debug("control: pid {} did not read the end of its stream within {} ms",
+                      client->peer.pid, kControlReadTimeoutMs);
+  } else {
+    error_log().debug("control: pid {} sent no command within {} ms", client->peer.pid,
+                      kControlReadTimeoutMs);
+  }
   client->server->close_client(*client);
+}
+
+ControlServer::StreamResult ControlServer::stream(uint64_t request, std::string_view line) {
+  const auto it = clients_.find(request);
+  if (it == clients_.end()) return StreamResult::Gone;
+  Client& client = *it->second;
+  if (client.ending) return StreamResult::Gone;
+  if (client.state == Client::State::Waiting) {
+    client.state = Client::State::Streaming;
+    const int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&client.pipe), on_alloc, on_read);
+    if (rc < 0) {
+      error_log().debug("uv_read_start(control stream): {}", uv_strerror(rc));
+      close_client(client);
+      return StreamResult::Gone;
+    }
+  }
+  if (client.state != Client::State::Streaming) return StreamResult::Gone;
+  if (client.output.size() + client.pending.size() + line.size() + 1 > stream_backlog_) {
+    error_log().info("control: pid {} read its stream too slowly ({} bytes unread); closing it",
+                     client.peer.pid, client.output.size() + client.pending.size());
+    close_client(client);
+    return StreamResult::Overflow;
+  }
+  try {
+    client.pending.append(line);
+    client.pending += '\n';
+  } catch (const std::bad_alloc&) {
+    close_client(client);
+    return StreamResult::Overflow;
+  }
+  return write_stream(client, false) ? StreamResult::Sent : StreamResult::Gone;
+}
+
+void ControlServer::end_stream(uint64_t request) {
+  const auto it = clients_.find(request);
+  if (it == clients_.end()) return;
+  Client& client = *it->second;
+  if (client.state != Client::State::Streaming || client.ending) return;
+  client.ending = true;
+  if (!client.writing) {
+    close_client(client);
+    return;
+  }
+  uv_timer_start(&client.timer, on_timeout, kControlReadTimeoutMs, 0);
+}
+
+bool ControlServer::write_stream(Client& client, bool notify) noexcept {
+  if (client.writing) return true;
+  if (client.pending.empty()) {
+    if (client.ending) close_client(client);
+    return true;
+  }
+  client.output.swap(client.pending);
+  client.pending.clear();
+  client.writing = true;
+  client.write_request.data = &client;
+  uv_buf_t buf = uv_buf_init(client.output.data(), static_cast<unsigned>(client.output.size()));
+  const int rc = uv_write(&client.write_request, reinterpret_cast<uv_stream_t*>(&client.pipe), &buf,
+                          1, on_stream_written);
+  if (rc < 0) {
+    client.writing = false;
+    error_log().debug("uv_write(control stream): {}", uv_strerror(rc));
+    close_client(client, notify);
+    return false;
+  }
+  return true;
+}
+
+void ControlServer::on_stream_written(uv_write_t* request, int status) noexcept {
+  auto* client = static_cast<Client*>(request->data);
+  client->writing = false;
+  client->output.clear();
+  if (client->state == Client::State::Closing) return;
+  if (status < 0) {
+    error_log().debug("control stream to pid {}: {}", client->peer.pid, uv_strerror(status));
+    client->server->close_client(*client, true);
+    return;
+  }
+  client->server->write_stream(*client, true);
 }
 
 void ControlServer::reply(uint64_t request, std::string json) {
@@ -218,10 +311,12 @@ void ControlServer::on_written(uv_write_t* request, int status) noexcept {
   client->server->close_client(*client);
 }
 
-void ControlServer::close_client(Client& client) noexcept {
+void ControlServer::close_client(Client& client, bool notify) noexcept {
   if (client.state == Client::State::Closing) return;
+  const bool stream_lost = notify && client.state == Client::State::Streaming && !client.ending;
   client.state = Client::State::Closing;
   clients_.erase(client.id);
+  if (stream_lost) handler_.on_stream_closed(client.id);
   uv_close(reinterpret_cast<uv_handle_t*>(&client.pipe), on_client_closed);
   uv_close(reinterpret_cast<uv_handle_t*>(&client.timer), on_client_closed);
 }
@@ -236,10 +331,13 @@ void ControlServer::close() {
   closing_ = true;
   if (started_) uv_close(reinterpret_cast<uv_handle_t*>(&server_), nullptr);
   std::vector<Client*> reading;
+  std::vector<uint64_t> streams;
   for (const auto& [id, client] : clients_) {
     if (client->state == Client::State::Reading) reading.push_back(client);
+    if (client->state == Client::State::Streaming) streams.push_back(id);
   }
   for (Client* client : reading) close_client(*client);
+  for (uint64_t id : streams) end_stream(id);
 }
 
 void ControlServer::fail_pending(std::string_view error) {

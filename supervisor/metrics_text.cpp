@@ -202,6 +202,16 @@ std::string render_metrics(const MetricsSnapshot& snapshot) {
           .append("\n");
     }
   }
+  append_header(out, "wsgate_event_followers", false,
+                "Clients following the connection-state events (wsgatectl events --follow).");
+  out.append("wsgate_event_followers ")
+      .append(std::to_string(snapshot.event_followers))
+      .append("\n");
+  append_header(out, "wsgate_event_followers_dropped_total", true,
+                "Event followers cut off because they read too slowly.");
+  out.append("wsgate_event_followers_dropped_total ")
+      .append(std::to_string(snapshot.event_followers_dropped))
+      .append("\n");
   return out;
 }
 

@@ -27,12 +27,15 @@ struct MetricsSnapshot {
   };
   std::vector<Generation> generations;
   uint64_t generation = 0;  // the serving one
+  uint64_t event_followers = 0;          // wsgatectl events --follow streams open
+  uint64_t event_followers_dropped = 0;  // cut off for reading too slowly
 };
 
 // Every field of WorkerStats as wsgate_NAME (counters with _total), every
 // field of RouteStats as wsgate_route_NAME{route,relay}, and per
 // generation wsgate_generation_workers and wsgate_generation_connections
-// (by state: handshake, open, closing). Times are
+// (by state: handshake, open, closing), wsgate_event_followers and
+// wsgate_event_followers_dropped_total. Times are
 // converted to seconds (…_us_total and …_ns become …_seconds_total).
 std::string render_metrics(const MetricsSnapshot& snapshot);
 

@@ -103,6 +103,7 @@ void Supervisor::maybe_finish() {
   for (const StatsQuery& query : stats_queries_) control_->reply(query.request, stats_json());
   stats_queries_.clear();
   control_->fail_pending("wsgated is exiting");
+  events_.end_all(*control_);
   control_->close();
   if (metrics_) metrics_->close();
   for (uv_signal_t& handle : signals_) {

@@ -90,6 +90,7 @@ int Supervisor::run(int control_fd, ControlAccess access) {
   tick_.data = this;
   control_ =
       std::make_unique<ControlServer>(&loop_, static_cast<ControlServer::Handler&>(*this), access);
+  if (faults_.stream_backlog_bytes != 0) control_->set_stream_backlog(faults_.stream_backlog_bytes);
   started_ms_ = now();
   ticket_keys_made_ms_ = started_ms_;
 
@@ -340,6 +341,12 @@ void Supervisor::on_channel_message(WorkerChannel& channel, ChannelMessage type,
       case ChannelMessage::RouteStats:
         if (!decode_route_stats(payload, process->routes)) {
           error_log().warn("worker slot {} pid {}: malformed route stats report of {} bytes",
+                           process->slot, process->pid, payload.size());
+        }
+        break;
+      case ChannelMessage::Events:
+        if (!events_.publish(payload, *control_)) {
+          error_log().warn("worker slot {} pid {}: malformed events message of {} bytes",
                            process->slot, process->pid, payload.size());
         }
         break;

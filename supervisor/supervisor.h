@@ -21,6 +21,7 @@
 #include "config/config.h"
 #include "supervisor/control_server.h"
 #include "supervisor/daemonize.h"
+#include "supervisor/event_hub.h"
 #include "supervisor/listeners.h"
 #include "supervisor/lock_file.h"
 #include "supervisor/metrics_server.h"
@@ -165,6 +166,7 @@ class Supervisor final : private ControlServer::Handler, private WorkerChannel::
   // control_commands.cpp: commands and their JSON answers.
   void on_control_command(uint64_t request, std::string_view command,
                           const PeerCredentials& peer) noexcept override;
+  void on_stream_closed(uint64_t request) noexcept override { events_.unsubscribe(request); }
   void reply_error(std::optional<uint64_t> request, std::string_view error);
   void start_stats_query(uint64_t request);
   void on_stats_report(pid_t pid);
@@ -200,6 +202,7 @@ class Supervisor final : private ControlServer::Handler, private WorkerChannel::
   Mode mode_ = Mode::Starting;
   unsigned generation_ = 1;
   unsigned next_generation_ = 2;
+  uint32_t next_instance_ = 1;  // WorkerSetup::instance of the next fork
   uint64_t started_ms_ = 0;
   uint64_t startup_deadline_ms_ = 0;
   std::map<pid_t, std::unique_ptr<WorkerProcess>> processes_;
@@ -210,6 +213,7 @@ class Supervisor final : private ControlServer::Handler, private WorkerChannel::
   bool reload_queued_ = false;  // SIGUSR1 during a reload: run after it
   std::vector<StatsQuery> stats_queries_;
   std::vector<uint64_t> stop_requesters_;
+  EventHub events_;       // connection-state events: history and followers
   WorkerStats retained_;  // counters of workers that are gone
   RouteStatsByPath retained_routes_;  // their route counters, by path
   bool finished_ = false;

@@ -32,6 +32,7 @@ WorkerProcess* Supervisor::spawn(int slot, unsigned generation, const config::Co
   setup.config = config;
   setup.slot = slot;
   setup.generation = generation;
+  setup.instance = next_instance_++;
   setup.listen_fds = listeners_.sockets_of(*config);
   // The supervisor's descriptors that are not libuv handles of its loop
   // (run_worker closes those by walking the loop).

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <string>
 
+#include "common/address_text.h"
 #include "common/log.h"
 #include "common/unix_socket.h"
 #include "worker/worker_loop.h"
@@ -62,6 +63,18 @@ bool Worker::open_listener(const ListenFd& listen) {
     close(fd);
   } else {
     rc = uv_listen(reinterpret_cast<uv_stream_t*>(&handle->tcp), backlog, on_connection);
+  }
+  if (rc == 0) {
+    sockaddr_storage bound{};
+    int length = sizeof bound;
+    const int name_rc =
+        uv_tcp_getsockname(&handle->tcp, reinterpret_cast<sockaddr*>(&bound), &length);
+    if (name_rc == 0) {
+      handle->address = address_text(reinterpret_cast<const sockaddr&>(bound));
+    } else {
+      error_log().warn("uv_tcp_getsockname(fd {}): {}", fd, uv_strerror(name_rc));
+      handle->address = config_->listen[listen.listener].address;
+    }
   }
   if (rc != 0) {
     error_log().error("uv_listen(fd {} of {}, backlog {}): {}", fd,

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <utility>
 
+#include "common/address_text.h"
 #include "common/log.h"
 #include "config/config.h"
 #include "worker/worker_loop.h"
@@ -105,7 +106,8 @@ Connection::Connection(Worker& worker)
     : worker_(worker),
       client_(worker, *this) {}
 
-int Connection::accept(uv_stream_t* server) {
+int Connection::accept(uv_stream_t* server, std::string_view listener) {
+  sequence_ = worker_.next_connection_sequence();
   worker_.all.push_back(*this);
   worker_.reserve_fds(1);
   fds_reserved_ = 1;
@@ -118,6 +120,7 @@ int Connection::accept(uv_stream_t* server) {
   if (rc != 0) return rc;
   int len = sizeof(peer_);
   uv_tcp_getpeername(client_.tcp(), &peer_.sa, &len);
+  event_accepted(listener);
   head_parser_ = std::make_unique<http::RequestHeadParser>(head_limits(worker_.config().limits));
   rc = client_.start_reading();
   if (rc == 0 && worker_.peer_limits().enabled()) admit_peer();
@@ -300,7 +303,7 @@ void Connection::answer_request(const http::Request& request, uint8_t* tail, siz
     } else if (health) {
       refuse(405, "the health path answers GET and HEAD", "Allow: GET, HEAD\r\n");
     } else if (route != nullptr) {
-      refuse(426, "this is a WebSocket endpoint; send a WebSocket upgrade request");
+      refuse(426, "this is a WebSocket endpoint; send a WebSocket upgrade request", {}, route);
     } else {
       refuse(404, "not found");
     }
@@ -344,9 +347,10 @@ void Connection::answer_request(const http::Request& request, uint8_t* tail, siz
     keep_request_line();
     count_refusal(stats, error->status);
     refuse(error->status, error->reason,
-           error->status == 405                          ? "Allow: GET\r\n"
+           error->status == 405                           ? "Allow: GET\r\n"
            : error->status == 503 || error->status == 429 ? "Retry-After: 1\r\n"
-                                                         : "");
+                                                          : "",
+           route);
     return;
   }
 
@@ -357,7 +361,7 @@ void Connection::answer_request(const http::Request& request, uint8_t* tail, siz
     keep_request_line();
     count_refusal(stats, error->status);
     refuse(error->status, error->reason,
-           error->status == 429 || error->status == 503 ? "Retry-After: 1\r\n" : "");
+           error->status == 429 || error->status == 503 ? "Retry-After: 1\r\n" : "", route);
     return;
   }
 
@@ -397,6 +401,7 @@ void Connection::answer_request(const http::Request& request, uint8_t* tail, siz
   ++route_stats.upgrades;
   ++route_stats.connections_active;
   http_status_ = 101;
+  event_upgraded(deflate ? std::string_view(deflate->response) : std::string_view());
   head_parser_.reset();
   ws_.emplace(*this, cfg.limits, config::message_limits(cfg.limits, *route));
   if (deflate) {
@@ -413,8 +418,10 @@ void Connection::answer_request(const http::Request& request, uint8_t* tail, siz
   if (tail_size > 0 && state_ == State::Open) feed_frames(tail, tail_size);
 }
 
-void Connection::refuse(int status, std::string_view reason, std::string_view extra_headers) {
+void Connection::refuse(int status, std::string_view reason, std::string_view extra_headers,
+                        const config::RouteConfig* route) {
   http_status_ = status;
+  if (status >= 400) event_refused(status, reason, route);
   cause_ = CloseCause::Http;
   std::string response = http::make_response(status, reason, extra_headers);
   if (request_line_ && request_line_->starts_with("HEAD ")) {
@@ -611,6 +618,7 @@ void Connection::release() {
     route_stats.bytes_out += bytes_out_;
     if (cause_ == CloseCause::Upstream) ++route_stats.closes_upstream;
   }
+  event_closed();
   write_access_log();
   if (peer_counted_) {
     PeerKey key;
@@ -710,7 +718,7 @@ uint16_t Connection::peer_port() const {
 }
 
 std::string Connection::peer_text() const {
-  return peer_host() + ":" + std::to_string(peer_port());
+  return address_text(peer_.sa);
 }
 
 void Connection::write_access_log() const {
@@ -732,14 +740,14 @@ void Connection::write_access_log() const {
   std::string relay_fields;
   if (relay_) relay_->append_log_fields(relay_fields);
   access_log().info(
-      "remote={} request=\"{}\" status={} route={} subprotocol={} duration_ms={} "
+      "id={} remote={} request=\"{}\" status={} route={} subprotocol={} duration_ms={} "
       "messages_in={} bytes_in={} messages_out={} bytes_out={} close_code={} closed_by={} "
       "cause={} tls={} cipher={} sni={} resumed={}{}",
-      peer_text(), request, http_status_, route, protocol, worker_.now() - accepted_at_,
+      id(), peer_text(), request, http_status_, route, protocol, worker_.now() - accepted_at_,
       messages_in_, bytes_in_, messages_out_, bytes_out_, close_code_,
       http_status_ != 101 ? "server" : (closed_by_client_ ? "client" : "server"),
-      close_cause_name(cause_), tls_done ? tls_->version() : "-",
-      tls_done ? tls_->cipher() : "-", escape_for_log(sni, 255), resumed, relay_fields);
+      close_cause_name(cause_), tls_done ? tls_->version() : "-", tls_done ? tls_->cipher() : "-",
+      escape_for_log(sni, 255), resumed, relay_fields);
 }
 
 }  // namespace wsgate

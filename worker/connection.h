@@ -24,6 +24,7 @@
 
 namespace wsgate {
 
+class JsonWriter;
 class Worker;
 namespace config {
 struct RouteConfig;
@@ -74,9 +75,10 @@ class Connection final : private StreamOwner {
   // before accept(). Throws std::bad_alloc when OpenSSL cannot allocate.
   void use_tls(SSL_CTX* ctx);
 
-  // Accepts the next connection from `server` and starts reading. Returns
-  // 0 or a libuv error; on error the caller must abort() the connection.
-  int accept(uv_stream_t* server);
+  // Accepts the next connection from `server` (bound to `listener`, as
+  // "IP:PORT", for the accepted event) and starts reading. Returns 0 or a
+  // libuv error; on error the caller must abort() the connection.
+  int accept(uv_stream_t* server, std::string_view listener);
 
   // Starts the WebSocket close handshake with `code` (1000..4999,
   // sendable) and `reason`: the Close frame is queued, reading goes on until
@@ -143,6 +145,9 @@ class Connection final : private StreamOwner {
   std::string peer_host() const;
   uint16_t peer_port() const;
   bool secure() const { return tls_ != nullptr; }  // a TLS listener's connection
+  // "<worker instance>-<sequence>", unique in the daemon's life: in events
+  // and on the access log line.
+  std::string id() const;
 
   // ---- from the WebSocket session ------------------------------------------
 
@@ -189,7 +194,11 @@ class Connection final : private StreamOwner {
   void encrypt_output();
   void handle_handshake_bytes(uint8_t* data, size_t size);
   void answer_request(const http::Request& request, uint8_t* tail, size_t tail_size);
-  void refuse(int status, std::string_view reason, std::string_view extra_headers = {});
+  // Answers the HTTP request with `status` and closes once it is sent; a
+  // status of 400 and above is a refusal (the refused event names `route`,
+  // the route the request was for, when one matched).
+  void refuse(int status, std::string_view reason, std::string_view extra_headers = {},
+              const config::RouteConfig* route = nullptr);
   void touch();
   void after_relay_call();
 
@@ -198,6 +207,15 @@ class Connection final : private StreamOwner {
   void leave_open_lists();
   void admit_peer();
   void write_access_log() const;
+
+  // connection_events.cpp: the connection-state events.
+  void begin_event(JsonWriter& json, std::string_view event,
+                   const config::RouteConfig* route) const;
+  void emit_event(JsonWriter& json, const config::RouteConfig* route);
+  void event_accepted(std::string_view listener);
+  void event_upgraded(std::string_view extensions);
+  void event_refused(int status, std::string_view reason, const config::RouteConfig* route);
+  void event_closed();
 
   Worker& worker_;
   Stream client_;
@@ -215,6 +233,7 @@ class Connection final : private StreamOwner {
   bool input_deferred_ = false;  // the worker holds input of ours (PMD-11)
   bool eof_deferred_ = false;    // close_notify came after that input
 
+  uint64_t sequence_ = 0;  // the second part of id()
   uint64_t accepted_at_ = 0;
   uint64_t phase_since_ = 0;
   uint64_t last_message_ = 0;

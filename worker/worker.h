@@ -30,6 +30,9 @@ struct WorkerSetup {
   config::ConfigPtr config;
   int slot = 0;
   unsigned generation = 0;
+  // Unique among the workers this daemon has forked (never reused): the
+  // first part of each connection id (common/events.h).
+  uint32_t instance = 0;
   int channel_fd = -1;                     // this worker's end of its socketpair
   // Every listening socket of the config. The worker accepts on none until
   // the supervisor's Accept message names the slots it serves (its own, and

@@ -10,6 +10,9 @@
 #include <cstring>
 #include <new>
 
+#include "common/address_text.h"
+#include "common/events.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/log_writer.h"
 #include "common/unix_socket.h"
@@ -79,7 +82,8 @@ Worker::Worker(const WorkerSetup& setup)
       route_stats_(config_->routes.size()),
       route_buses_(config_->routes.size(), nullptr),
       peer_limits_(config_->limits.max_connections_per_ip,
-                   config_->limits.handshakes_per_ip_per_second) {
+                   config_->limits.handshakes_per_ip_per_second),
+      instance_(setup.instance) {
   if (tls_) {
     // The supervisor always hands over its key ring with TLS contexts.
     if (setup.ticket_keys == nullptr) throw std::logic_error("TLS contexts without ticket keys");
@@ -278,7 +282,7 @@ void Worker::accept_one(ListenHandle& listener, int status) {
   ++stats_.connections_accepted;
   // From here the close callback owns the connection.
   Connection* accepted = connection.release();
-  int rc = accepted->accept(reinterpret_cast<uv_stream_t*>(&listener.tcp));
+  int rc = accepted->accept(reinterpret_cast<uv_stream_t*>(&listener.tcp), listener.address);
   if (rc != 0) {
     error_log().warn("accept: {}", uv_strerror(rc));
     accepted->abort(CloseCause::Error);
@@ -378,6 +382,21 @@ void Worker::shed(ListenHandle& listener, bool over_fd_budget) {
     shed->close();
     return;
   }
+  {
+    // The refused event; a shed socket is no Connection, but its id is
+    // drawn from the same sequence.
+    sockaddr_storage peer{};
+    int length = sizeof peer;
+    uv_tcp_getpeername(&shed->tcp, reinterpret_cast<sockaddr*>(&peer), &length);
+    JsonWriter json;
+    begin_event_json(json, "refused", format_connection_id(instance_, next_connection_sequence()),
+                     address_text(reinterpret_cast<const sockaddr&>(peer)), "");
+    json.field("status", 503)
+        .field("reason", listener.tls != nullptr ? "too many connections (TLS: closed unanswered)"
+                                                 : "too many connections")
+        .end_object();
+    add_event("", json.str());
+  }
   if (listener.tls != nullptr || lingering_sheds_ > linger_cap) {
     shed->close();
     return;
@@ -403,11 +422,33 @@ bool Worker::reserve_fds(unsigned count) {
 }
 
 void Worker::on_flush(uv_prepare_t* prepare) noexcept {
-  static_cast<Worker*>(prepare->data)->flush_dirty_streams();
+  auto* self = static_cast<Worker*>(prepare->data);
+  self->flush_dirty_streams();
+  self->flush_events();
 }
 
 void Worker::on_flush_check(uv_check_t* check) noexcept {
-  static_cast<Worker*>(check->data)->flush_dirty_streams();
+  auto* self = static_cast<Worker*>(check->data);
+  self->flush_dirty_streams();
+  self->flush_events();
+}
+
+void Worker::add_event(std::string_view route, std::string_view json) {
+  if (json.size() > EventFeed::kMaxBatch) {
+    ++stats_.events_dropped;
+    return;
+  }
+  if (events_.add(route, json)) flush_events();
+}
+
+void Worker::flush_events() {
+  if (events_.empty()) return;
+  if (!channel_open_ || channel_bytes_pending_ > EventFeed::kMaxUnsent) {
+    stats_.events_dropped += events_.count();
+    events_.take();
+    return;
+  }
+  send_to_supervisor(ChannelMessage::Events, events_.take());
 }
 
 void Worker::defer_input(Connection& connection, const uint8_t* data, size_t size) {
@@ -587,11 +628,13 @@ void Worker::send_to_supervisor(ChannelMessage type, std::string_view payload) {
   auto* write = new ChannelWrite;
   write->req.data = this;
   channel_encode(write->bytes, type, payload);
+  channel_bytes_pending_ += write->bytes.size();
   uv_buf_t buf = uv_buf_init(write->bytes.data(), static_cast<unsigned>(write->bytes.size()));
   int rc =
       uv_write(&write->req, reinterpret_cast<uv_stream_t*>(&channel_), &buf, 1, on_channel_write);
   if (rc != 0) {
     error_log().error("write to supervisor channel: {}", uv_strerror(rc));
+    channel_bytes_pending_ -= write->bytes.size();
     delete write;
     return;
   }
@@ -601,6 +644,7 @@ void Worker::send_to_supervisor(ChannelMessage type, std::string_view payload) {
 void Worker::on_channel_write(uv_write_t* req, int status) noexcept {
   auto* write = reinterpret_cast<ChannelWrite*>(req);
   auto* self = static_cast<Worker*>(req->data);
+  self->channel_bytes_pending_ -= write->bytes.size();
   delete write;
   --self->channel_writes_pending_;
   if (status < 0 && status != UV_ECANCELED) {
@@ -842,6 +886,7 @@ void Worker::maybe_exit() {
     uv_timer_stop(&drain_timer_);
     uv_timer_stop(&spread_timer_);
     uv_timer_stop(&stats_timer_);
+    flush_events();  // the last connections' closed events
     send_stats();  // the final counters, so the supervisor's totals are exact
   }
   if (channel_writes_pending_ > 0) return;  // wait for the final stats to leave

@@ -17,6 +17,7 @@
 #include "tls/ticket_keys.h"
 #include "worker/compression.h"
 #include "worker/connection.h"
+#include "worker/event_feed.h"
 #include "worker/intrusive_list.h"
 #include "worker/osrf/bus.h"
 #include "worker/peer_limits.h"
@@ -39,6 +40,7 @@ struct ListenHandle {
   const tls::ListenerTls* tls = nullptr;  // null: plain ws://
   int inherited_fd = -1;                  // the ListenFd it duplicates
   unsigned slot = 0;
+  std::string address;  // "IP:PORT" it is bound to, for the accepted event
 };
 
 class Worker {
@@ -107,6 +109,15 @@ class Worker {
   // iteration, and each stream's output is its own.
   IntrusiveList<Stream, &Stream::dirty_hook> dirty_streams;
 
+  // Connection-state events (common/events.h): `json` is one complete
+  // event object of `route` ("" before a route is known). Sent to the
+  // supervisor when the loop turn ends; dropped and counted when the
+  // channel is backed up.
+  void add_event(std::string_view route, std::string_view json);
+  // The first part of this worker's connection ids, and the next sequence.
+  uint32_t instance() const { return instance_; }
+  uint64_t next_connection_sequence() { return ++connections_numbered_; }
+
   // Called from Connection::release() before it deletes itself.
   void connection_closed(Connection* connection);
 
@@ -157,6 +168,7 @@ class Worker {
   void handle_channel_message(ChannelMessage type, std::string_view payload);
   void send_to_supervisor(ChannelMessage type, std::string_view payload);
   void send_stats();
+  void flush_events();
   void tick();
   void expire_idle(uint64_t t);
   // buffer_budget.cpp: limits.worker_buffer_memory.
@@ -230,7 +242,10 @@ class Worker {
   PeerLimits peer_limits_;
   uint64_t last_peer_sweep_ = 0;
   unsigned channel_writes_pending_ = 0;
-
+  size_t channel_bytes_pending_ = 0;  // queued on the channel, not yet written
+  EventFeed events_;
+  uint32_t instance_ = 0;
+  uint64_t connections_numbered_ = 0;
 };
 
 }  // namespace wsgate

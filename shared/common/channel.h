@@ -29,6 +29,7 @@ enum class ChannelMessage : uint8_t {
   Stats = 65,       // payload: WorkerStats (stats.h)
   RouteStats = 66,  // payload: route_stats.h records; sent just before Stats
   LogFailure = 67,  // payload: why the worker's log files could not be opened
+  Events = 68,      // payload: connection-state event records (events.h)
 };
 
 inline constexpr size_t kMaxChannelPayload = 64 * 1024;

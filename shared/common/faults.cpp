@@ -15,7 +15,7 @@ std::string_view trim(std::string_view text) {
 
 constexpr std::string_view kKnown =
     "new_worker_exit_before_ready, new_worker_never_ready, worker_fatal_exit, no_respawn:SLOT, "
-    "accept_throw:N, log_queue_bytes:N";
+    "accept_throw:N, log_queue_bytes:N, stream_backlog_bytes:N";
 
 }  // namespace
 
@@ -33,6 +33,7 @@ std::string parse_faults(std::string_view text, Faults& faults) {
     constexpr std::string_view kNoRespawn = "no_respawn:";
     constexpr std::string_view kAcceptThrow = "accept_throw:";
     constexpr std::string_view kLogQueue = "log_queue_bytes:";
+    constexpr std::string_view kStreamBacklog = "stream_backlog_bytes:";
     if (item == "new_worker_exit_before_ready") {
       faults.new_worker_exit_before_ready = true;
     } else if (item == "new_worker_never_ready") {
@@ -55,15 +56,17 @@ std::string parse_faults(std::string_view text, Faults& faults) {
         return "WSGATE_FAULTS: \"" + std::string(item) + "\": N must be a count from 1";
       }
       faults.accept_throw = nth;
-    } else if (item.substr(0, kLogQueue.size()) == kLogQueue) {
-      const std::string_view number = item.substr(kLogQueue.size());
+    } else if (item.starts_with(kLogQueue) || item.starts_with(kStreamBacklog)) {
+      const bool log_queue = item.starts_with(kLogQueue);
+      const std::string_view number =
+          item.substr(log_queue ? kLogQueue.size() : kStreamBacklog.size());
       size_t bytes = 0;
       const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), bytes);
       if (number.empty() || ec != std::errc{} || end != number.data() + number.size() ||
           bytes == 0) {
         return "WSGATE_FAULTS: \"" + std::string(item) + "\": N must be a byte count from 1";
       }
-      faults.log_queue_bytes = bytes;
+      (log_queue ? faults.log_queue_bytes : faults.stream_backlog_bytes) = bytes;
     } else {
       return "WSGATE_FAULTS: unknown fault \"" + std::string(item) +
              "\" (known: " + std::string(kKnown) + ")";

@@ -27,10 +27,15 @@ struct Faults {
   // Every process's log queue holds this many bytes instead of 1 MiB, so
   // that a test fills it with a few lines; 0: unchanged.
   size_t log_queue_bytes = 0;
+  // A control stream (wsgatectl events --follow) may fall this many bytes
+  // behind instead of kMaxStreamBacklog, so that a test makes a follower
+  // slow with a few hundred events; 0: unchanged.
+  size_t stream_backlog_bytes = 0;
 
   bool any() const {
     return new_worker_exit_before_ready || new_worker_never_ready || worker_fatal_exit ||
-           !no_respawn.empty() || accept_throw != 0 || log_queue_bytes != 0;
+           !no_respawn.empty() || accept_throw != 0 || log_queue_bytes != 0 ||
+           stream_backlog_bytes != 0;
   }
   bool respawns(unsigned slot) const;
 };
@@ -44,7 +49,8 @@ struct WorkerFaults {
 };
 
 // Parses a WSGATE_FAULTS value: fault names separated by commas, with
-// "no_respawn:SLOT" taking a slot number and "accept_throw:N" a count; blanks around names are
+// "no_respawn:SLOT" taking a slot number, "accept_throw:N" a count and
+// "log_queue_bytes:N", "stream_backlog_bytes:N" byte counts; blanks around names are
 // ignored. Returns "" or the error naming the bad item.
 std::string parse_faults(std::string_view text, Faults& faults);
 

@@ -97,6 +97,12 @@ JsonWriter& JsonWriter::value(bool flag) {
   return *this;
 }
 
+JsonWriter& JsonWriter::null() {
+  before_value();
+  out_ += "null";
+  return *this;
+}
+
 // JSON has no NaN or infinity; they are written as null.
 JsonWriter& JsonWriter::value(double number) {
   before_value();

@@ -53,6 +53,7 @@ constexpr std::array kFields{
     WSGATE_COUNTER(closes_upstream),
     WSGATE_COUNTER(closes_buffer_budget),
     WSGATE_COUNTER(log_lines_dropped),
+    WSGATE_COUNTER(events_dropped),
     WSGATE_COUNTER(compression_negotiated),
     WSGATE_COUNTER(compression_declined_memory),
     WSGATE_COUNTER(inflate_deferrals),

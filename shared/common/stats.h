@@ -49,6 +49,7 @@ struct WorkerStats {
   uint64_t closes_upstream = 0;  // a relay's backend closed, failed or was unreachable
   uint64_t closes_buffer_budget = 0;  // limits.worker_buffer_memory exhausted: 1009 or 1008
   uint64_t log_lines_dropped = 0;     // the log queue was full or its destination failed
+  uint64_t events_dropped = 0;        // connection-state events not sent: the channel was backed up
   // permessage-deflate: connections, and bytes on each side of zlib.
   uint64_t compression_negotiated = 0;
   uint64_t compression_declined_memory = 0;  // limits.compression_memory was full

@@ -311,6 +311,28 @@ bool TlsSession::resumed() const {
   return handshake_done_ && SSL_session_reused(ssl_) == 1;
 }
 
+std::string_view TlsSession::alpn() const {
+  const unsigned char* protocol = nullptr;
+  unsigned int length = 0;
+  SSL_get0_alpn_selected(ssl_, &protocol, &length);
+  return protocol ? std::string_view(reinterpret_cast<const char*>(protocol), length) : "";
+}
+
+std::string TlsSession::client_subject() const {
+  X509* certificate = SSL_get0_peer_certificate(ssl_);
+  if (certificate == nullptr) return {};
+  BIO* out = BIO_new(BIO_s_mem());
+  if (out == nullptr) return {};
+  std::string subject;
+  if (X509_NAME_print_ex(out, X509_get_subject_name(certificate), 0, XN_FLAG_RFC2253) >= 0) {
+    char* data = nullptr;
+    const long size = BIO_get_mem_data(out, &data);
+    if (size > 0) subject.assign(data, static_cast<size_t>(size));
+  }
+  BIO_free(out);
+  return subject;
+}
+
 bool TlsSession::resumed_by_ticket() const {
   return resumed() && opened_ticket(ssl_);
 }

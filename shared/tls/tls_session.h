@@ -95,6 +95,11 @@ class TlsSession {
   std::string_view server_name() const;
   bool resumed() const;
   bool resumed_by_ticket() const;
+  // The ALPN protocol agreed ("http/1.1"; "" when the client offered none).
+  std::string_view alpn() const;
+  // The subject of the peer's certificate, RFC 2253 style ("CN=alice,O=x");
+  // "" when the peer sent none.
+  std::string client_subject() const;
 
  private:
   // Gives the session its memory BIO; throws std::bad_alloc.

@@ -224,7 +224,7 @@ def test_syslog_lines_are_datagrams_with_facility_daemon(gateway, dev_log):
     assert ready and ready[0].startswith("<30>"), seen
     assert f"<30>wsgated[{worker_pid}]: [worker 0 gen 1] [info] worker ready" in ready[0], ready
     access = next(l for l in seen if "status=101" in l)
-    assert access.startswith("<30>") and f"wsgated[{worker_pid}]: remote=127.0.0.1:" in access
+    assert access.startswith("<30>") and f"wsgated[{worker_pid}]: id=" in access and " remote=127.0.0.1:" in access
 
 
 def test_a_syslog_that_stops_reading_never_blocks_a_worker(gateway, dev_log):

@@ -34,7 +34,7 @@ TEST(Faults, ErrorsNameTheItem) {
   EXPECT_EQ(parse_faults("worker_fatal_exit,nope", faults),
             "WSGATE_FAULTS: unknown fault \"nope\" (known: new_worker_exit_before_ready, "
             "new_worker_never_ready, worker_fatal_exit, no_respawn:SLOT, accept_throw:N, "
-            "log_queue_bytes:N)");
+            "log_queue_bytes:N, stream_backlog_bytes:N)");
   EXPECT_EQ(parse_faults("no_respawn:", faults),
             "WSGATE_FAULTS: \"no_respawn:\": SLOT must be a slot number");
   EXPECT_EQ(parse_faults("no_respawn:1x", faults),
@@ -43,6 +43,16 @@ TEST(Faults, ErrorsNameTheItem) {
             "WSGATE_FAULTS: \"no_respawn:-1\": SLOT must be a slot number");
   EXPECT_EQ(parse_faults("accept_throw:0", faults),
             "WSGATE_FAULTS: \"accept_throw:0\": N must be a count from 1");
+}
+
+TEST(Faults, StreamBacklogTakesAByteCount) {
+  Faults faults;
+  EXPECT_EQ(parse_faults("stream_backlog_bytes:16384", faults), "");
+  EXPECT_EQ(faults.stream_backlog_bytes, 16384u);
+  EXPECT_EQ(faults.log_queue_bytes, 0u);
+  EXPECT_TRUE(faults.any());
+  EXPECT_EQ(parse_faults("stream_backlog_bytes:0", faults),
+            "WSGATE_FAULTS: \"stream_backlog_bytes:0\": N must be a byte count from 1");
 }
 
 TEST(Faults, AcceptThrowTakesTheCountOfTheAcceptThatThrows) {

@@ -1,0 +1,390 @@
+"""Connection-state events (issue 15): `wsgatectl events [--follow] [--json]
+[--route R]` streams accepted, upgraded, refused and closed events from the
+control socket, each with a connection id unique across workers and reloads
+that the access log line carries too. Followers are real wsgatectl
+processes; the slow follower is a raw control-socket client that never
+reads."""
+import asyncio
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import ssl
+import subprocess
+import threading
+import time
+
+import pytest
+import websockets
+
+from conftest import WSGATECTL
+from tls_certs import CertKit
+
+
+class Follower:
+    """A `wsgatectl events` process whose stdout lines are collected by a
+    thread; events() is what it has printed so far."""
+
+    def __init__(self, gw, *args):
+        self.process = subprocess.Popen(
+            [WSGATECTL, "--socket", gw.socket_path, "events", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines = queue.Queue()
+        self.seen = []
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def _drain(self):
+        while True:
+            try:
+                line = self.lines.get_nowait()
+            except queue.Empty:
+                return
+            if line is not None:
+                self.seen.append(line)
+
+    def events(self):
+        self._drain()
+        return [json.loads(line) for line in self.seen]
+
+    def wait(self, predicate, timeout=10, message="an event"):
+        """The first event that satisfies predicate, waiting for it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for event in self.events():
+                if predicate(event):
+                    return event
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no {message} among {self.events()}")
+            try:
+                line = self.lines.get(timeout=min(left, 0.2))
+            except queue.Empty:
+                continue
+            if line is not None:
+                self.seen.append(line)
+
+    def of(self, connection_id):
+        return [e for e in self.events() if e["id"] == connection_id]
+
+    def stop(self, sig=signal.SIGINT):
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        code = self.process.wait(timeout=10)
+        self.thread.join(timeout=10)
+        return code
+
+    def kill(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def followers():
+    started = []
+
+    def start(gw, *args):
+        follower = Follower(gw, *args)
+        started.append(follower)
+        return follower
+    yield start
+    for follower in started:
+        follower.kill()
+
+
+def subscribed(gw, follower):
+    """Waits until the daemon counts the follower (its stream is open)."""
+    gw.wait_for(lambda: gw.status()["event_followers"] >= 1, 10, message="follower registered")
+    return follower
+
+
+def local_port(ws):
+    return ws.transport.get_extra_info("sockname")[1]
+
+
+def echo_once(url, message, **options):
+    """One WebSocket session: send, receive, close 1000; the client's port."""
+    async def main():
+        async with websockets.connect(url, ping_interval=None, **options) as ws:
+            await ws.send(message)
+            assert await ws.recv() == message
+            return local_port(ws)
+    return asyncio.run(main())
+
+
+def raw_request(port, request):
+    """Sends a raw HTTP request, reads the whole answer; (client port, status)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        client_port = sock.getsockname()[1]
+        sock.sendall(request.encode())
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return client_port, int(answer.split(b" ", 2)[1])
+
+
+def upgrade_request(path, origin=None):
+    lines = [f"GET {path} HTTP/1.1", "Host: 127.0.0.1", "Upgrade: websocket",
+             "Connection: Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+             "Sec-WebSocket-Version: 13"]
+    if origin:
+        lines.append(f"Origin: {origin}")
+    return "\r\n".join(lines) + "\r\n\r\n"
+
+
+def test_follow_a_websocket_from_accept_to_close(gateway, followers):
+    gw = gateway(workers=2)
+    follower = subscribed(gw, followers(gw, "--follow", "--json"))
+    port = echo_once(gw.url(), "hello events")
+    peer = f"127.0.0.1:{port}"
+    closed = follower.wait(lambda e: e["event"] == "closed" and e["peer"] == peer,
+                           message=f"closed event of {peer}")
+    cid = closed["id"]
+    assert re.fullmatch(r"\d+-\d+", cid), cid
+    kinds = [e["event"] for e in follower.of(cid)]
+    assert kinds == ["accepted", "upgraded", "closed"], follower.of(cid)
+    accepted, upgraded, _ = follower.of(cid)
+    assert accepted["route"] is None and accepted["tls"] is False
+    assert accepted["listener"] == f"127.0.0.1:{gw.port}"
+    assert upgraded["route"] == "/echo" and upgraded["relay"] == "echo"
+    assert upgraded["subprotocol"] is None and upgraded["tls"] is None
+    # Python websockets offers permessage-deflate; the echo route has it off.
+    assert upgraded["extensions"] == ""
+    assert closed["status"] == 101 and closed["code"] == 1000
+    assert closed["closed_by"] == "client" and closed["cause"] == "client"
+    assert closed["messages_in"] == 1 and closed["messages_out"] == 1
+    assert closed["bytes_in"] == len("hello events") == closed["bytes_out"]
+    assert closed["duration_ms"] >= 0
+    for event in (accepted, upgraded, closed):
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", event["time"]), event
+        assert event["peer"] == peer
+    # The access log line of the same connection carries the same id.
+    line = gw.wait_for(lambda: next((l for l in gw.access_log().splitlines()
+                                     if f"remote={peer} " in l), None), 10,
+                       message="access log line")
+    assert line.split("id=", 1)[1].split(" ", 1)[0] == cid, line
+    assert follower.stop() == 0
+
+
+def test_refusals_and_the_route_filter(gateway, followers):
+    gw = gateway(workers=1, extra={"routes": [
+        {"path": "/echo", "relay": "echo"},
+        {"path": "/strict", "relay": "echo", "origins": ["https://good.test"]}]})
+    everything = subscribed(gw, followers(gw, "--follow", "--json"))
+    strict = followers(gw, "--follow", "--json", "--route", "/strict")
+    gw.wait_for(lambda: gw.status()["event_followers"] == 2, 10, message="two followers")
+
+    not_found_port, status = raw_request(gw.port, upgrade_request("/nowhere"))
+    assert status == 404
+    forbidden_port, status = raw_request(gw.port, upgrade_request("/strict", "https://evil.test"))
+    assert status == 403
+    plain_port, status = raw_request(gw.port, "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status == 426
+
+    def refused(port):
+        return everything.wait(lambda e: e["event"] == "refused"
+                               and e["peer"] == f"127.0.0.1:{port}",
+                               message=f"refused event of port {port}")
+    event = refused(not_found_port)
+    assert event["status"] == 404 and event["route"] is None
+    assert event["request"] == "GET /nowhere"
+    event = refused(forbidden_port)
+    assert event["status"] == 403 and event["route"] == "/strict"
+    assert event["reason"] == "origin not allowed"
+    event = refused(plain_port)
+    assert event["status"] == 426 and event["route"] == "/echo"
+    # Each refused connection is accepted first and closed last.
+    for port in (not_found_port, forbidden_port, plain_port):
+        closed = everything.wait(lambda e: e["event"] == "closed"
+                                 and e["peer"] == f"127.0.0.1:{port}",
+                                 message=f"closed event of port {port}")
+        assert [e["event"] for e in everything.of(closed["id"])] == [
+            "accepted", "refused", "closed"]
+        assert closed["status"] in (403, 404, 426) and closed["cause"] == "http"
+
+    # The /strict follower sees only what is known to be /strict: the
+    # refusal (the accepted event comes before any route is known, and a
+    # refused connection's closed event names no route, as its access log
+    # line says route=-).
+    strict.wait(lambda e: e["event"] == "refused", message="refused event on /strict")
+    assert {e["route"] for e in strict.events()} == {"/strict"}
+    assert everything.stop(signal.SIGTERM) == 0
+    assert strict.stop() == 0
+
+
+def test_history_two_followers_and_the_table(gateway, followers):
+    gw = gateway(workers=2)
+    first = subscribed(gw, followers(gw, "--follow", "--json"))
+    second = followers(gw, "--follow")  # the table form
+    gw.wait_for(lambda: gw.status()["event_followers"] == 2, 10, message="two followers")
+    ports = [echo_once(gw.url(), f"m{i}") for i in range(6)]
+    for port in ports:
+        first.wait(lambda e: e["event"] == "closed" and e["peer"] == f"127.0.0.1:{port}",
+                   message=f"closed event of {port}")
+    ids = {e["id"] for e in first.events() if e["event"] == "closed"}
+    assert len(ids) == 6
+
+    def table_closed():
+        second._drain()
+        return [l for l in second.seen if " closed " in l]
+    gw.wait_for(lambda: len(table_closed()) == 6, 10, message="six closed lines in the table")
+    for line in table_closed():
+        fields = line.split()
+        assert fields[1] == "closed" and fields[2] in ids and fields[4] == "/echo", line
+        assert "code=1000" in line and "closed_by=client" in line, line
+
+    # Without --follow: the history, then exit 0.
+    history = gw.ctl("events", "--json", check=True)
+    past = [json.loads(line) for line in history.stdout.splitlines()]
+    assert ids <= {e["id"] for e in past if e["event"] == "closed"}
+    only_echo = gw.ctl("events", "--json", "--route", "/echo", check=True)
+    assert all(json.loads(l)["route"] == "/echo" for l in only_echo.stdout.splitlines())
+    assert first.stop() == 0 and second.stop() == 0
+    gw.wait_for(lambda: gw.status()["event_followers"] == 0, 10, message="followers gone")
+
+
+def test_ids_stay_unique_across_reload_and_respawn(gateway, followers):
+    gw = gateway(workers=2)
+    follower = subscribed(gw, followers(gw, "--follow", "--json"))
+    for _ in range(3):
+        echo_once(gw.url(), "x")
+    gw.ctl("reload", check=True)
+    for _ in range(3):
+        echo_once(gw.url(), "y")
+    victim = gw.workers()["workers"][0]["pid"]
+    os.kill(victim, signal.SIGKILL)
+    gw.wait_for(lambda: all(w["pid"] and w["pid"] != victim and w["state"] == "Ready"
+                            for w in gw.workers()["workers"][:2]), 15, message="respawn")
+    for _ in range(3):
+        echo_once(gw.url(), "z")
+    gw.wait_for(lambda: sum(e["event"] == "closed" for e in follower.events()) >= 9, 10,
+                message="nine closed events")
+    accepted = [e["id"] for e in follower.events() if e["event"] == "accepted"]
+    assert len(accepted) == len(set(accepted)) >= 9
+    # The follower outlives the reload and the respawn; the daemon's stop
+    # ends it with exit code 0.
+    gw.stop()
+    assert follower.process.wait(timeout=15) == 0
+
+
+def test_a_follower_that_stops_reading_is_dropped(gateway, followers):
+    gw = gateway(workers=1, env={"WSGATE_FAULTS": "stream_backlog_bytes:16384"})
+    good = subscribed(gw, followers(gw, "--follow", "--json"))
+    stuck = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stuck.connect(gw.socket_path)
+    stuck.sendall(b"events follow\n")
+    gw.wait_for(lambda: gw.status()["event_followers"] == 2, 10, message="two followers")
+    # Plain requests make two events each (accepted, closed); the stuck
+    # follower reads none of them.
+    health = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    sent = 0
+    deadline = time.monotonic() + 60
+    while gw.status()["event_followers_dropped"] == 0:
+        assert time.monotonic() < deadline, "the stuck follower was never dropped"
+        for _ in range(50):
+            assert raw_request(gw.port, health)[1] == 200
+        sent += 50
+    status = gw.status()
+    assert status["event_followers_dropped"] == 1 and status["event_followers"] == 1
+    assert gw.error_log().count("read its stream too slowly") == 1
+    # The good follower saw every event; the workers never waited.
+    good.wait(lambda e: sum(x["event"] == "closed" for x in good.events()) >= sent, 20,
+              message=f"{sent} closed events")
+    assert gw.stats()["totals"]["events_dropped"] == 0
+    # The stuck client's stream was closed by the daemon: reading it to the
+    # end gives what fit in its buffers, then EOF.
+    stuck.settimeout(10)
+    while stuck.recv(65536):
+        pass
+    stuck.close()
+    assert good.stop() == 0
+
+
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory):
+    k = CertKit(str(tmp_path_factory.mktemp("event-certs")))
+    k.a = k.leaf("a", ["a.test", "localhost"])
+    return k
+
+
+def test_wss_upgrade_names_the_tls_session(gateway, followers, kit):
+    gw = gateway(workers=1, extra={"listen": [{"address": "127.0.0.1:0", "tls": {
+        "certificates": [{"certificate": kit.a[0], "key": kit.a[1]}]}}]})
+    follower = subscribed(gw, followers(gw, "--follow", "--json"))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(kit.ca_cert)
+    ctx.set_alpn_protocols(["http/1.1"])
+    port = echo_once(f"wss://a.test:{gw.port}/echo", "secure", ssl=ctx, host="127.0.0.1",
+                     port=gw.port, server_hostname="a.test")
+    peer = f"127.0.0.1:{port}"
+    upgraded = follower.wait(lambda e: e["event"] == "upgraded" and e["peer"] == peer,
+                             message="upgraded event over wss")
+    tls = upgraded["tls"]
+    assert tls["version"] == "TLSv1.3" and tls["cipher"].startswith("TLS_")
+    assert tls["sni"] == "a.test" and tls["alpn"] == "http/1.1"
+    assert tls["resumed"] is False and tls["client_subject"] is None
+    accepted = follower.of(upgraded["id"])[0]
+    assert accepted["event"] == "accepted" and accepted["tls"] is True
+    closed = follower.wait(lambda e: e["event"] == "closed" and e["peer"] == peer,
+                           message="closed event over wss")
+    assert closed["code"] == 1000
+    # A TLS handshake that fails is accepted and closed, never upgraded.
+    with socket.create_connection(("127.0.0.1", gw.port), timeout=5) as sock:
+        bad_port = sock.getsockname()[1]
+        sock.sendall(b"\x16\x03\x01\x00\x05hello")
+        sock.settimeout(5)
+        try:
+            while sock.recv(4096):
+                pass
+        except OSError:
+            pass
+    closed = follower.wait(lambda e: e["event"] == "closed"
+                           and e["peer"] == f"127.0.0.1:{bad_port}",
+                           message="closed event of a failed handshake")
+    assert closed["cause"] == "tls" and closed["status"] == 0
+    assert [e["event"] for e in follower.of(closed["id"])] == ["accepted", "closed"]
+    assert follower.stop() == 0
+
+
+def test_events_arguments_are_checked(gateway):
+    gw = gateway(workers=1)
+    result = gw.ctl("stats", "--follow")
+    assert result.returncode == 2 and "events" in result.stderr
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(gw.socket_path)
+        sock.sendall(b"events loudly\n")
+        answer = json.loads(sock.makefile().readline())
+    assert answer == {"ok": False, "error":
+                      "unknown events argument \"loudly\" (arguments: follow, route=PATH)"}
+
+
+def test_a_stalled_supervisor_never_slows_a_worker(gateway):
+    """With the supervisor stopped (SIGSTOP) nothing reads the workers'
+    channels: the worker goes on answering, its events past 1 MiB unsent
+    are dropped and counted, and the supervisor gets the rest when it
+    runs again."""
+    gw = gateway(workers=1, extra={"timeouts": {"watchdog": "0s"}})
+    health = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    os.kill(gw.pid, signal.SIGSTOP)
+    try:
+        # Each request makes two events of about 200 bytes; 1 MiB of
+        # channel queue plus the socket's buffer are full well before 8000.
+        for _ in range(8000):
+            assert raw_request(gw.port, health)[1] == 200
+    finally:
+        os.kill(gw.pid, signal.SIGCONT)
+    dropped = gw.wait_for(lambda: gw.stats()["totals"]["events_dropped"], 20,
+                          message="events_dropped counted")
+    assert 0 < dropped < 16000
+    history = [json.loads(line) for line in gw.ctl("events", "--json", check=True)
+               .stdout.splitlines()]
+    assert len(history) == 1000
