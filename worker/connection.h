@@ -24,7 +24,6 @@
 
 namespace wsgate {
 
-class JsonWriter;
 class Worker;
 namespace config {
 struct RouteConfig;
@@ -209,9 +208,6 @@ class Connection final : private StreamOwner {
   void write_access_log() const;
 
   // connection_events.cpp: the connection-state events.
-  void begin_event(JsonWriter& json, std::string_view event,
-                   const config::RouteConfig* route) const;
-  void emit_event(JsonWriter& json, const config::RouteConfig* route);
   void event_accepted(std::string_view listener);
   void event_upgraded(std::string_view extensions);
   void event_refused(int status, std::string_view reason, const config::RouteConfig* route);

@@ -1,80 +1,77 @@
 // The connection-state events of a Connection (common/events.h): what each
-// carries, in JSON, handed to the worker's feed. The members are listed
+// carries, written into the worker's event feed. The members are listed
 // in docs/events.md; every event has event, id, time, peer and route
 // (null until a route is known).
 #include "common/events.h"
-#include "common/json.h"
 #include "config/config.h"
 #include "worker/connection.h"
+#include "worker/event_feed.h"
 #include "worker/worker_loop.h"
 
 namespace wsgate {
+
+namespace {
+
+std::string_view path_of(const config::RouteConfig* route) {
+  return route ? std::string_view(route->path) : std::string_view();
+}
+
+}  // namespace
 
 std::string Connection::id() const {
   return format_connection_id(worker_.instance(), sequence_);
 }
 
-void Connection::begin_event(JsonWriter& json, std::string_view event,
-                             const config::RouteConfig* route) const {
-  begin_event_json(json, event, id(), peer_text(),
-                   route ? std::string_view(route->path) : std::string_view());
-}
-
-void Connection::emit_event(JsonWriter& json, const config::RouteConfig* route) {
-  json.end_object();
-  worker_.add_event(route ? std::string_view(route->path) : std::string_view(), json.str());
-}
-
 void Connection::event_accepted(std::string_view listener) {
-  JsonWriter json;
-  begin_event(json, "accepted", nullptr);
-  json.field("listener", listener).field("tls", tls_ != nullptr);
-  emit_event(json, nullptr);
+  EventJson event(worker_.event_feed(), "accepted", worker_.instance(), sequence_, peer_.sa, "");
+  event.text("listener", listener).boolean("tls", tls_ != nullptr);
+  worker_.event_written(event.finish());
 }
 
 void Connection::event_upgraded(std::string_view extensions) {
-  JsonWriter json;
-  begin_event(json, "upgraded", route_);
-  json.field("relay", route_->relay);
-  string_or_null(json, "subprotocol",
-                 subprotocol_ >= 0 ? std::string_view(route_->subprotocols[subprotocol_]) : "");
-  json.field("extensions", extensions);
-  json.key("tls");
+  EventJson event(worker_.event_feed(), "upgraded", worker_.instance(), sequence_, peer_.sa,
+                  route_->path);
+  event.text("relay", route_->relay)
+      .text_or_null("subprotocol",
+                    subprotocol_ >= 0 ? std::string_view(route_->subprotocols[subprotocol_]) : "")
+      .text("extensions", extensions);
   if (tls_ && tls_->handshake_done()) {
-    json.begin_object().field("version", tls_->version()).field("cipher", tls_->cipher());
-    string_or_null(json, "sni", tls_->server_name());
-    string_or_null(json, "alpn", tls_->alpn());
-    json.field("resumed", tls_->resumed());
-    string_or_null(json, "client_subject", tls_->client_subject());
-    json.end_object();
+    event.begin_object("tls")
+        .text("version", tls_->version())
+        .text("cipher", tls_->cipher())
+        .text_or_null("sni", tls_->server_name())
+        .text_or_null("alpn", tls_->alpn())
+        .boolean("resumed", tls_->resumed())
+        .text_or_null("client_subject", tls_->client_subject())
+        .end_object();
   } else {
-    json.null();
+    event.null("tls");
   }
-  emit_event(json, route_);
+  worker_.event_written(event.finish());
 }
 
 void Connection::event_refused(int status, std::string_view reason,
                                const config::RouteConfig* route) {
-  JsonWriter json;
-  begin_event(json, "refused", route);
-  json.field("status", status).field("reason", reason);
-  if (request_line_) json.field("request", *request_line_);
-  emit_event(json, route);
+  EventJson event(worker_.event_feed(), "refused", worker_.instance(), sequence_, peer_.sa,
+                  path_of(route));
+  event.number("status", static_cast<uint64_t>(status)).text("reason", reason);
+  if (request_line_) event.text("request", *request_line_);
+  worker_.event_written(event.finish());
 }
 
 void Connection::event_closed() {
-  JsonWriter json;
-  begin_event(json, "closed", route_);
-  json.field("status", http_status_)
-      .field("code", close_code_)
-      .field("cause", close_cause_name(cause_))
-      .field("closed_by", http_status_ == 101 && closed_by_client_ ? "client" : "server")
-      .field("duration_ms", worker_.now() - accepted_at_)
-      .field("bytes_in", bytes_in_)
-      .field("bytes_out", bytes_out_)
-      .field("messages_in", messages_in_)
-      .field("messages_out", messages_out_);
-  emit_event(json, route_);
+  EventJson event(worker_.event_feed(), "closed", worker_.instance(), sequence_, peer_.sa,
+                  path_of(route_));
+  event.number("status", static_cast<uint64_t>(http_status_))
+      .number("code", close_code_)
+      .text("cause", close_cause_name(cause_))
+      .text("closed_by", http_status_ == 101 && closed_by_client_ ? "client" : "server")
+      .number("duration_ms", worker_.now() - accepted_at_)
+      .number("bytes_in", bytes_in_)
+      .number("bytes_out", bytes_out_)
+      .number("messages_in", messages_in_)
+      .number("messages_out", messages_out_);
+  worker_.event_written(event.finish());
 }
 
 }  // namespace wsgate

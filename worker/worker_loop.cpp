@@ -10,9 +10,6 @@
 #include <cstring>
 #include <new>
 
-#include "common/address_text.h"
-#include "common/events.h"
-#include "common/json.h"
 #include "common/log.h"
 #include "common/log_writer.h"
 #include "common/unix_socket.h"
@@ -198,6 +195,8 @@ bool Worker::start() {
   flush_check_.data = this;
   uv_check_start(&flush_check_, on_flush_check);
   uv_unref(reinterpret_cast<uv_handle_t*>(&flush_check_));
+  uv_timer_init(&loop_, &events_timer_);
+  events_timer_.data = this;
   // Started only while input is deferred; an active idle handle makes the
   // loop poll without blocking, so the deferred input is fed after one
   // round of everyone else's I/O.
@@ -388,14 +387,12 @@ void Worker::shed(ListenHandle& listener, bool over_fd_budget) {
     sockaddr_storage peer{};
     int length = sizeof peer;
     uv_tcp_getpeername(&shed->tcp, reinterpret_cast<sockaddr*>(&peer), &length);
-    JsonWriter json;
-    begin_event_json(json, "refused", format_connection_id(instance_, next_connection_sequence()),
-                     address_text(reinterpret_cast<const sockaddr&>(peer)), "");
-    json.field("status", 503)
-        .field("reason", listener.tls != nullptr ? "too many connections (TLS: closed unanswered)"
-                                                 : "too many connections")
-        .end_object();
-    add_event("", json.str());
+    EventJson event(events_, "refused", instance_, next_connection_sequence(),
+                    reinterpret_cast<const sockaddr&>(peer), "");
+    event.number("status", 503)
+        .text("reason", listener.tls != nullptr ? "too many connections (TLS: closed unanswered)"
+                                                : "too many connections");
+    event_written(event.finish());
   }
   if (listener.tls != nullptr || lingering_sheds_ > linger_cap) {
     shed->close();
@@ -422,23 +419,23 @@ bool Worker::reserve_fds(unsigned count) {
 }
 
 void Worker::on_flush(uv_prepare_t* prepare) noexcept {
-  auto* self = static_cast<Worker*>(prepare->data);
-  self->flush_dirty_streams();
-  self->flush_events();
+  static_cast<Worker*>(prepare->data)->flush_dirty_streams();
 }
 
 void Worker::on_flush_check(uv_check_t* check) noexcept {
-  auto* self = static_cast<Worker*>(check->data);
-  self->flush_dirty_streams();
-  self->flush_events();
+  static_cast<Worker*>(check->data)->flush_dirty_streams();
 }
 
-void Worker::add_event(std::string_view route, std::string_view json) {
-  if (json.size() > EventFeed::kMaxBatch) {
-    ++stats_.events_dropped;
-    return;
+void Worker::event_written(bool batch_full) {
+  if (batch_full) {
+    flush_events();
+  } else if (!exiting_ && !uv_is_active(reinterpret_cast<uv_handle_t*>(&events_timer_))) {
+    uv_timer_start(&events_timer_, on_events_timer, kEventFlushMs, 0);
   }
-  if (events_.add(route, json)) flush_events();
+}
+
+void Worker::on_events_timer(uv_timer_t* timer) noexcept {
+  static_cast<Worker*>(timer->data)->flush_events();
 }
 
 void Worker::flush_events() {
@@ -886,6 +883,7 @@ void Worker::maybe_exit() {
     uv_timer_stop(&drain_timer_);
     uv_timer_stop(&spread_timer_);
     uv_timer_stop(&stats_timer_);
+    uv_timer_stop(&events_timer_);
     flush_events();  // the last connections' closed events
     send_stats();  // the final counters, so the supervisor's totals are exact
   }
@@ -903,6 +901,7 @@ void Worker::maybe_exit() {
   close_handle(&stats_timer_);
   close_handle(&flush_prepare_);
   close_handle(&flush_check_);
+  close_handle(&events_timer_);
   close_handle(&deferred_idle_);
   if (fault_signal_open_) {
     fault_signal_open_ = false;

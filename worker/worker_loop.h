@@ -109,11 +109,15 @@ class Worker {
   // iteration, and each stream's output is its own.
   IntrusiveList<Stream, &Stream::dirty_hook> dirty_streams;
 
-  // Connection-state events (common/events.h): `json` is one complete
-  // event object of `route` ("" before a route is known). Sent to the
-  // supervisor when the loop turn ends; dropped and counted when the
-  // channel is backed up.
-  void add_event(std::string_view route, std::string_view json);
+  // Connection-state events (event_feed.h): write one with
+  // EventJson(event_feed(), ...), then call event_written() with what its
+  // finish() answered. The batch is sent to the supervisor kEventFlushMs
+  // after its first event (at once when full), so that a busy worker
+  // pays one channel write for many connections; it is dropped and
+  // counted when the channel is backed up.
+  EventFeed& event_feed() { return events_; }
+  void event_written(bool batch_full);
+  static constexpr uint64_t kEventFlushMs = 10;
   // The first part of this worker's connection ids, and the next sequence.
   uint32_t instance() const { return instance_; }
   uint64_t next_connection_sequence() { return ++connections_numbered_; }
@@ -141,6 +145,7 @@ class Worker {
   static void on_stats_timer(uv_timer_t* timer) noexcept;
   static void on_flush(uv_prepare_t* prepare) noexcept;
   static void on_flush_check(uv_check_t* check) noexcept;
+  static void on_events_timer(uv_timer_t* timer) noexcept;
   static void on_deferred_input(uv_idle_t* idle) noexcept;
   void feed_deferred_input() noexcept;
 
@@ -212,6 +217,7 @@ class Worker {
   uv_timer_t stats_timer_;
   uv_prepare_t flush_prepare_;
   uv_check_t flush_check_;
+  uv_timer_t events_timer_;  // runs while a batch of events waits
   ChannelDecoder channel_decoder_;
   char channel_buffer_[4096];
   bool channel_open_ = false;

@@ -10,6 +10,18 @@ namespace wsgate {
 void append_json_string(std::string& out, std::string_view text) {
   out += '"';
   for (size_t i = 0; i < text.size();) {
+    // Runs of printable ASCII, the common case, are appended at once.
+    size_t run = i;
+    while (run < text.size()) {
+      const unsigned char p = static_cast<unsigned char>(text[run]);
+      if (p < 0x20 || p >= 0x7f || p == '"' || p == '\\') break;
+      ++run;
+    }
+    if (run > i) {
+      out.append(text.data() + i, run - i);
+      i = run;
+      continue;
+    }
     const unsigned char c = static_cast<unsigned char>(text[i]);
     if (c == '"' || c == '\\') {
       out += '\\';
@@ -25,9 +37,6 @@ void append_json_string(std::string& out, std::string_view text) {
       char escape[8];
       std::snprintf(escape, sizeof escape, "\\u%04x", c);
       out += escape;
-      ++i;
-    } else if (c < 0x80) {
-      out += static_cast<char>(c);
       ++i;
     } else if (const size_t length = utf8_sequence_length(text, i); length > 0) {
       out.append(text.substr(i, length));
@@ -94,12 +103,6 @@ JsonWriter& JsonWriter::value(std::string_view text) {
 JsonWriter& JsonWriter::value(bool flag) {
   before_value();
   out_ += flag ? "true" : "false";
-  return *this;
-}
-
-JsonWriter& JsonWriter::null() {
-  before_value();
-  out_ += "null";
   return *this;
 }
 

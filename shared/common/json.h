@@ -31,7 +31,6 @@ class JsonWriter {
   JsonWriter& value(const std::string& text) { return value(std::string_view(text)); }
   JsonWriter& value(bool flag);
   JsonWriter& value(double number);
-  JsonWriter& null();
   template <std::integral Int>
   requires(!std::same_as<Int, bool>) JsonWriter& value(Int number) {
     before_value();

@@ -276,7 +276,7 @@ def test_ids_stay_unique_across_reload_and_respawn(gateway, followers):
 
 
 def test_a_follower_that_stops_reading_is_dropped(gateway, followers):
-    gw = gateway(workers=1, env={"WSGATE_FAULTS": "stream_backlog_bytes:16384"})
+    gw = gateway(workers=1, env={"WSGATE_FAULTS": "stream_backlog_bytes:131072"})
     good = subscribed(gw, followers(gw, "--follow", "--json"))
     stuck = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
