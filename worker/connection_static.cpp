@@ -55,6 +55,7 @@ void Connection::static_finished() {
   client_.shutdown_when_flushed();
 }
 
+// From on_stream_pressure (noexcept): nothing may leave it.
 void Connection::static_pressure(bool above) {
   if (above) {
     if (state_ == State::Handshake && !pressure_hook.linked()) {
@@ -64,7 +65,12 @@ void Connection::static_pressure(bool above) {
     return;
   }
   worker_.backpressured.remove(*this);
-  static_file_->on_client_writable();
+  try {
+    static_file_->on_client_writable();
+  } catch (const std::exception& e) {
+    error_log().error("connection {}: {}", peer_text(), e.what());
+    abort(CloseCause::Error);
+  }
 }
 
 }  // namespace wsgate

@@ -95,7 +95,7 @@ void StaticFile::start(const http::Request& request) {
     return;
   }
   request_ = http::file_request_of(request);
-  path_ = request.path;
+  relative_ = resolved.relative;
   query_ = request.query;
   trailing_slash_ = resolved.trailing_slash;
   name_ = std::string(last_segment(resolved.relative));
@@ -251,7 +251,7 @@ void StaticFile::fs_done() {
           // page's relative links resolve inside it.
           close_file(AfterClose::Nothing);
           refuse(301, "moved permanently",
-                 "Location: " + path_ + "/" + (query_.empty() ? "" : "?" + query_) + "\r\n");
+                 "Location: " + http::directory_location(route_.path, relative_, query_) + "\r\n");
         } else {
           close_file(AfterClose::LookUpIndex);
         }

@@ -103,10 +103,10 @@ class StaticFile {
   bool fd_reserved_ = false;
   bool transferring_ = false;  // counted in static_transfers_active
   uv_file fd_ = -1;
-  std::string path_;    // the request path as sent, for a redirect's Location
-  std::string query_;   // kept in a redirect
-  std::string name_;    // the last segment asked for (or the index), for Content-Type
-  std::string target_;  // the file system path being looked up or opened
+  std::string relative_;  // the decoded path below the mount, for a redirect's Location
+  std::string query_;     // kept in a redirect
+  std::string name_;      // the last segment asked for (or the index), for Content-Type
+  std::string target_;    // the file system path being looked up or opened
   http::FileRequest request_;
   http::FileFacts facts_;
   http::FileAnswer answer_;

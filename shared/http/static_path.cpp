@@ -102,6 +102,27 @@ StaticPath resolve_static_path(std::string_view path, std::string_view mount, bo
   return out;
 }
 
+std::string directory_location(std::string_view mount, std::string_view relative,
+                               std::string_view query) {
+  constexpr std::string_view kKept =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/";
+  constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out(mount);
+  for (const char c : relative) {
+    if (kKept.find(c) != std::string_view::npos) {
+      out += c;
+    } else {
+      const auto byte = static_cast<unsigned char>(c);
+      out += '%';
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xF];
+    }
+  }
+  if (!relative.empty()) out += '/';
+  if (!query.empty()) out.append("?").append(query);
+  return out;
+}
+
 std::string_view content_type(std::string_view name) {
   const size_t dot = name.rfind('.');
   if (dot == std::string_view::npos || dot + 1 == name.size()) return "application/octet-stream";

@@ -35,6 +35,15 @@ struct StaticPath {
 //   unless `dot_files`.
 StaticPath resolve_static_path(std::string_view path, std::string_view mount, bool dot_files);
 
+// The Location of the redirect that adds a directory's trailing '/':
+// `mount`, then `relative` (a StaticPath's, decoded) percent-encoded again
+// except for unreserved characters, sub-delims, ':', '@' and '/', then
+// '/', then "?" and `query` when it is not empty. Built from the resolved
+// path rather than the one sent, so that "//evil.example" or "/\evil"
+// cannot become a redirect to another host.
+std::string directory_location(std::string_view mount, std::string_view relative,
+                               std::string_view query);
+
 // The Content-Type of a file, from the extension of `name` (the last
 // segment of a path; case-insensitive): text types carry
 // "; charset=utf-8"; an unknown or missing extension is

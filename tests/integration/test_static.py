@@ -265,6 +265,9 @@ def test_directories_redirect_serve_their_index_or_403(gateway, tmp_path):
     assert status == 301 and headers["location"] == "/sub/"
     status, headers, _ = curl(gw.http + "/sub?a=1&b=2")
     assert status == 301 and headers["location"] == "/sub/?a=1&b=2"
+    # The Location is made from the resolved path: never another host.
+    status, headers, _ = curl(gw.http + "//sub", "--path-as-is")
+    assert status == 301 and headers["location"] == "/sub/"
     status, _, body = curl(gw.http + "/sub/")
     assert status == 200 and body == b"<p>sub</p>\n"
     assert curl(gw.http + "/noindex/")[0] == 403

@@ -78,6 +78,18 @@ TEST(StaticPath, DotFilesAre404UnlessAllowed) {
   EXPECT_EQ(resolve_static_path("/.hidden/../a.txt", "/", false).relative, "a.txt");
 }
 
+TEST(DirectoryLocation, IsBuiltFromTheResolvedPathAndKeepsTheQuery) {
+  EXPECT_EQ(directory_location("/", "sub", ""), "/sub/");
+  EXPECT_EQ(directory_location("/app/", "", ""), "/app/");
+  EXPECT_EQ(directory_location("/app/", "a b/c", "x=1&y=2"), "/app/a%20b/c/?x=1&y=2");
+  EXPECT_EQ(directory_location("/", "\xC3\xA9t\xC3\xA9", ""), "/%C3%A9t%C3%A9/");
+  // "//evil.example" resolves to "evil.example" below the mount: a path,
+  // never another host; a backslash is encoded.
+  EXPECT_EQ(directory_location("/", resolve_static_path("//evil.example", "/", false).relative, ""),
+            "/evil.example/");
+  EXPECT_EQ(directory_location("/", "\\evil", ""), "/%5Cevil/");
+}
+
 TEST(ContentType, KnownExtensionsCaseInsensitive) {
   EXPECT_EQ(content_type("index.html"), "text/html; charset=utf-8");
   EXPECT_EQ(content_type("INDEX.HTM"), "text/html; charset=utf-8");
