@@ -150,6 +150,9 @@ class Connection final : private StreamOwner {
   // Used by this connection's StaticFile while the connection is still in
   // Handshake (every call but the first two does nothing once it is not).
 
+  // False once the connection left Handshake for another reason (a TLS
+  // failure, a close): the rest of the answer is not wanted.
+  bool static_answering() const { return state_ == State::Handshake; }
   // Queues the response head, whose `status` the access log reports.
   void static_head(std::string_view head, int status);
   // Queues file bytes of the body (counted as bytes_out in the access log).

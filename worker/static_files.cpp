@@ -328,6 +328,14 @@ void StaticFile::send_head() {
 
 void StaticFile::read_next() {
   if (cancelled_ || step_ != Step::Idle || remaining_ == 0) return;
+  if (!client_.static_answering()) {
+    // Nothing more can be written (the TLS session failed, say): the
+    // connection's own close bounds what is left; the file is done with.
+    end_transfer();
+    chunk_.reset();
+    close_file(AfterClose::Nothing);
+    return;
+  }
   if (client_.static_backed_up()) return;  // on_client_writable() resumes
   if (!submit(Step::Read)) client_.static_abort();
 }
