@@ -388,13 +388,24 @@ def test_64_mib_over_tls_has_the_right_sha256_and_bounded_worker_memory(gateway,
     assert status == "200"
     assert hashlib.sha256(out_path.read_bytes()).hexdigest() == hashlib.sha256(big).hexdigest()
     # One chunk plus the client's queue (and TLS buffers), not the file.
-    assert peak - before < 16 << 20, (before, peak)
+    # Under ASan (scripts/test sets ASAN_OPTIONS for that build) freed
+    # memory sits in the allocator's 256 MiB quarantine, so RSS grows with
+    # the bytes that passed, not with what is held: only the bytes are
+    # checked there.
+    if "ASAN_OPTIONS" not in os.environ:
+        assert peak - before < 16 << 20, (before, peak)
     gw.wait_for(lambda: totals(gw)["static_bytes_out"] == len(big), 10, message="bytes counted")
+
+
+def open_fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
 
 
 def test_client_leaving_mid_download_is_cancelled_cleanly(gateway, tmp_path):
     gw = static_gateway(gateway, tmp_path)
     (gw.www / "big.bin").write_bytes(b"\xab" * (32 << 20))
+    worker = gw.worker_pids()[0]
+    fds_before = open_fds(worker)
     for linger in (False, True):
         client = socket.create_connection(("127.0.0.1", gw.port), timeout=5)
         client.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -406,9 +417,12 @@ def test_client_leaving_mid_download_is_cancelled_cleanly(gateway, tmp_path):
         client.close()
     gw.wait_for(lambda: totals(gw)["static_transfers_active"] == 0, 10,
                 message="transfers ended")
+    # Every file and socket of the two downloads is closed.
+    gw.wait_for(lambda: open_fds(worker) == fds_before, 10, message="fds back to before")
     status, _, body = curl(gw.http + "/index.html")
     assert status == 200 and body == INDEX
     assert totals(gw)["static_bytes_out"] < 2 * (32 << 20)
+    gw.wait_for(lambda: totals(gw)["connections_active"] == 0, 10, message="connections freed")
 
 
 def test_client_that_stops_reading_is_closed_as_a_slow_consumer(gateway, tmp_path):
@@ -423,6 +437,37 @@ def test_client_that_stops_reading_is_closed_as_a_slow_consumer(gateway, tmp_pat
     client.close()
     assert totals(gw)["static_bytes_out"] < (8 << 20)
     assert curl(gw.http + "/index.html")[0] == 200
+
+
+def test_stop_during_a_download_exits_cleanly(gateway, tmp_path):
+    gw = static_gateway(gateway, tmp_path)
+    (gw.www / "big.bin").write_bytes(b"\xef" * (64 << 20))
+    client = socket.socket()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    client.connect(("127.0.0.1", gw.port))
+    client.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+    gw.wait_for(lambda: totals(gw)["static_transfers_active"] == 1, 10, message="download on")
+    assert gw.stop() == 0
+    client.close()
+
+
+def test_reload_lets_a_download_finish(gateway, tmp_path):
+    gw = static_gateway(gateway, tmp_path)
+    data = os.urandom(1 << 20) * 16
+    (gw.www / "big.bin").write_bytes(data)
+    out_path = tmp_path / "downloaded.bin"
+    download = subprocess.Popen(["curl", "-s", "--max-time", "60", "--limit-rate", "8M", "-o",
+                                 str(out_path), "-w", "%{http_code}", gw.http + "/big.bin"],
+                                stdout=subprocess.PIPE, text=True)
+    try:
+        gw.wait_for(lambda: totals(gw)["static_transfers_active"] == 1, 10, message="download on")
+        gw.ctl("reload", check=True)
+        assert download.wait(timeout=60) == 0
+    finally:
+        if download.poll() is None:
+            download.kill()
+    assert download.communicate()[0] == "200"
+    assert out_path.read_bytes() == data
 
 
 def test_reload_serves_the_new_root(gateway, tmp_path):
