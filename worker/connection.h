@@ -148,7 +148,7 @@ class Connection final : private StreamOwner {
 
   // ---- the static file API (worker/connection_static.cpp) -------------------
   // Used by this connection's StaticFile while the connection is still in
-  // Handshake (every call but the first two does nothing once it is not).
+  // Handshake; the calls that write do nothing once it is not.
 
   // False once the connection left Handshake for another reason (a TLS
   // failure, a close): the rest of the answer is not wanted.

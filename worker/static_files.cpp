@@ -35,6 +35,7 @@ std::string_view last_segment(std::string_view path) {
 
 const config::RouteConfig* find_static_route(const config::Config& cfg, std::string_view path) {
   const config::RouteConfig* best = nullptr;
+  if (path.empty()) return nullptr;  // not an origin-form path
   for (const config::RouteConfig& route : cfg.routes) {
     if (!route.is_static()) continue;
     const std::string_view mount = route.path;
