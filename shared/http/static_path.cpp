@@ -71,7 +71,9 @@ StaticPath resolve_static_path(std::string_view path, std::string_view mount, bo
   }
   std::optional<PercentDecoded> decoded = percent_decode(rest);
   if (!decoded) return refused(400, "malformed percent-encoding in the path");
-  if (decoded->encoded_slash_or_nul) {
+  // A raw NUL cannot come through the request parser, but a path with one
+  // would be cut short by the C calls that open it: refused here as well.
+  if (decoded->encoded_slash_or_nul || decoded->text.find('\0') != std::string::npos) {
     return refused(400, "an encoded / or NUL in the path names no file");
   }
   std::vector<std::string_view> kept;

@@ -59,6 +59,7 @@ TEST(StaticPath, EncodedSlashOrNulIs400) {
   EXPECT_EQ(resolve_static_path("/a%2fb", "/", false).status, 400);
   EXPECT_EQ(resolve_static_path("/..%2fetc%2fpasswd", "/", false).status, 400);
   EXPECT_EQ(resolve_static_path("/index.html%00.png", "/", false).status, 400);
+  EXPECT_EQ(resolve_static_path(std::string_view("/a\0b", 4), "/", false).status, 400);
 }
 
 TEST(StaticPath, MalformedEscapeIs400) {
