@@ -410,8 +410,10 @@ def test_client_leaving_mid_download_is_cancelled_cleanly(gateway, tmp_path):
         client = socket.create_connection(("127.0.0.1", gw.port), timeout=5)
         client.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
         got = 0
-        while got < (1 << 20):
-            got += len(client.recv(65536))
+        while got < (1 << 20):  # bounded: recv times out after 5 s, EOF fails
+            chunk = client.recv(65536)
+            assert chunk, "closed before 1 MiB arrived"
+            got += len(chunk)
         if linger:  # a reset rather than a FIN
             client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         client.close()
