@@ -293,9 +293,12 @@ void Connection::answer_request(const http::Request& request, uint8_t* tail, siz
   };
 
   // An Upgrade to anything but websocket (curl --http2 sends h2c) is
-  // ignored off WebSocket routes, as RFC 9110 §7.8 lets a server do; on a
-  // route it is a bad WebSocket request (400 below).
-  if (!http::wants_upgrade(request) || (route == nullptr && !request.upgrade_websocket)) {
+  // ignored off WebSocket routes and under static ones, as RFC 9110 §7.8
+  // lets a server do; on a WebSocket route alone it is a bad WebSocket
+  // request (400 below).
+  if (!http::wants_upgrade(request) ||
+      (!request.upgrade_websocket &&
+       (route == nullptr || find_static_route(cfg, request.path) != nullptr))) {
     ++stats.http_requests;
     keep_request_line();
     const bool get_or_head = request.method == "GET" || request.method == "HEAD";

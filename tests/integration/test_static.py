@@ -319,6 +319,12 @@ def test_upgrade_and_page_share_a_path(gateway, tmp_path):
     status, headers, body = curl(gw.http + "/chat/")
     assert status == 200 and b"new WebSocket" in body
     assert echo(gw.url("/chat/"), ["hello"]) == ["hello"]
+    # An Upgrade to something else (curl --http2 asks for h2c) gets the page.
+    client = RawClient(gw.port)
+    client.send(b"GET /chat/ HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n")
+    status, _, body = client.read_http_response()
+    assert status == 200 and b"new WebSocket" in body
     # An upgrade to a path only a static route covers: no WebSocket route.
     client = RawClient(gw.port)
     client.send(upgrade_request("/index.html"))
