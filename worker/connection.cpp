@@ -10,6 +10,7 @@
 #include "common/address_text.h"
 #include "common/log.h"
 #include "config/config.h"
+#include "worker/static_files.h"
 #include "worker/worker_loop.h"
 
 namespace wsgate {
@@ -24,11 +25,13 @@ http::HeadLimits head_limits(const config::LimitsConfig& limits) {
   return out;
 }
 
-// The route of `path`: an exact match, else the longest scripts_dir
-// route whose path is a prefix of it at a segment boundary.
+// The WebSocket route of `path`: an exact match, else the longest
+// scripts_dir route whose path is a prefix of it at a segment boundary.
+// Static routes are not WebSocket routes (find_static_route() has them).
 const config::RouteConfig* find_route(const config::Config& cfg, std::string_view path) {
   const config::RouteConfig* best = nullptr;
   for (const config::RouteConfig& route : cfg.routes) {
+    if (route.is_static()) continue;
     if (route.path == path) return &route;
     if (route.relay != "exec" || route.exec.scripts_dir.empty()) continue;
     const std::string_view prefix = route.path;
@@ -206,7 +209,9 @@ void Connection::end_of_stream(int status) {
 void Connection::handle_bytes(uint8_t* data, size_t size) {
   switch (state_) {
     case State::Handshake:
-      handle_handshake_bytes(data, size);
+      // While a static answer is under way, what else the client sends
+      // (a pipelined request) is dropped: the connection closes after it.
+      if (!static_file_) handle_handshake_bytes(data, size);
       break;
     case State::Open:
       last_inbound_ = worker_.now();
@@ -291,17 +296,23 @@ void Connection::answer_request(const http::Request& request, uint8_t* tail, siz
   };
 
   // An Upgrade to anything but websocket (curl --http2 sends h2c) is
-  // ignored off WebSocket routes, as RFC 9110 §7.8 lets a server do; on a
-  // route it is a bad WebSocket request (400 below).
-  if (!http::wants_upgrade(request) || (route == nullptr && !request.upgrade_websocket)) {
+  // ignored off WebSocket routes and under static ones, as RFC 9110 §7.8
+  // lets a server do; on a WebSocket route alone it is a bad WebSocket
+  // request (400 below).
+  if (!http::wants_upgrade(request) ||
+      (!request.upgrade_websocket &&
+       (route == nullptr || find_static_route(cfg, request.path) != nullptr))) {
     ++stats.http_requests;
     keep_request_line();
     const bool get_or_head = request.method == "GET" || request.method == "HEAD";
     const bool health = !cfg.health_path.empty() && request.path == cfg.health_path;
+    const config::RouteConfig* mount = health ? nullptr : find_static_route(cfg, request.path);
     if (health && get_or_head) {
       refuse(200, "ok");
     } else if (health) {
       refuse(405, "the health path answers GET and HEAD", "Allow: GET, HEAD\r\n");
+    } else if (mount != nullptr) {
+      serve_static(*mount, request);
     } else if (route != nullptr) {
       refuse(426, "this is a WebSocket endpoint; send a WebSocket upgrade request", {}, route);
     } else {
@@ -594,6 +605,7 @@ void Connection::abort(CloseCause cause) {
   enter_state(State::Closed);
   if (tls_plain_) tls_plain_->clear();
   if (relay_) relay_->stop();
+  if (static_file_) static_file_->cancel();
   // Without a handle (uv_tcp_init failed) no close callback will come.
   if (!client_.close()) {
     hold();
@@ -631,6 +643,10 @@ void Connection::release() {
 }
 
 void Connection::on_stream_pressure(Stream&, bool above) noexcept {
+  if (static_file_) {
+    static_pressure(above);
+    return;
+  }
   if (state_ != State::Open || !relay_) return;
   ++relay_depth_;
   if (above) {

@@ -24,6 +24,7 @@
 
 namespace wsgate {
 
+class StaticFile;
 class Worker;
 namespace config {
 struct RouteConfig;
@@ -60,13 +61,14 @@ enum class SendResult : uint8_t {
 class Connection final : private StreamOwner {
  public:
   enum class State : uint8_t {
-    Handshake,  // reading the HTTP request head
+    Handshake,  // reading the HTTP request head, or answering it from a static route
     Open,       // WebSocket open
     Closing,    // Close sent and/or FIN sent; waiting for the peer
     Closed,     // every handle closing; freed when the last one has closed
   };
 
   explicit Connection(Worker& worker);
+  ~Connection();  // only release() deletes a Connection
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -148,6 +150,28 @@ class Connection final : private StreamOwner {
   // and on the access log line.
   std::string id() const;
 
+  // ---- the static file API (worker/connection_static.cpp) -------------------
+  // Used by this connection's StaticFile while the connection is still in
+  // Handshake; the calls that write do nothing once it is not.
+
+  // False once the connection left Handshake for another reason (a TLS
+  // failure, a close): the rest of the answer is not wanted.
+  bool static_answering() const { return state_ == State::Handshake; }
+  // Queues the response head, whose `status` the access log reports.
+  void static_head(std::string_view head, int status);
+  // Queues file bytes of the body (counted as bytes_out in the access log).
+  void static_body(std::string_view bytes);
+  // True while the client's queue is above write_queue_high: the next chunk
+  // waits for StaticFile::on_client_writable().
+  bool static_backed_up() const { return client_.above_high(); }
+  // Answers a plain error (or redirect) response, as refuse() does.
+  void static_refuse(int status, std::string_view reason, std::string_view extra_headers = {});
+  // The whole response is queued: FIN once it is written (timeouts.close
+  // bounds that and the client's EOF, as for any plain answer).
+  void static_finished();
+  // The response cannot be completed (the file failed mid-body): closed now.
+  void static_abort() { abort(CloseCause::Error); }
+
   // ---- from the WebSocket session ------------------------------------------
 
   void on_ws_message(ws::Opcode opcode, std::span<const uint8_t> payload);
@@ -198,6 +222,10 @@ class Connection final : private StreamOwner {
   // the route the request was for, when one matched).
   void refuse(int status, std::string_view reason, std::string_view extra_headers = {},
               const config::RouteConfig* route = nullptr);
+  // Answers a plain GET or HEAD (any method, in fact: StaticFile answers
+  // 405 to the others) from the static route `route`.
+  void serve_static(const config::RouteConfig& route, const http::Request& request);
+  void static_pressure(bool above);
   void touch();
   void after_relay_call();
 
@@ -259,6 +287,7 @@ class Connection final : private StreamOwner {
   const config::RouteConfig* route_ = nullptr;
   std::optional<WsSession> ws_;  // from Open on
   std::unique_ptr<Relay> relay_;
+  std::unique_ptr<StaticFile> static_file_;  // a static route's answer in progress
 };
 
 }  // namespace wsgate

@@ -109,6 +109,9 @@ class Stream {
   bool open() const { return initialised_ && !closing_; }
 
   uint64_t queued_bytes() const { return output_.size() + inflight_.size(); }
+  // The queue passed the high mark and has not yet fallen to the low one:
+  // on_stream_pressure(false) is still to come.
+  bool above_high() const { return above_high_; }
   uv_stream_t* handle() { return reinterpret_cast<uv_stream_t*>(&handle_); }
   uv_tcp_t* tcp() { return &handle_.tcp; }
   Worker& worker() { return worker_; }

@@ -83,6 +83,12 @@ struct WorkerStats {
   uint64_t exec_exits_signal = 0;    // killed by a signal (our termination sequence included)
   uint64_t exec_stderr_lines = 0;    // logged
   uint64_t exec_stderr_suppressed = 0;  // over the per-child rate, not logged
+  // Static routes: requests answered (every status), file bytes sent,
+  // 304 answers, and answers of 400 and above.
+  uint64_t static_requests = 0;
+  uint64_t static_bytes_out = 0;
+  uint64_t static_not_modified = 0;
+  uint64_t static_errors = 0;
   // TLS listeners: handshakes by outcome, resumptions, versions, ciphers
   // (by AEAD) and handshake latency, from the first ClientHello byte.
   uint64_t tls_handshakes_ok = 0;
@@ -143,6 +149,7 @@ struct WorkerStats {
   uint64_t tls_connections_active = 0;
   uint64_t proxy_connections_active = 0;  // upstream connected or connecting
   uint64_t exec_processes_running = 0;    // spawned and not yet reaped
+  uint64_t static_transfers_active = 0;   // static file bodies being sent
   uint64_t translator_sessions_cached = 0;  // stateful sessions cached
   uint64_t translator_requests_in_flight = 0;  // requests sent and not yet finally answered
   uint64_t translator_bus_connections = 0;  // Redis connections established

@@ -179,16 +179,30 @@ struct CompressionConfig {
   uint64_t min_size = 1024;              // smaller messages are sent uncompressed
 };
 
+// The settings of a `relay: static` route: files under `root` answer
+// plain GET and HEAD requests whose path starts with the route's path.
+struct StaticConfig {
+  std::string root;                  // realpath() of the directory, resolved at load time
+  std::string index = "index.html";  // file name served for a directory's URL
+  bool follow_symlinks = false;      // false: nothing whose realpath leaves root is served
+  bool dot_files = false;            // false: a path segment starting with '.' is 404
+};
+
 struct RouteConfig {
-  std::string path;                       // exact match on the request path
-  std::string relay = "echo";             // "echo", "proxy", "exec" or "translator"
+  std::string path;                       // exact match on the request path; static: a prefix
+  std::string relay = "echo";             // "echo", "proxy", "exec", "translator" or "static"
   std::vector<std::string> origins;       // empty = no Origin check
   std::vector<std::string> subprotocols;  // proxy: [binary] unless written
   CompressionConfig compression;
   ProxyConfig proxy;                      // relay "proxy" only
   ExecConfig exec;                        // relay "exec" only
   TranslatorConfig translator;            // relay "translator" only
+  StaticConfig static_files;              // relay "static" only
   int line = 0;
+
+  // Static routes serve plain requests under their path; they never take
+  // a WebSocket upgrade.
+  bool is_static() const { return relay == "static"; }
 };
 
 struct LogConfig {

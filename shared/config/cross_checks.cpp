@@ -102,11 +102,13 @@ void check_listen(const Config& config, std::vector<SectionReader>& listen) {
 
 void check_routes(const Config& config, SectionReader& root, std::vector<SectionReader>& routes) {
   constexpr std::string_view kKey = "routes[].path";
-  std::map<std::string, size_t> first;  // path -> item index
+  // (static?, path) -> item index: a static route and a WebSocket route may
+  // share a path (the page and its WebSocket); two of a kind may not.
+  std::map<std::pair<bool, std::string>, size_t> first;
   for (size_t i = 0; i < config.routes.size() && i < routes.size(); ++i) {
     const std::string& path = config.routes[i].path;
     if (!routes[i].ok(kKey) || path.empty()) continue;
-    auto [seen, inserted] = first.emplace(path, i);
+    auto [seen, inserted] = first.emplace(std::pair{config.routes[i].is_static(), path}, i);
     if (!inserted) {
       SectionReader& earlier = routes[seen->second];
       routes[i].error(kKey,

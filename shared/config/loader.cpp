@@ -18,6 +18,7 @@
 #include "config/file_reader.h"
 #include "config/proxy_settings.h"
 #include "config/section_reader.h"
+#include "config/static_settings.h"
 #include "config/system_lookup.h"
 #include "config/tls_settings.h"
 #include "config/translator_settings.h"
@@ -326,6 +327,7 @@ RouteConfig read_route_item(SectionReader& r, const Section& item, Diagnostics& 
   read_proxy(r, errors, route);
   read_exec(r, route);
   read_translator(r, errors, route);
+  read_static(r, route);
   route.line = item.where.line;
   return route;
 }

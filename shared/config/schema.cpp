@@ -201,12 +201,15 @@ constexpr std::array kSchema{
                 "opens (and renews) tickets for one more period."},
 
     SchemaEntry{"routes", T::List, "[]", 0, 10000, "", true,
-                "WebSocket endpoints, matched on the exact request path."},
+                "WebSocket endpoints, matched on the exact request path, and static file "
+                "mounts, matched on a path prefix."},
     SchemaEntry{"routes[].path", T::String, "", 0, 0, "", true,
-                "Request path of the route, starting with /; unique among routes."},
-    SchemaEntry{"routes[].relay", T::Enum, "echo", 0, 0, "echo|proxy|exec|translator", true,
-                "What the route does with messages: echo sends each one back; proxy joins each "
-                "WebSocket to a TCP or Unix upstream; exec to a program; translator to OpenSRF."},
+                "Request path of the route, starting with /; unique among WebSocket routes, and "
+                "among static routes, where it is a prefix ending with /."},
+    SchemaEntry{"routes[].relay", T::Enum, "echo", 0, 0, "echo|proxy|exec|translator|static", true,
+                "What the route does: echo sends messages back; proxy joins a WebSocket to a "
+                "TCP or Unix upstream; exec to a program; translator to OpenSRF; static serves "
+                "files."},
     SchemaEntry{"routes[].origins", T::StringList, "[]", 0, 0, "", true,
                 "Allowed Origin values (null or scheme://host[:port]); empty allows any."},
     SchemaEntry{"routes[].subprotocols", T::StringList, "[]", 0, 0, "", true,
@@ -328,6 +331,19 @@ constexpr std::array kSchema{
     SchemaEntry{"routes[].translator.trusted_proxies", T::StringList, "[]", 0, 0, "", true,
                 "Peers (IP addresses or CIDR ranges) whose X-Forwarded-For names the client in "
                 "the activity log."},
+    SchemaEntry{"routes[].static", T::Map, "{}", 0, 0, "", true,
+                "Files of a relay: static route (only for those): root is required."},
+    SchemaEntry{"routes[].static.root", T::Path, "\"\"", 0, 0, "", true,
+                "Directory whose files the route serves: PATH/NAME is root/NAME; it must exist "
+                "and is kept with its symlinks resolved."},
+    SchemaEntry{"routes[].static.index", T::String, "index.html", 0, 0, "", true,
+                "File served for a URL that names a directory (ending with /); a directory "
+                "without it is 403."},
+    SchemaEntry{"routes[].static.follow_symlinks", T::Bool, "false", 0, 0, "", true,
+                "Serve files whose symlinks lead out of root; false answers them 403."},
+    SchemaEntry{"routes[].static.dot_files", T::Bool, "false", 0, 0, "", true,
+                "Serve paths with a segment that starts with a dot (.git, .env); false answers "
+                "them 404."},
 };
 
 }  // namespace

@@ -132,7 +132,7 @@ TEST(ConfigLoader, EnumListsTheAllowedWords) {
             "off (in lower case) (got INFO)");
   EXPECT_EQ(
       errors_of(with("routes:\n  - path: /a\n    relay: socks\n")),
-      "f.yaml:5:12: routes[0].relay: must be one of echo, proxy, exec, translator (got socks)");
+      "f.yaml:5:12: routes[0].relay: must be one of echo, proxy, exec, translator, static (got socks)");
 }
 
 TEST(ConfigLoader, ListenAddressMustBeNumeric) {

@@ -165,7 +165,7 @@ TEST(SampleConfig, HasNoKeyOutsideTheSchema) {
   }
 }
 
-// The proxy, exec and translator route examples are valid routes once
+// The proxy, exec, translator and static route examples are valid routes once
 // uncommented, with a token file and a password file beside the config as
 // their comments describe.
 TEST(SampleConfig, ExamplesLoadOnceUncommented) {
@@ -176,12 +176,13 @@ TEST(SampleConfig, ExamplesLoadOnceUncommented) {
     std::ofstream(dir / "wsgate.yaml") << with_examples(sample_text());
     std::ofstream(dir / "websockify.tokens") << "desk1: vnc1.example.net:5901\n";
     std::ofstream(dir / "redis-gateway.password") << "s3cret\n";
+    fs::create_directory(dir / "www");
   }
   ConfigPtr config;
   EXPECT_NO_THROW(config = load_config((dir / "wsgate.yaml").string()));
   fs::remove_all(dir);
   ASSERT_TRUE(config);
-  ASSERT_EQ(config->routes.size(), 4u);
+  ASSERT_EQ(config->routes.size(), 5u);
   const RouteConfig& route = config->routes[1];
   EXPECT_EQ(route.relay, "proxy");
   EXPECT_EQ(route.proxy.token_file, (dir / "websockify.tokens").string());
@@ -211,6 +212,11 @@ TEST(SampleConfig, ExamplesLoadOnceUncommented) {
   EXPECT_EQ(translator_route.translator.log_protect.size(), 17u);
   ASSERT_EQ(translator_route.translator.trusted_proxies.size(), 3u);
   EXPECT_EQ(translator_route.translator.trusted_proxies[1].text, "::1");
+  // The static example serves www beside the config under /.
+  const RouteConfig& static_route = config->routes[4];
+  EXPECT_TRUE(static_route.is_static());
+  EXPECT_EQ(static_route.path, "/");
+  EXPECT_EQ(static_route.static_files.root, fs::weakly_canonical(dir / "www").string());
 }
 
 }  // namespace
