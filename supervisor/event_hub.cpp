@@ -35,6 +35,7 @@ bool EventHub::publish(std::string_view payload, ControlServer& control) {
   while (reader.next(route, json)) {
     if (history_.size() == kHistory) history_.pop_front();
     history_.push_back(Event{std::string(route), std::string(json)});
+    ++published_;
     const Event& event = history_.back();
     std::erase_if(followers_, [&](const Follower& follower) {
       if (!matches(follower.route, event.route)) return false;
@@ -68,6 +69,16 @@ void EventHub::subscribe(uint64_t id, const Request& request, ControlServer& con
   } else {
     control.end_stream(id);
   }
+}
+
+void EventHub::append_since(uint64_t& cursor, size_t max, std::string& out) const {
+  const uint64_t fresh = std::min<uint64_t>(published_ - std::min(cursor, published_),
+                                            std::min<uint64_t>(max, history_.size()));
+  for (size_t i = history_.size() - fresh; i < history_.size(); ++i) {
+    if (!out.empty()) out += ',';
+    out += history_[i].json;
+  }
+  cursor = published_;
 }
 
 void EventHub::unsubscribe(uint64_t id) {

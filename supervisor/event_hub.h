@@ -45,6 +45,11 @@ class EventHub {
   // Ends every follower's stream (the daemon is exiting).
   void end_all(ControlServer& control);
 
+  // Appends to `out` (a JSON array's contents, comma-separated) the kept
+  // events published after `cursor` (a count of events published), at
+  // most `max` of them, the latest; moves `cursor` to the newest.
+  void append_since(uint64_t& cursor, size_t max, std::string& out) const;
+
   size_t followers() const { return followers_.size(); }
   uint64_t followers_dropped() const { return dropped_; }
 
@@ -64,6 +69,7 @@ class EventHub {
   std::deque<Event> history_;
   std::vector<Follower> followers_;
   uint64_t dropped_ = 0;
+  uint64_t published_ = 0;  // events ever published
 };
 
 }  // namespace wsgate::supervisor

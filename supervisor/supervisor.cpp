@@ -238,6 +238,7 @@ void Supervisor::tick() {
         respawn(static_cast<int>(i));
     }
   }
+  send_console_updates();
   if (reload_ && t >= reload_->deadline_ms) {
     for (pid_t pid : reload_->pids) {
       const WorkerProcess* p = find(pid);
@@ -349,6 +350,9 @@ void Supervisor::on_channel_message(WorkerChannel& channel, ChannelMessage type,
           error_log().warn("worker slot {} pid {}: malformed events message of {} bytes",
                            process->slot, process->pid, payload.size());
         }
+        break;
+      case ChannelMessage::ConsoleWanted:
+        process->console = payload == "1";
         break;
       case ChannelMessage::LogFailure:
         error_log().error("worker slot {} pid {} cannot log: {}", process->slot, process->pid,

@@ -178,6 +178,14 @@ class Supervisor final : private ControlServer::Handler, private WorkerChannel::
   // gone included), gauges of the live ones: what stats and metrics show.
   void aggregate(WorkerStats& totals, RouteStatsByPath& routes) const;
   std::string metrics_text() const;
+  // console_feed.cpp: the console snapshot, every kConsolePeriodMs, to the
+  // workers with console clients.
+  void send_console_updates();
+  std::string console_snapshot();
+  static constexpr uint64_t kConsolePeriodMs = 1000;
+  static constexpr size_t kConsoleEvents = 40;
+  uint64_t last_console_ms_ = 0;
+  uint64_t console_events_cursor_ = 0;  // events the last snapshot reached
 
   config::ConfigPtr config_;
   uint64_t last_orphan_sweep_ms_ = 0;

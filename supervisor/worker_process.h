@@ -44,6 +44,7 @@ struct WorkerProcess {
   bool watchdog_fired = false;   // SIGABRT sent for silence
   bool killed = false;           // SIGKILL sent: its end is expected
   uint64_t channel_lost_ms = 0;  // when its channel hit EOF or failed
+  bool console = false;          // it has console clients (ConsoleWanted)
 
   bool reaped = false;
   int wait_status = 0;  // from waitpid

@@ -7,6 +7,7 @@
 #include "http/percent_decode.h"
 #include "tls/upstream_tls.h"
 #include "worker/connection.h"
+#include "worker/relays/console.h"
 #include "worker/relays/echo.h"
 #include "worker/relays/exec.h"
 #include "worker/relays/proxy.h"
@@ -102,6 +103,7 @@ std::unique_ptr<Relay> create_relay(Connection& client, const config::RouteConfi
   if (route.relay == "proxy") return create_proxy(client, route, request, refusal);
   if (route.relay == "exec") return create_exec(client, route, request, refusal);
   if (route.relay == "translator") return create_translator(client, route, request, refusal);
+  if (route.relay == "console") return std::make_unique<ConsoleRelay>(client);
   return std::make_unique<EchoRelay>(client);
 }
 

@@ -434,6 +434,16 @@ void Worker::event_written(bool batch_full) {
   }
 }
 
+void Worker::console_attach(ConsoleRelay& relay) {
+  if (consoles_.empty()) send_to_supervisor(ChannelMessage::ConsoleWanted, "1");
+  consoles_.push_back(relay);
+}
+
+void Worker::console_detach(ConsoleRelay& relay) {
+  consoles_.remove(relay);
+  if (consoles_.empty()) send_to_supervisor(ChannelMessage::ConsoleWanted, "0");
+}
+
 void Worker::on_events_timer(uv_timer_t* timer) noexcept {
   static_cast<Worker*>(timer->data)->flush_events();
 }
@@ -582,6 +592,14 @@ void Worker::handle_channel_message(ChannelMessage type, std::string_view payloa
     case ChannelMessage::StatsRequest:
       send_stats();
       break;
+    case ChannelMessage::ConsoleUpdate: {
+      // Sending may close a client, which detaches its relay: walk a copy.
+      // The relays stay allocated until their close callbacks run.
+      std::vector<ConsoleRelay*> relays;
+      consoles_.for_each([&](ConsoleRelay* relay) { relays.push_back(relay); });
+      for (ConsoleRelay* relay : relays) relay->deliver(payload);
+      break;
+    }
     case ChannelMessage::Reopen:
       if (setup_logging(config_->log, LogIdentity{"worker", slot_, generation_})) {
         error_log().info("log files reopened");

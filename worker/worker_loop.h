@@ -21,6 +21,7 @@
 #include "worker/intrusive_list.h"
 #include "worker/osrf/bus.h"
 #include "worker/peer_limits.h"
+#include "worker/relays/console.h"
 #include "worker/worker.h"
 
 namespace wsgate {
@@ -118,6 +119,12 @@ class Worker {
   EventFeed& event_feed() { return events_; }
   void event_written(bool batch_full);
   static constexpr uint64_t kEventFlushMs = 10;
+
+  // Console relays (relay: console): the supervisor is told when the
+  // first attaches and the last detaches, and sends its snapshots while
+  // any is attached.
+  void console_attach(ConsoleRelay& relay);
+  void console_detach(ConsoleRelay& relay);
   // The first part of this worker's connection ids, and the next sequence.
   uint32_t instance() const { return instance_; }
   uint64_t next_connection_sequence() { return ++connections_numbered_; }
@@ -250,6 +257,7 @@ class Worker {
   unsigned channel_writes_pending_ = 0;
   size_t channel_bytes_pending_ = 0;  // queued on the channel, not yet written
   EventFeed events_;
+  IntrusiveList<ConsoleRelay, &ConsoleRelay::console_hook> consoles_;
   uint32_t instance_ = 0;
   uint64_t connections_numbered_ = 0;
 };

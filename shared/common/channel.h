@@ -24,12 +24,16 @@ enum class ChannelMessage : uint8_t {
   // payload: the slots whose sockets the worker accepts on from now on, as
   // u16 little-endian numbers (empty: accept on none); see accept_plan.h
   Accept = 6,
+  // payload: the console snapshot, JSON (supervisor/console_feed.cpp),
+  // sent every second to workers that said ConsoleWanted "1"
+  ConsoleUpdate = 7,
   // worker -> supervisor
-  Ready = 64,       // started, waiting for Accept; payload empty
-  Stats = 65,       // payload: WorkerStats (stats.h)
-  RouteStats = 66,  // payload: route_stats.h records; sent just before Stats
-  LogFailure = 67,  // payload: why the worker's log files could not be opened
-  Events = 68,      // payload: connection-state event records (events.h)
+  Ready = 64,          // started, waiting for Accept; payload empty
+  Stats = 65,          // payload: WorkerStats (stats.h)
+  RouteStats = 66,     // payload: route_stats.h records; sent just before Stats
+  LogFailure = 67,     // payload: why the worker's log files could not be opened
+  Events = 68,         // payload: connection-state event records (events.h)
+  ConsoleWanted = 69,  // payload "1": the worker has console clients; "0": no more
 };
 
 inline constexpr size_t kMaxChannelPayload = 64 * 1024;

@@ -307,6 +307,14 @@ RouteConfig read_route_item(SectionReader& r, const Section& item, Diagnostics& 
     }
     route.origins.push_back(std::move(origin.text));
   }
+  // A browser opens a WebSocket to any site, so without an Origin check
+  // any page an operator visits could read the console.
+  if (route.relay == "console" && route.origins.empty() && r.ok("routes[].relay")) {
+    r.error("routes[].relay",
+            "console routes must list routes[].origins (the pages allowed to read the daemon's "
+            "state)",
+            got_text(route.relay));
+  }
   for (ListElement& protocol : r.strings("routes[].subprotocols")) {
     if (!is_token(protocol.text)) {
       r.error(protocol, "routes[].subprotocols",

@@ -206,10 +206,10 @@ constexpr std::array kSchema{
     SchemaEntry{"routes[].path", T::String, "", 0, 0, "", true,
                 "Request path of the route, starting with /; unique among WebSocket routes, and "
                 "among static routes, where it is a prefix ending with /."},
-    SchemaEntry{"routes[].relay", T::Enum, "echo", 0, 0, "echo|proxy|exec|translator|static", true,
-                "What the route does: echo sends messages back; proxy joins a WebSocket to a "
-                "TCP or Unix upstream; exec to a program; translator to OpenSRF; static serves "
-                "files."},
+    SchemaEntry{"routes[].relay", T::Enum, "echo", 0, 0,
+                "echo|proxy|exec|translator|static|console", true,
+                "What the route does: echo, proxy (a TCP/Unix upstream), exec (a program), "
+                "translator (OpenSRF), static (files), console (the live console, read only)."},
     SchemaEntry{"routes[].origins", T::StringList, "[]", 0, 0, "", true,
                 "Allowed Origin values (null or scheme://host[:port]); empty allows any."},
     SchemaEntry{"routes[].subprotocols", T::StringList, "[]", 0, 0, "", true,

@@ -97,7 +97,14 @@ def test_config_goes_where_wsgated_looks_by_default(installed):
     end = sample.index("  # <<< wss listener\n") + len("  # <<< wss listener\n")
     sample = sample[:begin] + sample[end:]
     assert "tls/localhost" not in installed_text
+    # The console routes serve the checkout's console/; the installed config
+    # leaves them out, and the page goes to the data directory.
+    begin = sample.index("  # >>> console")
+    end = sample.index("  # <<< console\n") + len("  # <<< console\n")
+    sample = sample[:begin] + sample[end:]
+    assert "relay: console" not in installed_text
     assert installed_text == sample
+    assert os.path.isfile(in_tree(destdir, "/usr/share/wsgate/console/index.html"))
     with open(os.path.join(build_dir(), "CMakeCache.txt"), encoding="utf-8") as cache:
         prefix = re.search(r"^CMAKE_INSTALL_PREFIX:PATH=(.*)$", cache.read(), re.M).group(1)
     if prefix == "/usr":

@@ -130,9 +130,9 @@ TEST(ConfigLoader, EnumListsTheAllowedWords) {
   EXPECT_EQ(errors_of(with("log:\n  level: INFO\n")),
             "f.yaml:4:10: log.level: must be one of trace, debug, info, warn, error, critical, "
             "off (in lower case) (got INFO)");
-  EXPECT_EQ(
-      errors_of(with("routes:\n  - path: /a\n    relay: socks\n")),
-      "f.yaml:5:12: routes[0].relay: must be one of echo, proxy, exec, translator, static (got socks)");
+  EXPECT_EQ(errors_of(with("routes:\n  - path: /a\n    relay: socks\n")),
+            "f.yaml:5:12: routes[0].relay: must be one of echo, proxy, exec, translator, static, "
+            "console (got socks)");
 }
 
 TEST(ConfigLoader, ListenAddressMustBeNumeric) {

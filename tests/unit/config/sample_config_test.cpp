@@ -32,7 +32,8 @@ std::string sample_text() {
 }
 
 // Every key line of a block-style YAML text, by its dotted path with list
-// items dropped ("listen.address"), mapped to the comment lines just above.
+// items dropped ("listen.address"), mapped to the comment lines just above
+// its first commented appearance.
 std::map<std::string, std::string> keys_with_comments(const std::string& text) {
   std::map<std::string, std::string> keys;
   std::vector<std::pair<size_t, std::string>> parents;  // indent, name
@@ -60,7 +61,9 @@ std::map<std::string, std::string> keys_with_comments(const std::string& text) {
     std::string path;
     for (const auto& parent : parents) path += parent.second + ".";
     path += content.substr(0, colon);
-    keys[path] = comment;
+    // A key is documented where it first appears; later uses (the
+    // console's routes) may go without the comment.
+    if (keys[path].empty()) keys[path] = comment;
     comment.clear();
     parents.emplace_back(indent, content.substr(0, colon));
   }
@@ -122,9 +125,15 @@ TEST(SampleConfig, HasTheValuesScriptsRunExpects) {
             (sample_path().parent_path() / "tls/localhost.crt").string());
   EXPECT_EQ(config->listen[1].tls.certificates[0].key,
             (sample_path().parent_path() / "tls/localhost.key").string());
-  ASSERT_EQ(config->routes.size(), 1u);
+  ASSERT_EQ(config->routes.size(), 3u);
   EXPECT_EQ(config->routes[0].path, "/echo");
   EXPECT_EQ(config->routes[0].relay, "echo");
+  // The live console: the checkout's console/ page and its WebSocket.
+  EXPECT_EQ(config->routes[1].path, "/console/");
+  EXPECT_EQ(config->routes[1].static_files.root,
+            (sample_path().parent_path().parent_path() / "console").string());
+  EXPECT_EQ(config->routes[2].relay, "console");
+  EXPECT_EQ(config->routes[2].origins[0], "http://127.0.0.1:8080");
 }
 
 TEST(SampleConfig, ContainsEverySchemaKey) {
@@ -169,9 +178,13 @@ TEST(SampleConfig, HasNoKeyOutsideTheSchema) {
 // uncommented, with a token file and a password file beside the config as
 // their comments describe.
 TEST(SampleConfig, ExamplesLoadOnceUncommented) {
-  const fs::path dir =
+  // The config sits in etc/ with the console's page in ../console, as in
+  // the source tree.
+  const fs::path top =
       fs::temp_directory_path() / ("wsgate-sample-test-" + std::to_string(getpid()));
+  const fs::path dir = top / "etc";
   fs::create_directories(dir);
+  fs::create_directories(top / "console");
   {
     std::ofstream(dir / "wsgate.yaml") << with_examples(sample_text());
     std::ofstream(dir / "websockify.tokens") << "desk1: vnc1.example.net:5901\n";
@@ -180,9 +193,9 @@ TEST(SampleConfig, ExamplesLoadOnceUncommented) {
   }
   ConfigPtr config;
   EXPECT_NO_THROW(config = load_config((dir / "wsgate.yaml").string()));
-  fs::remove_all(dir);
+  fs::remove_all(top);
   ASSERT_TRUE(config);
-  ASSERT_EQ(config->routes.size(), 5u);
+  ASSERT_EQ(config->routes.size(), 7u);
   const RouteConfig& route = config->routes[1];
   EXPECT_EQ(route.relay, "proxy");
   EXPECT_EQ(route.proxy.token_file, (dir / "websockify.tokens").string());
@@ -217,6 +230,13 @@ TEST(SampleConfig, ExamplesLoadOnceUncommented) {
   EXPECT_TRUE(static_route.is_static());
   EXPECT_EQ(static_route.path, "/");
   EXPECT_EQ(static_route.static_files.root, fs::weakly_canonical(dir / "www").string());
+  // The console: its page from ../console and its Origin-checked WebSocket.
+  EXPECT_TRUE(config->routes[5].is_static());
+  EXPECT_EQ(config->routes[5].path, "/console/");
+  EXPECT_EQ(config->routes[5].static_files.root, fs::weakly_canonical(top / "console").string());
+  EXPECT_EQ(config->routes[6].relay, "console");
+  EXPECT_EQ(config->routes[6].path, "/console/live");
+  EXPECT_FALSE(config->routes[6].origins.empty());
 }
 
 }  // namespace

@@ -141,7 +141,8 @@ TEST(TranslatorConfig, TranslatorSectionOnAnotherRouteIsAnError) {
 
 TEST(TranslatorConfig, RelayNamesTranslator) {
   EXPECT_EQ(errors_of(route("", "translators")),
-            "f.yaml:5:12: routes[0].relay: must be one of echo, proxy, exec, translator, static (got "
+            "f.yaml:5:12: routes[0].relay: must be one of echo, proxy, exec, translator, static, "
+            "console (got "
             "translators)");
 }
 

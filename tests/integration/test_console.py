@@ -1,0 +1,116 @@
+"""The live console (issue 15): the page shipped in console/ is served by a
+static route, its read-only WebSocket (relay: console) is Origin-checked,
+and headless Chromium shows the numbers wsgatectl stats shows (with a
+screenshot kept for the test's record)."""
+import asyncio
+import json
+import os
+import socket
+import subprocess
+
+import pytest
+import websockets
+
+from conftest import WSGATED, echo
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CONSOLE_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "console"))
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def console_gateway(gateway, workers=2):
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    gw = gateway(workers=workers, extra={
+        "listen": [{"address": f"127.0.0.1:{port}"}],
+        "routes": [{"path": "/echo", "relay": "echo"},
+                   {"path": "/console/", "relay": "static", "static": {"root": CONSOLE_DIR}},
+                   {"path": "/console/live", "relay": "console", "origins": [origin]}]})
+    gw.origin = origin
+    return gw
+
+
+def test_chromium_shows_what_wsgatectl_stats_shows(gateway, tmp_path):
+    gw = console_gateway(gateway)
+    for i in range(5):
+        assert echo(gw.url(), [f"m{i}", f"n{i}"]) == [f"m{i}", f"n{i}"]
+    screenshot = tmp_path / "console.png"
+    profile = str(tmp_path / "chromium-profile")
+    env = dict(os.environ, NODE_PATH=os.path.join(HERE, "node_modules"), CHROMIUM_PROFILE=profile)
+    node = subprocess.Popen(["node", os.path.join(HERE, "chromium_console.js"),
+                             f"{gw.origin}/console/", str(screenshot)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        out, err = node.communicate(timeout=90)
+    finally:
+        node.kill()
+        node.wait()
+        subprocess.run(["pkill", "-KILL", "-f", profile], check=False)
+    shown = json.loads(out.splitlines()[-1]) if out.strip() else {}
+    assert node.returncode == 0 and shown.get("ok"), out + err
+    # Counters do not move when the browser leaves; wsgatectl stats asks
+    # every worker for a fresh report.
+    totals = gw.stats()["totals"]
+    for name in ("connections_accepted", "handshakes_ok", "messages_in", "connections_shed"):
+        assert int(shown[name]) == totals[name], (name, shown, totals)
+    assert int(shown["messages_in"]) == 10
+    # messages_out: the 10 echoes and the snapshots the page had received
+    # by then (more followed until the browser left).
+    assert 10 < int(shown["messages_out"]) <= totals["messages_out"]
+    # The browser's page request and its console WebSocket were open.
+    assert int(shown["connections_active"]) >= 1
+    # One row per live worker, with the pids wsgatectl workers shows.
+    pids = sorted(str(w["pid"]) for w in gw.workers()["workers"])
+    assert sorted(row[1] for row in shown["workers"]) == pids
+    assert all(row[3] == "Ready" for row in shown["workers"])
+    # The recent events include the echo sessions (newest first).
+    upgrades = [row for row in shown["events"] if row[1] == "upgraded" and row[4] == "/echo"]
+    assert len(upgrades) == 5, shown["events"]
+    with open(screenshot, "rb") as image:
+        png = image.read()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert width >= 1100 and height >= 600, (width, height)
+    # A blank page compresses to a few KiB; this one has tables of text.
+    assert len(png) > 30000, len(png)
+
+
+def test_the_console_checks_the_origin_and_is_read_only(gateway):
+    gw = console_gateway(gateway, workers=1)
+
+    async def main():
+        url = gw.url("/console/live")
+        with pytest.raises(websockets.exceptions.InvalidStatusCode) as refused:
+            async with websockets.connect(url, origin="http://evil.test"):
+                pass
+        assert refused.value.status_code == 403
+        async with websockets.connect(url, origin=gw.origin, ping_interval=None) as ws:
+            first = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            # What the client sends is ignored; snapshots keep coming.
+            await ws.send("please stop the daemon")
+            second = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            return first, second
+    first, second = asyncio.run(main())
+    assert first["type"] == second["type"] == "snapshot"
+    assert second["uptime_ms"] > first["uptime_ms"]
+    assert first["pid"] == gw.pid and first["workers_ready"] == 1
+    assert {"connections_accepted", "messages_in", "rss_bytes"} <= set(first["totals"])
+    assert gw.status()["state"] == "running"
+
+
+def test_a_console_route_without_origins_is_a_config_error(tmp_path):
+    config = tmp_path / "wsgate.yaml"
+    config.write_text("listen: [{address: 127.0.0.1:0}]\n"
+                      "routes:\n"
+                      "  - path: /live\n"
+                      "    relay: console\n")
+    result = subprocess.run([WSGATED, "-t", "-c", str(config)], capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode != 0
+    assert f"{config}:4:12: routes[0].relay: console routes must list routes[].origins" in \
+        result.stdout + result.stderr, result.stdout + result.stderr

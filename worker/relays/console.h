@@ -1,0 +1,40 @@
+// The console relay (relay: console): the live console's WebSocket. Read
+// only: the client gets, about once a second, the supervisor's snapshot
+// of the daemon (status, stats totals, workers, the latest connection
+// events) as one text message, and what it sends is ignored. The worker
+// tells the supervisor when it has console clients (ConsoleWanted), so a
+// daemon nobody watches builds no snapshots. docs/console.md has the
+// message format.
+#pragma once
+
+#include <string_view>
+
+#include "worker/intrusive_list.h"
+#include "worker/relay.h"
+
+namespace wsgate {
+
+class ConsoleRelay final : public Relay {
+ public:
+  using Relay::Relay;
+
+  void start() override;
+  // Read only: client messages are dropped.
+  void on_client_message(ws::Opcode, std::span<const uint8_t>) override {}
+  // A client that does not keep up misses snapshots (each is whole, so
+  // the next one it takes is as good) instead of queueing them.
+  void on_client_backpressure() override { behind_ = true; }
+  void on_client_writable() override { behind_ = false; }
+  void stop() override;
+
+  // Sends one snapshot, unless the client is behind or the relay stopped.
+  void deliver(std::string_view snapshot);
+  bool attached() const { return console_hook.linked(); }
+
+  ListHook<ConsoleRelay> console_hook;  // Worker::consoles
+
+ private:
+  bool behind_ = false;
+};
+
+}  // namespace wsgate
