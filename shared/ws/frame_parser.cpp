@@ -36,7 +36,6 @@ inline bool is_known_opcode(uint8_t op) {
 }  // namespace
 
 size_t FrameParser::parse(std::span<uint8_t> input, FrameEvent& event) {
-  event = FrameEvent{};
   // The previous event's view into message_ expires now (see the header):
   // release the buffer so an idle connection holds no heap memory. Always
   // freeing, rather than keeping a small buffer for the next message, is
@@ -47,6 +46,14 @@ size_t FrameParser::parse(std::span<uint8_t> input, FrameEvent& event) {
     control_.reset();
     control_delivered_ = false;
   }
+  // Between frames and outside a fragmented message, the frame most
+  // traffic consists of is decoded here, without the general path's
+  // layers; it fills every field of `event` itself.
+  if (state_ == State::Header && header_len_ == 0 && message_opcode_ == Opcode::Continuation) {
+    const size_t used = parse_small_frame(input.data(), input.size(), event);
+    if (used != 0) return used == kConsumeAll ? input.size() : used;
+  }
+  event = FrameEvent{};
   if (state_ == State::Failed) return input.size();
   return std::min(parse_frames(input, event), input.size());
 }
@@ -69,10 +76,8 @@ size_t FrameParser::parse_frames(std::span<uint8_t> input, FrameEvent& event) {
   for (;;) {
     if (state_ == State::Header) {
       if (pos == n) return n;
-      if (header_len_ == 0 && message_opcode_ == Opcode::Continuation) {
-        const size_t used = parse_small_frame(in + pos, n - pos, event);
-        if (used != 0) return used == kConsumeAll ? kConsumeAll : pos + used;
-      }
+      // (parse() has tried parse_small_frame already: this loop only goes
+      // round again inside a fragmented or compressed message.)
       if (header_len_ == 0 && n - pos >= 2 && n - pos >= header_size(in[pos + 1])) {
         // Fast path: the whole header is in the input; decode it in place.
         if (!check_first_byte(in[pos], event) || !check_second_byte(in[pos + 1], event) ||
@@ -186,8 +191,9 @@ size_t FrameParser::parse_frames(std::span<uint8_t> input, FrameEvent& event) {
 // the same outcome (the fuzz targets compare whole input, which takes this
 // path, with the same input chopped, which does not). Returns the bytes
 // used, kConsumeAll after a failure, or 0 to leave the frame to the
-// general path.
-size_t FrameParser::parse_small_frame(uint8_t* in, size_t n, FrameEvent& event) {
+// general path (then neither `event` nor the parser has changed). On
+// success it sets every field of `event`: parse() does not clear it first.
+inline size_t FrameParser::parse_small_frame(uint8_t* in, size_t n, FrameEvent& event) {
   if (n < 2) return 0;
   const uint8_t first = in[0];
   const uint8_t second = in[1];
@@ -202,9 +208,11 @@ size_t FrameParser::parse_small_frame(uint8_t* in, size_t n, FrameEvent& event) 
   const std::span<uint8_t> payload{in + header, length};
   if (masked) {
     std::memcpy(mask_, in + 2, 4);
-    mask_payload(payload, mask_, 0);
+    detail::xor_key_word(payload.data(), length, detail::mask_key_word(mask_, 0));
   }
-  if (frame_opcode_ == Opcode::Text) {
+  // utf8_ is on a character boundary here (no message is in progress), so
+  // all-ASCII text, the common case, needs no validator call.
+  if (frame_opcode_ == Opcode::Text && !is_ascii(payload)) {
     if (!utf8_.feed(payload)) {
       return fail(event, close_code::kInvalidPayload, "invalid UTF-8 in text message");
     }
@@ -216,7 +224,10 @@ size_t FrameParser::parse_small_frame(uint8_t* in, size_t n, FrameEvent& event) 
   event.kind = FrameEvent::Kind::Message;
   event.opcode = frame_opcode_;
   event.payload = payload;
+  event.close_code = 0;
+  event.reason = {};
   event.compressed = false;
+  event.last = false;
   return header + length;
 }
 
