@@ -53,9 +53,10 @@ size_t WsSession::feed(uint8_t* data, size_t size) {
   // inflated (the loop is one thread), so no member is needed for it.
   const uint64_t& inflated = connection_.worker().stats().inflated_bytes_in;
   const uint64_t inflated_before = inflated;
+  // parse() sets or clears every field, so one event serves the whole loop.
+  ws::FrameEvent event;
   while (offset < size && connection_.accepts_frames()) {
     if (inflated - inflated_before >= kInflatePerFeed) break;  // the rest later
-    ws::FrameEvent event;
     offset += frames_.parse({data + offset, size - offset}, event);
     if (frames_.mid_frame_or_message()) {
       const uint64_t now = connection_.now();
@@ -72,6 +73,14 @@ size_t WsSession::feed(uint8_t* data, size_t size) {
       message_started_ = 0;
     }
     if (event.kind == ws::FrameEvent::Kind::None) break;
+    if (event.kind == ws::FrameEvent::Kind::Message && !event.compressed && !close_.close_sent() &&
+        !close_.close_received()) {
+      // What handle_event does with an uncompressed message outside the
+      // close handshake (CloseHandshake::should_ignore), without its two
+      // calls: this is once per message.
+      connection_.on_ws_message(event.opcode, event.payload);
+      continue;
+    }
     handle_event(event);
   }
   // The last message may still sit in the parser's buffer; an empty parse
