@@ -510,7 +510,9 @@ void Connection::close_client(uint16_t code, std::string_view reason, CloseCause
 }
 
 void Connection::after_relay_call() {
-  if (relay_depth_ > 0 || !close_deferred_) return;
+  // close_deferred_ first: it is almost always false, and testing it alone
+  // lets the compiler return before setting up the frame the close needs.
+  if (!close_deferred_ || relay_depth_ > 0) return;
   close_deferred_ = false;
   const std::string reason = deferred_reason_ ? std::move(*deferred_reason_) : std::string();
   deferred_reason_.reset();
