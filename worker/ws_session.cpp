@@ -208,21 +208,27 @@ void WsSession::fail(uint16_t code, std::string_view reason) {
 
 void WsSession::send_frame(ws::Opcode opcode, std::span<const uint8_t> payload) {
   if (close_.close_sent()) return;
-  std::span<const uint8_t> compressed;
-  if (compression_ && !ws::is_control(opcode) && compression_->compress(payload, compressed)) {
-    WorkerStats& stats = connection_.worker().stats();
-    stats.deflated_bytes_out += payload.size();
-    stats.compressed_bytes_out += compressed.size();
-    // RFC 7692 §6: RSV1 on the (only) frame says "compressed".
-    const ws::FrameHeader header =
-        ws::make_frame_header(ws::Role::Server, opcode, true, compressed.size(), nullptr, true);
-    std::string& out = connection_.ws_output();
-    out.append(reinterpret_cast<const char*>(header.bytes), header.size);
-    out.append(reinterpret_cast<const char*>(compressed.data()), compressed.size());
-  } else {
-    ws::append_server_frame(connection_.ws_output(), opcode, payload.data(), payload.size());
-  }
+  // The compressed case is a function of its own so that this path, once
+  // per message sent, needs no frame for the compressed one's locals.
+  if (compression_ && !ws::is_control(opcode) && send_compressed(opcode, payload)) return;
+  ws::append_server_frame(connection_.ws_output(), opcode, payload.data(), payload.size());
   connection_.ws_wrote();
+}
+
+bool WsSession::send_compressed(ws::Opcode opcode, std::span<const uint8_t> payload) {
+  std::span<const uint8_t> compressed;
+  if (!compression_->compress(payload, compressed)) return false;  // sent as it is
+  WorkerStats& stats = connection_.worker().stats();
+  stats.deflated_bytes_out += payload.size();
+  stats.compressed_bytes_out += compressed.size();
+  // RFC 7692 §6: RSV1 on the (only) frame says "compressed".
+  const ws::FrameHeader header =
+      ws::make_frame_header(ws::Role::Server, opcode, true, compressed.size(), nullptr, true);
+  std::string& out = connection_.ws_output();
+  out.append(reinterpret_cast<const char*>(header.bytes), header.size);
+  out.append(reinterpret_cast<const char*>(compressed.data()), compressed.size());
+  connection_.ws_wrote();
+  return true;
 }
 
 void WsSession::send_close(uint16_t code, std::string_view reason) {
