@@ -2205,7 +2205,8 @@ class Bench:
                 b, h = median_range(base)[0], median_range(head)[0]
                 if b is None or h is None:
                     continue
-                digits = (lambda v, u="": f"{v:.1f}") if sc["kind"] == "callgrind" else human
+                digits = {"callgrind": lambda v, u="": f"{v:.1f}",
+                          "idle": lambda v, u="": f"{v:.0f}"}.get(sc["kind"], human)
                 rows.append(f"| {sc['id']} | {what} | {cell(base, fmt=digits)} | "
                             f"{cell(head, fmt=digits)} | {h / b:.3f} |")
         if not rows:
