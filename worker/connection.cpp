@@ -237,7 +237,20 @@ void Connection::feed_frames(uint8_t* data, size_t size) {
     worker_.defer_input(*this, data, size);
     return;
   }
+  // Every message reaches on_ws_message from this one call. The idle clock
+  // and the worker's inbound counters move once per read instead of once
+  // per message: uv_now() cannot change inside a callback, so the stamp is
+  // the same, and the timers and the stats reader run only between
+  // callbacks, so they see the same values.
+  const uint64_t messages_before = messages_in_;
+  const uint64_t bytes_before = bytes_in_;
   const size_t used = ws_->feed(data, size);
+  if (messages_in_ != messages_before) {
+    WorkerStats& stats = worker_.stats();
+    stats.messages_in += messages_in_ - messages_before;
+    stats.bytes_in += bytes_in_ - bytes_before;
+    touch();
+  }
   if (used == size) return;
   input_deferred_ = true;
   ++worker_.stats().inflate_deferrals;
@@ -460,12 +473,9 @@ void Connection::handshake_timed_out() {
 // ---- the session and the relay ---------------------------------------------
 
 void Connection::on_ws_message(ws::Opcode opcode, std::span<const uint8_t> payload) {
+  // The worker's counters and the idle clock: see feed_frames().
   ++messages_in_;
   bytes_in_ += payload.size();
-  WorkerStats& stats = worker_.stats();
-  ++stats.messages_in;
-  stats.bytes_in += payload.size();
-  touch();
   ++relay_depth_;
   relay_->on_client_message(opcode, payload);
   --relay_depth_;
@@ -528,7 +538,9 @@ void Connection::close_client(uint16_t code, std::string_view reason, CloseCause
 }
 
 void Connection::after_relay_call() {
-  if (relay_depth_ > 0 || !close_deferred_) return;
+  // close_deferred_ first: it is almost always false, and testing it alone
+  // lets the compiler return before setting up the frame the close needs.
+  if (!close_deferred_ || relay_depth_ > 0) return;
   close_deferred_ = false;
   const std::string reason = deferred_reason_ ? std::move(*deferred_reason_) : std::string();
   deferred_reason_.reset();

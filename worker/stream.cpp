@@ -1,10 +1,58 @@
 // One libuv stream with its own output queue (see stream.h).
 #include "worker/stream.h"
 
+#include <string>
+#include <vector>
+
 #include "common/log.h"
 #include "worker/worker_loop.h"
 
 namespace wsgate {
+namespace {
+
+// Output buffers of streams that wrote everything they had, lent to the
+// next streams that write. A stream that flushed completely holds no
+// buffer (an idle connection carries none), but a busy one used to grow a
+// new buffer from nothing for every batch: about five allocations per
+// 16-frame echo batch. The pool is per thread because a worker's loop is
+// one thread; it holds at most kOutputSpares buffers of at most
+// kOutputSpareMax bytes (256 KiB in all), so a burst of large writes does
+// not pin memory.
+constexpr size_t kOutputSpares = 64;
+constexpr size_t kOutputSpareMax = 4096;
+
+std::vector<std::string>& output_spares() {
+  thread_local std::vector<std::string> spares = [] {
+    std::vector<std::string> v;
+    v.reserve(kOutputSpares);  // so that keeping a buffer never allocates
+    return v;
+  }();
+  return spares;
+}
+
+// Gives `out` a pooled buffer when it has less room than the pool's
+// newest one. Contract: `out` is empty.
+void borrow_output_buffer(std::string& out) {
+  std::vector<std::string>& spares = output_spares();
+  if (spares.empty() || spares.back().capacity() <= out.capacity()) return;
+  out.swap(spares.back());
+  spares.pop_back();  // frees what `out` had, if anything
+}
+
+// Empties `out` and leaves it holding no heap memory, keeping its buffer
+// in the pool when it is small enough and the pool has room.
+void return_output_buffer(std::string& out) {
+  std::vector<std::string>& spares = output_spares();
+  if (out.capacity() > std::string().capacity() && out.capacity() <= kOutputSpareMax &&
+      spares.size() < kOutputSpares) {
+    out.clear();
+    spares.emplace_back().swap(out);
+  } else {
+    std::string().swap(out);
+  }
+}
+
+}  // namespace
 
 Stream::Stream(Worker& worker, StreamOwner& owner) : worker_(worker), owner_(owner) {
   handle_.tcp.data = this;
@@ -113,11 +161,13 @@ void Stream::on_read(uv_stream_t* handle, ssize_t nread, const uv_buf_t* buf) no
 
 void Stream::write(std::string_view bytes) {
   if (!open()) return;
+  if (output_.empty()) borrow_output_buffer(output_);
   output_.append(bytes);
   wrote();
 }
 
 std::string& Stream::output_buffer() {
+  if (output_.empty()) borrow_output_buffer(output_);
   return output_;
 }
 
@@ -152,8 +202,8 @@ void Stream::flush() {
       return;
     }
     if (static_cast<size_t>(written) == output_.size()) {
-      // An idle stream holds no output buffer.
-      std::string().swap(output_);
+      // An idle stream holds no output buffer; the next writer reuses it.
+      return_output_buffer(output_);
     } else {
       output_.erase(0, static_cast<size_t>(written));
       start_write();
@@ -196,7 +246,7 @@ void Stream::start_write() {
 void Stream::on_write(uv_write_t* req, int status) noexcept {
   auto* self = static_cast<Stream*>(req->data);
   self->write_in_flight_ = false;
-  std::string().swap(self->inflight_);
+  return_output_buffer(self->inflight_);
   if (status < 0) {
     if (status != UV_ECANCELED) self->fail("uv_write", status);
     return;

@@ -53,9 +53,10 @@ size_t WsSession::feed(uint8_t* data, size_t size) {
   // inflated (the loop is one thread), so no member is needed for it.
   const uint64_t& inflated = connection_.worker().stats().inflated_bytes_in;
   const uint64_t inflated_before = inflated;
+  // parse() sets or clears every field, so one event serves the whole loop.
+  ws::FrameEvent event;
   while (offset < size && connection_.accepts_frames()) {
     if (inflated - inflated_before >= kInflatePerFeed) break;  // the rest later
-    ws::FrameEvent event;
     offset += frames_.parse({data + offset, size - offset}, event);
     if (frames_.mid_frame_or_message()) {
       const uint64_t now = connection_.now();
@@ -72,6 +73,14 @@ size_t WsSession::feed(uint8_t* data, size_t size) {
       message_started_ = 0;
     }
     if (event.kind == ws::FrameEvent::Kind::None) break;
+    if (event.kind == ws::FrameEvent::Kind::Message && !event.compressed && !close_.close_sent() &&
+        !close_.close_received()) {
+      // What handle_event does with an uncompressed message outside the
+      // close handshake (CloseHandshake::should_ignore), without its two
+      // calls: this is once per message.
+      connection_.on_ws_message(event.opcode, event.payload);
+      continue;
+    }
     handle_event(event);
   }
   // The last message may still sit in the parser's buffer; an empty parse
@@ -199,21 +208,27 @@ void WsSession::fail(uint16_t code, std::string_view reason) {
 
 void WsSession::send_frame(ws::Opcode opcode, std::span<const uint8_t> payload) {
   if (close_.close_sent()) return;
-  std::span<const uint8_t> compressed;
-  if (compression_ && !ws::is_control(opcode) && compression_->compress(payload, compressed)) {
-    WorkerStats& stats = connection_.worker().stats();
-    stats.deflated_bytes_out += payload.size();
-    stats.compressed_bytes_out += compressed.size();
-    // RFC 7692 §6: RSV1 on the (only) frame says "compressed".
-    const ws::FrameHeader header =
-        ws::make_frame_header(ws::Role::Server, opcode, true, compressed.size(), nullptr, true);
-    std::string& out = connection_.ws_output();
-    out.append(reinterpret_cast<const char*>(header.bytes), header.size);
-    out.append(reinterpret_cast<const char*>(compressed.data()), compressed.size());
-  } else {
-    ws::append_server_frame(connection_.ws_output(), opcode, payload.data(), payload.size());
-  }
+  // The compressed case is a function of its own so that this path, once
+  // per message sent, needs no frame for the compressed one's locals.
+  if (compression_ && !ws::is_control(opcode) && send_compressed(opcode, payload)) return;
+  ws::append_server_frame(connection_.ws_output(), opcode, payload.data(), payload.size());
   connection_.ws_wrote();
+}
+
+bool WsSession::send_compressed(ws::Opcode opcode, std::span<const uint8_t> payload) {
+  std::span<const uint8_t> compressed;
+  if (!compression_->compress(payload, compressed)) return false;  // sent as it is
+  WorkerStats& stats = connection_.worker().stats();
+  stats.deflated_bytes_out += payload.size();
+  stats.compressed_bytes_out += compressed.size();
+  // RFC 7692 §6: RSV1 on the (only) frame says "compressed".
+  const ws::FrameHeader header =
+      ws::make_frame_header(ws::Role::Server, opcode, true, compressed.size(), nullptr, true);
+  std::string& out = connection_.ws_output();
+  out.append(reinterpret_cast<const char*>(header.bytes), header.size);
+  out.append(reinterpret_cast<const char*>(compressed.data()), compressed.size());
+  connection_.ws_wrote();
+  return true;
 }
 
 void WsSession::send_close(uint16_t code, std::string_view reason) {

@@ -73,6 +73,9 @@ class WsSession {
   void deliver_compressed(const ws::FrameEvent& event);
   void deliver_part(const ws::FrameEvent& event);
   bool inflated_ok(ws::MessageInflater::Result result);
+  // Queues `payload` compressed, as one frame with RSV1; false (nothing
+  // queued) when compressing it would not pay.
+  bool send_compressed(ws::Opcode opcode, std::span<const uint8_t> payload);
   void fail(uint16_t code, std::string_view reason);
   // limits.message_timeout, from the worker's configuration (not stored
   // per connection).

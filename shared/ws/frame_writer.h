@@ -2,9 +2,10 @@
 // buffer, the payload as a separate buffer, so writes can be vectored.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
-#include <bit>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -31,6 +32,44 @@ FrameHeader make_frame_header(Role role, Opcode opcode, bool fin, uint64_t paylo
 void mask_payload(std::span<uint8_t> data, const uint8_t mask[4], size_t offset = 0);
 static_assert(std::endian::native == std::endian::little,
               "mask_payload's key rotation assumes a little-endian machine");
+
+namespace detail {
+
+// The key `mask` rotated to start at key offset `offset % 4`, repeated
+// twice in a 64-bit word: byte i of the word (little-endian) is the key
+// byte for data[i], whatever i is modulo 8.
+inline uint64_t mask_key_word(const uint8_t mask[4], size_t offset) {
+  uint32_t key32;
+  std::memcpy(&key32, mask, sizeof key32);  // the key has no alignment
+  const unsigned shift = static_cast<unsigned>(offset & 3) * 8;
+  if (shift != 0) key32 = (key32 >> shift) | (key32 << (32 - shift));
+  return key32 | (static_cast<uint64_t>(key32) << 32);
+}
+
+// mask_payload's loop, inline so that the parser's small-frame path pays
+// no call. Loads and stores go through memcpy, which compiles to plain
+// unaligned moves on x86-64 and is defined behaviour for any address.
+inline void xor_key_word(uint8_t* p, size_t n, uint64_t key_word) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, sizeof w);
+    w ^= key_word;
+    std::memcpy(p + i, &w, sizeof w);
+  }
+  // Fewer than 8 bytes left, starting at a multiple of 8: key byte 0 on.
+  if (i + 4 <= n) {
+    uint32_t w;
+    std::memcpy(&w, p + i, sizeof w);
+    w ^= static_cast<uint32_t>(key_word);
+    std::memcpy(p + i, &w, sizeof w);
+    i += 4;
+    key_word >>= 32;
+  }
+  for (; i < n; ++i, key_word >>= 8) p[i] ^= static_cast<uint8_t>(key_word);
+}
+
+}  // namespace detail
 
 // Appends one unmasked frame with FIN set, header then payload, to `out`:
 // what a server sends for each message (same bytes as make_frame_header
