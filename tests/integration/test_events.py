@@ -259,6 +259,10 @@ def test_ids_stay_unique_across_reload_and_respawn(gateway, followers):
     gw.ctl("reload", check=True)
     for _ in range(3):
         echo_once(gw.url(), "y")
+    # A worker sends its events every 10 ms; SIGKILL loses what it holds,
+    # so the kill waits until the six sessions' events are in.
+    gw.wait_for(lambda: sum(e["event"] == "closed" for e in follower.events()) >= 6, 10,
+                message="six closed events")
     victim = gw.workers()["workers"][0]["pid"]
     os.kill(victim, signal.SIGKILL)
     gw.wait_for(lambda: all(w["pid"] and w["pid"] != victim and w["state"] == "Ready"
