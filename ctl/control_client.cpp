@@ -2,6 +2,7 @@
 #include "ctl/control_client.h"
 
 #include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -99,11 +100,21 @@ RequestResult stream_request(const std::string& socket_path, const std::string& 
   bool any_line = false;
   char buffer[16384];
   RequestResult result = RequestResult::Ok;
+  // SIGINT and SIGTERM are blocked except inside ppoll(), so that one
+  // arriving between the check of `interrupted` and the wait still cuts
+  // the wait short.
+  sigset_t blocked;
+  sigset_t during_wait;
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGINT);
+  sigaddset(&blocked, SIGTERM);
+  sigprocmask(SIG_BLOCK, &blocked, &during_wait);
+  sigdelset(&during_wait, SIGINT);
+  sigdelset(&during_wait, SIGTERM);
   while (!interrupted) {
-    // No timeout: a follower waits for events as long as the daemon runs;
-    // SIGINT and SIGTERM interrupt poll() (no SA_RESTART).
+    // No timeout: a follower waits for events as long as the daemon runs.
     pollfd readable{fd, POLLIN, 0};
-    const int ready = poll(&readable, 1, -1);
+    const int ready = ppoll(&readable, 1, nullptr, &during_wait);
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) {
       error = "poll(" + socket_path + "): " + errno_text(errno);
@@ -141,6 +152,7 @@ RequestResult stream_request(const std::string& socket_path, const std::string& 
     if (stop) break;
   }
   close(fd);
+  sigprocmask(SIG_UNBLOCK, &blocked, nullptr);
   return result;
 }
 

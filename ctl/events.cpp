@@ -73,6 +73,15 @@ int run_events(const CtlOptions& options, const std::string& socket_path,
       }
       return true;
     }
+    // The daemon ends a stream it had to cut off with an error line.
+    if (text.starts_with(R"({"ok":false)")) {
+      if (options.json) std::printf("%s\n", text.c_str());
+      YAML::Node failure = YAML::Load(text);
+      std::fprintf(stderr, "wsgatectl: events: %s\n",
+                   failure["error"] ? failure["error"].as<std::string>("").c_str() : "failed");
+      code = 1;
+      return false;
+    }
     if (options.json) {
       std::printf("%s\n", text.c_str());
     } else {

@@ -22,7 +22,10 @@ void Supervisor::send_console_updates() {
   if (!wanted) return;
   const std::string snapshot = console_snapshot();
   for (const auto& [pid, process] : processes_) {
-    if (process->console && process->channel != nullptr) {
+    // A worker that has not read the last snapshots (stuck, or about to
+    // be killed by the watchdog) is skipped, so nothing piles up for it.
+    if (process->console && process->channel != nullptr &&
+        process->channel->queued_bytes() < kMaxChannelPayload) {
       process->channel->send(ChannelMessage::ConsoleUpdate, snapshot);
     }
   }
@@ -50,10 +53,17 @@ std::string Supervisor::console_snapshot() {
   std::string members;
   append_stats_json(members, totals);
   json.key("totals").begin_object().members(members).end_object();
+  // At most kConsoleWorkers rows (about 200 bytes each), so that the
+  // snapshot stays below a channel message's 64 KiB however many workers
+  // run; workers_live counts them all.
+  size_t live = 0;
+  for (const auto& [pid, process] : processes_) live += process->reaped ? 0 : 1;
+  json.field("workers_live", live);
   json.key("workers").begin_array();
+  size_t rows = 0;
   for (const auto& [pid, process] : processes_) {
     const WorkerProcess& p = *process;
-    if (p.reaped) continue;
+    if (p.reaped || rows++ == kConsoleWorkers) continue;
     json.begin_object()
         .field("slot", p.slot)
         .field("pid", static_cast<int64_t>(p.pid))
@@ -67,11 +77,11 @@ std::string Supervisor::console_snapshot() {
         .end_object();
   }
   json.end_array();
-  // The newest events first in the page; the snapshot carries at most
-  // kConsoleEvents, oldest first, so it stays well below a channel
-  // message's 64 KiB.
+  // At most kConsoleEvents events (a few hundred bytes each), oldest
+  // first; left out should they not fit below the channel's limit.
   std::string events;
   events_.append_since(console_events_cursor_, kConsoleEvents, events);
+  if (json.str().size() + events.size() + 64 > kMaxChannelPayload) events.clear();
   json.key("events").begin_array().members(events).end_array();
   json.end_object();
   return json.take();

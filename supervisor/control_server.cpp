@@ -44,6 +44,7 @@ struct ControlServer::Client {
   std::string pending;
   bool writing = false;
   bool ending = false;  // end_stream() was called
+  bool eof = false;     // the client half-closed after its command
 };
 
 namespace {
@@ -145,13 +146,21 @@ void ControlServer::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* 
   auto* client = static_cast<Client*>(stream->data);
   ControlServer* self = client->server;
   if (client->state == Client::State::Streaming) {
-    // A stream's client has nothing more to say; its EOF or error ends it.
-    if (nread < 0) self->close_client(*client, true);
+    // A stream's client has nothing more to say. Its EOF ends a follow
+    // stream (the follower left); a stream that is ending anyway (the
+    // history only) is written out first, for clients that half-close
+    // after their command.
+    if (nread == UV_EOF && client->ending) {
+      uv_read_stop(stream);
+    } else if (nread < 0) {
+      self->close_client(*client, true);
+    }
     return;
   }
   if (client->state != Client::State::Reading) return;
   if (nread == UV_EOF) {
     // A client that half-closes after its command gets it served anyway.
+    client->eof = true;
     if (!client->input.empty()) {
       self->dispatch(*client, std::move(client->input));
     } else {
@@ -214,7 +223,11 @@ ControlServer::StreamResult ControlServer::stream(uint64_t request, std::string_
   if (client.ending) return StreamResult::Gone;
   if (client.state == Client::State::Waiting) {
     client.state = Client::State::Streaming;
-    const int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&client.pipe), on_alloc, on_read);
+    // Reading again only watches for the client's EOF; one that already
+    // half-closed is detected by a failing write instead.
+    const int rc =
+        client.eof ? 0
+                   : uv_read_start(reinterpret_cast<uv_stream_t*>(&client.pipe), on_alloc, on_read);
     if (rc < 0) {
       error_log().debug("uv_read_start(control stream): {}", uv_strerror(rc));
       close_client(client);
@@ -225,7 +238,13 @@ ControlServer::StreamResult ControlServer::stream(uint64_t request, std::string_
   if (client.output.size() + client.pending.size() + line.size() + 1 > stream_backlog_) {
     error_log().info("control: pid {} read its stream too slowly ({} bytes unread); closing it",
                      client.peer.pid, client.output.size() + client.pending.size());
-    close_client(client);
+    // What is queued is dropped for a last line saying why; the stream
+    // ends once it is written, or kControlReadTimeoutMs later.
+    client.pending = kStreamOverflowLine;
+    client.pending += '\n';
+    client.ending = true;
+    uv_timer_start(&client.timer, on_timeout, kControlReadTimeoutMs, 0);
+    write_stream(client, false);
     return StreamResult::Overflow;
   }
   try {

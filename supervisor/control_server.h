@@ -32,8 +32,11 @@ struct ControlAccess {
 
 inline constexpr size_t kMaxControlLine = 1024;
 inline constexpr uint64_t kControlReadTimeoutMs = 5000;
-// A stream's client may fall this far behind before it is cut off.
+// A stream's client may fall this far behind before it is cut off; the
+// last line it gets then is kStreamOverflowLine.
 inline constexpr size_t kMaxStreamBacklog = 4 * 1024 * 1024;
+inline constexpr std::string_view kStreamOverflowLine =
+    R"({"ok":false,"error":"cut off: this stream was read too slowly"})";
 
 class ControlServer {
  public:
@@ -68,7 +71,7 @@ class ControlServer {
   // Streams: instead of one reply(), the answer to `request` is a series
   // of lines, each `line` and a newline, sent as the client reads them.
   // The client's input is watched for EOF (on_stream_closed). Answers Gone
-  // when the client is no longer there, and Overflow, closing it, when
+  // when the client is no longer there, and Overflow, ending it with kStreamOverflowLine, when
   // the client let more than kMaxStreamBacklog bytes pile up (its kernel
   // socket buffer aside).
   enum class StreamResult { Sent, Gone, Overflow };

@@ -33,6 +33,12 @@ bool EventHub::publish(std::string_view payload, ControlServer& control) {
   std::string_view route;
   std::string_view json;
   while (reader.next(route, json)) {
+    // Each event is one line of a follower's stream and one element of a
+    // console snapshot; a record that could break either is not passed on.
+    if (json.empty() || json.front() != '{' || json.back() != '}' ||
+        json.find('\n') != std::string_view::npos) {
+      return false;
+    }
     if (history_.size() == kHistory) history_.pop_front();
     history_.push_back(Event{std::string(route), std::string(json)});
     ++published_;

@@ -184,6 +184,7 @@ class Supervisor final : private ControlServer::Handler, private WorkerChannel::
   std::string console_snapshot();
   static constexpr uint64_t kConsolePeriodMs = 1000;
   static constexpr size_t kConsoleEvents = 40;
+  static constexpr size_t kConsoleWorkers = 64;
   uint64_t last_console_ms_ = 0;
   uint64_t console_events_cursor_ = 0;  // events the last snapshot reached
 

@@ -48,6 +48,14 @@ WorkerChannel* WorkerChannel::open(uv_loop_t* loop, int fd, pid_t pid, Listener&
 
 int WorkerChannel::send(ChannelMessage type, std::string_view payload) {
   if (listener_ == nullptr) return UV_EPIPE;
+  if (payload.size() > kMaxChannelPayload) {
+    // The worker would take the frame for a corrupt stream and stop.
+    error_log().error(
+        "message type {} of {} bytes for worker pid {} is over the channel's {} "
+        "bytes; not sent",
+        static_cast<int>(type), payload.size(), pid_, kMaxChannelPayload);
+    return UV_E2BIG;
+  }
   auto* write = new (std::nothrow) WriteRequest;
   if (write == nullptr) return UV_ENOMEM;
   try {

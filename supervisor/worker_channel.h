@@ -39,6 +39,11 @@ class WorkerChannel {
   void close();
 
   pid_t pid() const { return pid_; }
+  // Bytes queued for the worker that it has not read yet.
+  size_t queued_bytes() const {
+    return listener_ ? uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&pipe_))
+                     : 0;
+  }
 
  private:
   WorkerChannel(pid_t pid, Listener& listener) : pid_(pid), listener_(&listener) {}

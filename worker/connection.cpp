@@ -147,12 +147,23 @@ void Connection::admit_peer() {
       return;
     case PeerLimits::Verdict::TooManyConnections:
       ++stats.refused_per_ip_connections;
-      if (tls_) break;
+      if (tls_) {
+        // Closed unanswered; the refused event still says why.
+        event_refused(503, "too many connections from this address (TLS: closed unanswered)",
+                      nullptr);
+        break;
+      }
       refuse(503, "too many connections from this address", "Retry-After: 1\r\n");
       return;
     case PeerLimits::Verdict::TooManyHandshakes:
       ++stats.refused_per_ip_handshakes;
-      if (tls_) break;
+      if (tls_) {
+        event_refused(429,
+                      "too many connections per second from this address (TLS: closed "
+                      "unanswered)",
+                      nullptr);
+        break;
+      }
       refuse(429, "too many connections per second from this address", "Retry-After: 1\r\n");
       return;
   }

@@ -14,18 +14,24 @@ namespace wsgate {
 
 EventJson::EventJson(EventFeed& feed, std::string_view event, uint32_t instance, uint64_t sequence,
                      const sockaddr& peer, std::string_view route)
-    : feed_(feed), out_(feed.batch_), length_at_(begin_event_record(out_, route)) {
-  timespec now{};
-  clock_gettime(CLOCK_REALTIME, &now);
-  out_.append(R"({"event":")").append(event).append(R"(","id":")");
-  append_connection_id(out_, instance, sequence);
-  out_.append(R"(","time":")");
-  append_event_time(
-      out_, static_cast<uint64_t>(now.tv_sec) * 1000000000 + static_cast<uint64_t>(now.tv_nsec));
-  out_.append(R"(","peer":")");
-  append_address_text(out_, peer);
-  out_ += '"';
-  text_or_null("route", route);
+    : feed_(feed), out_(feed.batch_), start_(out_.size()), length_at_(0) {
+  try {
+    length_at_ = begin_event_record(out_, route);
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    out_.append(R"({"event":")").append(event).append(R"(","id":")");
+    append_connection_id(out_, instance, sequence);
+    out_.append(R"(","time":")");
+    append_event_time(
+        out_, static_cast<uint64_t>(now.tv_sec) * 1000000000 + static_cast<uint64_t>(now.tv_nsec));
+    out_.append(R"(","peer":")");
+    append_address_text(out_, peer);
+    out_ += '"';
+    text_or_null("route", route);
+  } catch (...) {
+    out_.resize(start_);  // no destructor runs for a constructor that throws
+    throw;
+  }
 }
 
 void EventJson::name(std::string_view member) {
@@ -86,7 +92,12 @@ EventJson& EventJson::end_object() {
   return *this;
 }
 
+EventJson::~EventJson() {
+  if (!finished_) out_.resize(start_);
+}
+
 bool EventJson::finish() {
+  finished_ = true;
   out_ += '}';
   end_event_record(out_, length_at_);
   ++feed_.count_;

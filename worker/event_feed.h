@@ -31,6 +31,9 @@ class EventJson {
             const sockaddr& peer, std::string_view route);
   EventJson(const EventJson&) = delete;
   EventJson& operator=(const EventJson&) = delete;
+  // An event left unfinished (an exception while it was written) is cut
+  // back out of the batch, so the batch holds only whole records.
+  ~EventJson();
 
   EventJson& text(std::string_view name, std::string_view value);          // escaped
   EventJson& text_or_null(std::string_view name, std::string_view value);  // null when ""
@@ -47,8 +50,10 @@ class EventJson {
 
   EventFeed& feed_;
   std::string& out_;
+  size_t start_;  // where the record begins in the batch
   size_t length_at_;
   bool first_ = false;  // no member yet in the innermost object
+  bool finished_ = false;
 };
 
 class EventFeed {

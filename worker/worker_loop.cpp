@@ -815,6 +815,9 @@ void Worker::begin_drain() {
   draining_ = true;
   drain_started_ = last_drain_check_ = now();
   close_listeners();
+  std::vector<ConsoleRelay*> consoles;
+  consoles_.for_each([&](ConsoleRelay* relay) { consoles.push_back(relay); });
+  for (ConsoleRelay* relay : consoles) relay->close_for_drain();
   const uint64_t interval = std::max<uint64_t>(ms(config_->timeouts.idle_check_interval), 10);
   uv_timer_start(&drain_timer_, on_drain_check, interval, interval);
   error_log().info("draining {} connections", all.size());

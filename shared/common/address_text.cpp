@@ -17,12 +17,15 @@ void append_address_text(std::string& out, const sockaddr& address) {
     // about 1700 instructions, and this runs for every connection event.
     const auto& in4 = reinterpret_cast<const sockaddr_in&>(address);
     const auto* bytes = reinterpret_cast<const uint8_t*>(&in4.sin_addr.s_addr);
-    char* at = host;
+    size_t size = 0;  // at most 15 of the 46 bytes
     for (int i = 0; i < 4; ++i) {
-      if (i > 0) *at++ = '.';
-      at = std::to_chars(at, host + sizeof host, bytes[i]).ptr;
+      const unsigned byte = bytes[i];
+      if (i > 0) host[size++] = '.';
+      if (byte >= 100) host[size++] = static_cast<char>('0' + byte / 100);
+      if (byte >= 10) host[size++] = static_cast<char>('0' + byte / 10 % 10);
+      host[size++] = static_cast<char>('0' + byte % 10);
     }
-    out.append(host, static_cast<size_t>(at - host));
+    out.append(host, size);
     port = ntohs(in4.sin_port);
   } else if (address.sa_family == AF_INET6) {
     const auto& in6 = reinterpret_cast<const sockaddr_in6&>(address);

@@ -5,7 +5,7 @@
 // argv[3]. Exits 1 when the page shows nothing within 30 s. The browser's
 // profile goes in $CHROMIUM_PROFILE (see chromium_echo.js).
 'use strict';
-const puppeteer = require('puppeteer-core');
+const launchChromium = require('./chromium_launch');
 
 const [url, screenshot] = process.argv.slice(2);
 const ids = ['connections_active', 'connections_accepted', 'handshakes_ok', 'messages_in',
@@ -14,14 +14,7 @@ const ids = ['connections_active', 'connections_accepted', 'handshakes_ok', 'mes
 const settling = ids.filter((id) => id !== 'messages_out');
 
 (async () => {
-  // --no-sandbox: the tests run as root, where Chromium's sandbox refuses
-  // to start.
-  const browser = await puppeteer.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    userDataDir: process.env.CHROMIUM_PROFILE,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     await page.setViewport({ width: 1100, height: 900 });

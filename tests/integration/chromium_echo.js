@@ -8,7 +8,7 @@
 // that a test can find (and kill) the browser by that path whatever
 // happened to this script.
 'use strict';
-const puppeteer = require('puppeteer-core');
+const launchChromium = require('./chromium_launch');
 
 const urls = process.argv.slice(2);
 
@@ -61,14 +61,7 @@ async function echoInPage(url) {
 }
 
 (async () => {
-  // --no-sandbox: the tests run as root, where Chromium's sandbox refuses
-  // to start; the page loads nothing but about:blank.
-  const browser = await puppeteer.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    userDataDir: process.env.CHROMIUM_PROFILE,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run'],
-  });
+  const browser = await launchChromium();
   let failed = false;
   try {
     const page = await browser.newPage();

@@ -7,17 +7,10 @@
 // $CHROMIUM_PROFILE when set, so that a test can find (and kill) the
 // browser by that path whatever happened to this script.
 'use strict';
-const puppeteer = require('puppeteer-core');
+const launchChromium = require('./chromium_launch');
 
 (async () => {
-  // --no-sandbox: the tests run as root, where Chromium's sandbox refuses
-  // to start.
-  const browser = await puppeteer.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    userDataDir: process.env.CHROMIUM_PROFILE,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run'],
-  });
+  const browser = await launchChromium();
   let ok = false;
   try {
     const page = await browser.newPage();

@@ -72,6 +72,33 @@ def pid_alive(pid):
         return False
 
 
+def run_in_chromium(script, args, profile_dir, timeout=90):
+    """Runs the node script (beside this file) that drives headless
+    Chromium, with the browser's profile under profile_dir; returns
+    (exit code, stdout, stderr). Every process of the browser is killed
+    afterwards, found by its profile path (puppeteer starts the browser in
+    a process group of its own), whatever happened to node."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    profile = os.path.join(str(profile_dir), "chromium-profile")
+    env = dict(os.environ, NODE_PATH=os.path.join(here, "node_modules"), CHROMIUM_PROFILE=profile)
+    node = subprocess.Popen(["node", os.path.join(here, script), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    try:
+        out, err = node.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(node.pid, signal.SIGKILL)
+        out, err = node.communicate()
+    finally:
+        for entry in [e for e in os.listdir("/proc") if e.isdigit()]:
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                    if profile.encode() in cmdline.read():
+                        os.kill(int(entry), signal.SIGKILL)
+            except OSError:
+                pass
+    return node.returncode, out, err
+
+
 def processes_with_arg(needle):
     """Pids of live processes whose command line contains needle (workers
     are forks of wsgated, so they carry the supervisor's -c CONFIG)."""

@@ -14,7 +14,7 @@ import zlib
 import websockets
 
 import wsraw
-from conftest import echo
+from conftest import echo, run_in_chromium
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_ANSWER = "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
@@ -274,21 +274,10 @@ def test_chromium_echoes_compressed_with_each_policy(gateway, tmp_path):
                "compression": {"enabled": True, "server_context_takeover": True,
                                "client_context_takeover": True, "server_max_window_bits": 10}}]
     gw = gateway(workers=1, extra={"routes": routes})
-    profile = str(tmp_path / "chromium-profile")
-    env = dict(os.environ, NODE_PATH=os.path.join(HERE, "node_modules"), CHROMIUM_PROFILE=profile)
-    node = subprocess.Popen(["node", os.path.join(HERE, "chromium_echo.js"), gw.url("/echo"),
-                             gw.url("/takeover")], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        out, err = node.communicate(timeout=90)
-    finally:
-        node.kill()
-        node.wait()
-        # puppeteer starts the browser in a process group of its own; it is
-        # found by its profile path, so none of it outlives the test.
-        subprocess.run(["pkill", "-KILL", "-f", profile], check=False)
+    code, out, err = run_in_chromium("chromium_echo.js", [gw.url("/echo"), gw.url("/takeover")],
+                                     tmp_path)
     results = [json.loads(line) for line in out.splitlines()]
-    assert node.returncode == 0 and len(results) == 2, out + err
+    assert code == 0 and len(results) == 2, out + err
     assert results[0]["extensions"] == DEFAULT_ANSWER
     assert results[1]["extensions"] == "permessage-deflate; server_max_window_bits=10"
     assert all(r["ok"] and r["matched"] == r["messages"] == 15 and r["code"] == 1000

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 import websockets
 
-from conftest import WSGATED, echo
+from conftest import WSGATED, echo, run_in_chromium
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONSOLE_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "console"))
@@ -40,19 +40,10 @@ def test_chromium_shows_what_wsgatectl_stats_shows(gateway, tmp_path):
     for i in range(5):
         assert echo(gw.url(), [f"m{i}", f"n{i}"]) == [f"m{i}", f"n{i}"]
     screenshot = tmp_path / "console.png"
-    profile = str(tmp_path / "chromium-profile")
-    env = dict(os.environ, NODE_PATH=os.path.join(HERE, "node_modules"), CHROMIUM_PROFILE=profile)
-    node = subprocess.Popen(["node", os.path.join(HERE, "chromium_console.js"),
-                             f"{gw.origin}/console/", str(screenshot)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        out, err = node.communicate(timeout=90)
-    finally:
-        node.kill()
-        node.wait()
-        subprocess.run(["pkill", "-KILL", "-f", profile], check=False)
+    code, out, err = run_in_chromium("chromium_console.js", [f"{gw.origin}/console/", str(screenshot)],
+                                     tmp_path)
     shown = json.loads(out.splitlines()[-1]) if out.strip() else {}
-    assert node.returncode == 0 and shown.get("ok"), out + err
+    assert code == 0 and shown.get("ok"), out + err
     # Counters do not move when the browser leaves; wsgatectl stats asks
     # every worker for a fresh report.
     totals = gw.stats()["totals"]
@@ -114,3 +105,24 @@ def test_a_console_route_without_origins_is_a_config_error(tmp_path):
     assert result.returncode != 0
     assert f"{config}:4:12: routes[0].relay: console routes must list routes[].origins" in \
         result.stdout + result.stderr, result.stdout + result.stderr
+
+
+def test_a_reload_closes_console_clients_at_once(gateway):
+    """A console connection gets a snapshot a second, so it never looks
+    idle; a draining worker closes it with 1001 instead of waiting out
+    timeouts.drain, and the old worker exits."""
+    gw = console_gateway(gateway, workers=1)
+    old_pid = gw.workers()["workers"][0]["pid"]
+
+    async def main():
+        async with websockets.connect(gw.url("/console/live"), origin=gw.origin,
+                                      ping_interval=None) as ws:
+            await asyncio.wait_for(ws.recv(), 5)
+            gw.ctl("reload", check=True)
+            with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(ws.recv(), 10)
+            return closed.value.rcvd.code
+    assert asyncio.run(main()) == 1001
+    gw.wait_for(lambda: old_pid not in [w["pid"] for w in gw.workers()["workers"]], 10,
+                message="the old worker exited")

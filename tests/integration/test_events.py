@@ -307,9 +307,13 @@ def test_a_follower_that_stops_reading_is_dropped(gateway, followers):
     # The stuck client's stream was closed by the daemon: reading it to the
     # end gives what fit in its buffers, then EOF.
     stuck.settimeout(10)
-    while stuck.recv(65536):
-        pass
+    received = b""
+    while chunk := stuck.recv(65536):
+        received += chunk
     stuck.close()
+    # Its last line says why it was cut off.
+    assert received.rstrip(b"\n").rsplit(b"\n", 1)[-1] == \
+        b'{"ok":false,"error":"cut off: this stream was read too slowly"}'
     assert good.stop() == 0
 
 
@@ -392,3 +396,50 @@ def test_a_stalled_supervisor_never_slows_a_worker(gateway):
     history = [json.loads(line) for line in gw.ctl("events", "--json", check=True)
                .stdout.splitlines()]
     assert len(history) == 1000
+
+
+def test_a_client_that_half_closes_gets_the_whole_history(gateway):
+    """`events` sent and the socket's write side shut (nc -N, socat): the
+    history still comes whole, then EOF."""
+    gw = gateway(workers=1)
+    for _ in range(20):
+        echo_once(gw.url(), "h")
+    gw.wait_for(lambda: len(gw.ctl("events", "--json", check=True).stdout.splitlines()) >= 60,
+                10, message="sixty events kept")
+    expected = gw.ctl("events", "--json", check=True).stdout.splitlines()
+    for command in (b"events\n", b"events"):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(gw.socket_path)
+            sock.sendall(command)
+            sock.shutdown(socket.SHUT_WR)
+            sock.settimeout(10)
+            received = b""
+            while chunk := sock.recv(65536):
+                received += chunk
+        lines = received.decode().splitlines()
+        assert json.loads(lines[0]) == {"ok": True, "follow": False}
+        assert lines[1:] == expected, command
+
+
+def test_wsgatectl_cut_off_says_so_and_exits_1(gateway):
+    """A wsgatectl whose output nobody reads falls behind like any slow
+    follower; when its output is read again it prints the daemon's reason
+    and exits 1, so a script can tell it lost events."""
+    gw = gateway(workers=1, env={"WSGATE_FAULTS": "stream_backlog_bytes:131072"})
+    follower = subprocess.Popen([WSGATECTL, "--socket", gw.socket_path, "events", "--follow",
+                                 "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        gw.wait_for(lambda: gw.status()["event_followers"] == 1, 10, message="follower")
+        health = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+        deadline = time.monotonic() + 60
+        while gw.status()["event_followers_dropped"] == 0:
+            assert time.monotonic() < deadline, "the follower was never cut off"
+            for _ in range(100):
+                assert raw_request(gw.port, health)[1] == 200
+        out, err = follower.communicate(timeout=30)
+    finally:
+        follower.kill()
+        follower.wait()
+    assert follower.returncode == 1, err
+    assert b"wsgatectl: events: cut off: this stream was read too slowly" in err
+    assert out.rstrip(b"\n").rsplit(b"\n", 1)[-1].startswith(b'{"ok":false')

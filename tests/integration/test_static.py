@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 import re
-import signal
 import socket
 import struct
 import subprocess
@@ -16,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import WSGATED, echo, wait_for
+from conftest import WSGATED, echo, run_in_chromium, wait_for
 from tls_certs import CertKit
 from wsraw import RawClient, upgrade_request
 
@@ -333,26 +332,8 @@ def test_upgrade_and_page_share_a_path(gateway, tmp_path):
 
 def test_chromium_loads_a_static_page_that_round_trips_on_its_websocket(gateway, tmp_path):
     gw = static_gateway(gateway, tmp_path, extra_routes=page_routes(tmp_path))
-    profile = str(tmp_path / "chromium-profile")
-    env = dict(os.environ, NODE_PATH=os.path.join(HERE, "node_modules"), CHROMIUM_PROFILE=profile)
-    node = subprocess.Popen(["node", os.path.join(HERE, "chromium_page.js"), gw.http + "/chat/"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            start_new_session=True)
-    try:
-        out, err = node.communicate(timeout=90)
-    except subprocess.TimeoutExpired:
-        os.killpg(node.pid, signal.SIGKILL)
-        out, err = node.communicate()
-    finally:
-        # The browser is found by its profile path, whatever happened to node.
-        for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
-            try:
-                with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-                    if profile.encode() in cmdline.read():
-                        os.kill(int(pid), signal.SIGKILL)
-            except OSError:
-                pass
-    assert node.returncode == 0, out + err
+    code, out, err = run_in_chromium("chromium_page.js", [gw.http + "/chat/"], tmp_path)
+    assert code == 0, out + err
     result = json.loads(out.strip().splitlines()[-1])
     assert result["title"] == "echo:ping", result
     assert result["status"] == 200
