@@ -10,6 +10,8 @@ void ConsoleRelay::start() {
   client_.worker().console_attach(*this);
 }
 
+void ConsoleRelay::on_client_message(ws::Opcode, std::span<const uint8_t>) {}
+
 void ConsoleRelay::stop() {
   if (attached()) client_.worker().console_detach(*this);
 }

@@ -19,8 +19,11 @@ class ConsoleRelay final : public Relay {
   using Relay::Relay;
 
   void start() override;
-  // Read only: client messages are dropped.
-  void on_client_message(ws::Opcode, std::span<const uint8_t>) override {}
+  // Read only: client messages are dropped. Defined out of line: with an
+  // inline empty body, GCC speculatively devirtualizes every relay call in
+  // Connection::on_ws_message to it (a compare and branch per message,
+  // measured at 6 instructions).
+  void on_client_message(ws::Opcode opcode, std::span<const uint8_t> payload) override;
   // A client that does not keep up misses snapshots (each is whole, so
   // the next one it takes is as good) instead of queueing them.
   void on_client_backpressure() override { behind_ = true; }
