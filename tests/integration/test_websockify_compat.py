@@ -269,7 +269,11 @@ async def _slow_client(url, source):
                                   max_queue=1) as ws:
         record = await asyncio.get_running_loop().run_in_executor(
             None, source.wait_connection, 0)
-        held_at = await _wait_stalled(lambda: record["bytes_sent"])
+        # A longer quiet period than elsewhere: websockify (Python) reads
+        # its upstream without bound, but on a loaded machine (the ASan
+        # suite beside it) it can pause for over a second, which looked
+        # like holding the source back.
+        held_at = await _wait_stalled(lambda: record["bytes_sent"], quiet=3.0)
         data, code = b"", None
         try:
             while len(data) <= source.size:
