@@ -25,13 +25,13 @@ void handshake(tls::TlsSession& session, tls::test::TestClient& client) {
   for (int round = 0; round < 6; ++round) {
     client.step();
     const std::string in = client.take();
-    std::string out;
+    ByteBuffer out;
     std::span<const uint8_t> input(reinterpret_cast<const uint8_t*>(in.data()), in.size());
     size_t got = 0;
     while (session.read(input, plain.data(), plain.size(), got, out) ==
            tls::TlsSession::Result::Data) {
     }
-    client.feed(out);
+    client.feed(out.view());
   }
   char byte;
   SSL_read(client.ssl(), &byte, 1);

@@ -105,17 +105,15 @@ std::string_view close_cause_name(CloseCause cause) {
   return "unknown";
 }
 
-Connection::Connection(Worker& worker)
-    : worker_(worker),
-      client_(worker, *this) {}
+Connection::Connection(Worker& worker) : client_(worker, *this) {}
 
 int Connection::accept(uv_stream_t* server, std::string_view listener) {
-  sequence_ = worker_.next_connection_sequence();
-  worker_.all.push_back(*this);
-  worker_.reserve_fds(1);
+  sequence_ = worker().next_connection_sequence();
+  worker().all.push_back(*this);
+  worker().reserve_fds(1);
   fds_reserved_ = 1;
-  accepted_at_ = phase_since_ = worker_.now();
-  worker_.handshaking.push_back(*this);
+  accepted_at_ = phase_stamp_ = worker().now();
+  worker().handshaking.push_back(*this);
   int rc = client_.init(Stream::Kind::Tcp);
   if (rc != 0) return rc;
   hold();  // released by the client stream's close callback
@@ -124,9 +122,9 @@ int Connection::accept(uv_stream_t* server, std::string_view listener) {
   int len = sizeof(peer_);
   uv_tcp_getpeername(client_.tcp(), &peer_.sa, &len);
   event_accepted(listener);
-  head_parser_ = std::make_unique<http::RequestHeadParser>(head_limits(worker_.config().limits));
+  exchange_ = std::make_unique<Exchange>(head_limits(worker().config().limits));
   rc = client_.start_reading();
-  if (rc == 0 && worker_.peer_limits().enabled()) admit_peer();
+  if (rc == 0 && worker().peer_limits().enabled()) admit_peer();
   return rc;
 }
 
@@ -137,8 +135,8 @@ int Connection::accept(uv_stream_t* server, std::string_view listener) {
 void Connection::admit_peer() {
   PeerKey key;
   if (!PeerKey::from_sockaddr(peer_.sa, key)) return;
-  WorkerStats& stats = worker_.stats();
-  switch (worker_.peer_limits().admit(key, worker_.now())) {
+  WorkerStats& stats = worker().stats();
+  switch (worker().peer_limits().admit(key, worker().now())) {
     case PeerLimits::Verdict::Admit:
       peer_counted_ = true;
       return;
@@ -171,11 +169,11 @@ void Connection::admit_peer() {
 }
 
 uint64_t Connection::now() const {
-  return worker_.now();
+  return worker().now();
 }
 
 uint64_t Connection::queued_bytes() const {
-  return client_.queued_bytes() + (tls_plain_ ? tls_plain_->size() : 0);
+  return client_.queued_bytes() + (tls_ ? tls_->plain.size() : 0);
 }
 
 void Connection::on_stream_read(Stream&, uint8_t* data, size_t size) noexcept {
@@ -203,8 +201,9 @@ void Connection::on_stream_end(Stream&, int status) noexcept {
 
 void Connection::end_of_stream(int status) {
   // EOF or a socket error. In Closing this is the expected end.
-  if (tls_ && !tls_->handshake_done() && tls_->failure() == tls::HandshakeFailure::None) {
-    ++worker_.stats().tls_handshakes_failed_closed;
+  if (tls_ && !tls_->session.handshake_done() &&
+      tls_->session.failure() == tls::HandshakeFailure::None) {
+    ++worker().stats().tls_handshakes_failed_closed;
     abort(CloseCause::Tls);
     return;
   }
@@ -222,13 +221,13 @@ void Connection::handle_bytes(uint8_t* data, size_t size) {
     case State::Handshake:
       // While a static answer is under way, what else the client sends
       // (a pipelined request) is dropped: the connection closes after it.
-      if (!static_file_) handle_handshake_bytes(data, size);
+      if (!exchange_->static_file) handle_handshake_bytes(data, size);
       break;
     case State::Open:
-      last_inbound_ = worker_.now();
-      if (ping_hook.linked() || pong_hook.linked()) {
-        worker_.pong_due.remove(*this);
-        worker_.ping_due.move_to_back(*this);
+      keepalive_stamp_ = worker().now();
+      if (keepalive_hook.linked()) {
+        worker().pong_due.remove(*this);
+        worker().ping_due.move_to_back(*this);
       }
       feed_frames(data, size);
       break;
@@ -245,7 +244,7 @@ void Connection::feed_frames(uint8_t* data, size_t size) {
   if (input_deferred_) {
     // Earlier input is still waiting (TLS decrypts all of a read at once):
     // these bytes queue behind it, in order.
-    worker_.defer_input(*this, data, size);
+    worker().defer_input(*this, data, size);
     return;
   }
   // Every message reaches on_ws_message from this one call. The idle clock
@@ -257,20 +256,20 @@ void Connection::feed_frames(uint8_t* data, size_t size) {
   const uint64_t bytes_before = bytes_in_;
   const size_t used = ws_->feed(data, size);
   if (messages_in_ != messages_before) {
-    WorkerStats& stats = worker_.stats();
+    WorkerStats& stats = worker().stats();
     stats.messages_in += messages_in_ - messages_before;
     stats.bytes_in += bytes_in_ - bytes_before;
     touch();
   }
   if (used == size) return;
   input_deferred_ = true;
-  ++worker_.stats().inflate_deferrals;
-  worker_.defer_input(*this, data + used, size - used);
+  ++worker().stats().inflate_deferrals;
+  worker().defer_input(*this, data + used, size - used);
   pause_client_reads(Stream::kPauseDeferred);
 }
 
 uint64_t Connection::deferred_bytes() const {
-  return worker_.deferred_bytes(*this);
+  return worker().deferred_bytes(*this);
 }
 
 void Connection::feed_deferred(std::string& input) noexcept {
@@ -287,36 +286,35 @@ void Connection::feed_deferred(std::string& input) noexcept {
   }
   if (input_deferred_) return;
   resume_client_reads(Stream::kPauseDeferred);
-  if (std::exchange(eof_deferred_, false) &&
-      (state_ == State::Open || state_ == State::Handshake)) {
-    end_of_stream(UV_EOF);
-  }
+  const bool eof = eof_deferred_;
+  eof_deferred_ = false;
+  if (eof && (state_ == State::Open || state_ == State::Handshake)) end_of_stream(UV_EOF);
 }
 
 void Connection::handle_handshake_bytes(uint8_t* data, size_t size) {
   size_t consumed = 0;
-  switch (head_parser_->feed({data, size}, consumed)) {
+  http::RequestHeadParser& parser = *exchange_->head_parser;
+  switch (parser.feed({data, size}, consumed)) {
     case http::RequestHeadParser::Status::NeedMore:
       return;
     case http::RequestHeadParser::Status::Error: {
-      const http::HttpError& error = head_parser_->error();
-      count_refusal(worker_.stats(), error.status);
+      const http::HttpError& error = parser.error();
+      count_refusal(worker().stats(), error.status);
       refuse(error.status, error.reason);
       return;
     }
     case http::RequestHeadParser::Status::Complete:
-      answer_request(head_parser_->request(), data + consumed, size - consumed);
+      answer_request(parser.request(), data + consumed, size - consumed);
       return;
   }
 }
 
 void Connection::answer_request(const http::Request& request, uint8_t* tail, size_t tail_size) {
-  const config::Config& cfg = worker_.config();
-  WorkerStats& stats = worker_.stats();
+  const config::Config& cfg = worker().config();
+  WorkerStats& stats = worker().stats();
   const config::RouteConfig* route = find_route(cfg, request.path);
   auto keep_request_line = [&] {
-    request_line_ =
-        std::make_unique<std::string>(request.method + " " + escape_for_log(request.target, 128));
+    exchange_->request_line = request.method + " " + escape_for_log(request.target, 128);
   };
 
   // An Upgrade to anything but websocket (curl --http2 sends h2c) is
@@ -370,11 +368,11 @@ void Connection::answer_request(const http::Request& request, uint8_t* tail, siz
   }
   if (!error && relay->extra_fds() > 0) {
     // The fd budget counts what each relay really opens (SEC-LIM-10).
-    if (!worker_.reserve_fds(relay->extra_fds())) {
+    if (!worker().reserve_fds(relay->extra_fds())) {
       ++stats.connections_shed;
       error = http::HttpError{503, "too many connections"};
     } else {
-      fds_reserved_ += relay->extra_fds();
+      fds_reserved_ = static_cast<uint8_t>(fds_reserved_ + relay->extra_fds());
     }
   }
   if (error) {
@@ -425,23 +423,23 @@ void Connection::answer_request(const http::Request& request, uint8_t* tail, siz
       ++stats.compression_declined_memory;
     }
   }
-  ws_output() += http::make_101_response(accept, protocol, deflate ? deflate->response : "");
+  ws_output().append(http::make_101_response(accept, protocol, deflate ? deflate->response : ""));
   ws_wrote();
   ++stats.handshakes_ok;
-  const uint64_t handshake_us = (worker_.now() - accepted_at_) * 1000;
+  const uint64_t handshake_us = (worker().now() - accepted_at_) * 1000;
   stats.handshake_us_total += handshake_us;
   count_latency(handshake_us, stats.handshake_under_1ms, stats.handshake_under_10ms,
                 stats.handshake_under_100ms, stats.handshake_under_1s, stats.handshake_over_1s);
-  RouteStats& route_stats = worker_.route_stats(*route);
+  RouteStats& route_stats = worker().route_stats(*route);
   ++route_stats.upgrades;
   ++route_stats.connections_active;
   http_status_ = 101;
   event_upgraded(deflate ? std::string_view(deflate->response) : std::string_view());
-  head_parser_.reset();
+  exchange_.reset();  // `request` lived in it: not used from here on
   ws_.emplace(*this, cfg.limits, config::message_limits(cfg.limits, *route));
   if (deflate) {
     ws_->enable_compression(
-        std::make_unique<Compression>(compression, *deflate, worker_.compression()));
+        std::make_unique<Compression>(compression, *deflate, worker().compression()));
     ++stats.compression_negotiated;
   }
   enter_state(State::Open);
@@ -455,28 +453,28 @@ void Connection::answer_request(const http::Request& request, uint8_t* tail, siz
 
 void Connection::refuse(int status, std::string_view reason, std::string_view extra_headers,
                         const config::RouteConfig* route) {
-  http_status_ = status;
+  http_status_ = static_cast<uint16_t>(status);
   if (status >= 400) event_refused(status, reason, route);
   cause_ = CloseCause::Http;
   std::string response = http::make_response(status, reason, extra_headers);
-  if (request_line_ && request_line_->starts_with("HEAD ")) {
+  if (exchange_ && exchange_->request_line.starts_with("HEAD ")) {
     response.resize(response.find("\r\n\r\n") + 4);
   }
-  ws_output() += response;
+  ws_output().append(response);
   ws_wrote();
-  head_parser_.reset();
+  if (exchange_) exchange_->head_parser.reset();
   enter_state(State::Closing);
   client_.shutdown_when_flushed();
 }
 
 void Connection::handshake_timed_out() {
-  if (tls_ && !tls_->handshake_done()) {
+  if (tls_ && !tls_->session.handshake_done()) {
     // No TLS session to carry a 408: the socket is just closed.
-    ++worker_.stats().tls_handshakes_failed_timeout;
+    ++worker().stats().tls_handshakes_failed_timeout;
     abort(CloseCause::HandshakeTimeout);
     return;
   }
-  count_refusal(worker_.stats(), 408);
+  count_refusal(worker().stats(), 408);
   refuse(408, "request head not received in time");
   cause_ = CloseCause::HandshakeTimeout;
 }
@@ -495,14 +493,14 @@ void Connection::on_ws_message(ws::Opcode opcode, std::span<const uint8_t> paylo
 
 SendResult Connection::send_message(ws::Opcode opcode, std::span<const uint8_t> payload) {
   if (state_ != State::Open || !ws_->may_send_data()) return SendResult::Dropped;
-  const config::LimitsConfig& limits = worker_.config().limits;
+  const config::LimitsConfig& limits = worker().config().limits;
   // A reader is judged by whether it drains: one that had its queue below
   // the high mark takes a message of any size (max_message bounds it).
   const bool was_draining = queued_bytes() <= limits.write_queue_high;
   ws_->send_frame(opcode, payload);
   ++messages_out_;
   bytes_out_ += payload.size();
-  WorkerStats& stats = worker_.stats();
+  WorkerStats& stats = worker().stats();
   ++stats.messages_out;
   stats.bytes_out += payload.size();
   touch();
@@ -518,12 +516,15 @@ SendResult Connection::send_message(ws::Opcode opcode, std::span<const uint8_t> 
 }
 
 void Connection::touch() {
-  // The idle list is ordered by last_message_; an element already stamped
-  // with this millisecond is still in order wherever it sits.
-  const uint64_t t = worker_.now();
-  if (last_message_ == t) return;
-  last_message_ = t;
-  if (idle_hook.linked()) worker_.idle.move_to_back(*this);
+  // The idle list is ordered by last_message(); an element already stamped
+  // with this millisecond is still in order wherever it sits. Only a
+  // connection in the idle list is stamped: the stamp is also the closing
+  // list's key, which a message must not move.
+  Worker& w = worker();
+  const uint64_t t = w.now();
+  if (phase_stamp_ == t || !w.idle.contains(*this)) return;
+  phase_stamp_ = t;
+  w.idle.move_to_back(*this);
 }
 
 void Connection::pause_client_reads(Stream::PauseReason reason) {
@@ -616,9 +617,9 @@ void Connection::close_over_budget(bool incoming) {
 
 void Connection::send_keepalive_ping() {
   if (state_ != State::Open) return;
-  ping_sent_ = worker_.now();
-  worker_.ping_due.remove(*this);
-  worker_.pong_due.push_back(*this);
+  keepalive_stamp_ = worker().now();
+  worker().ping_due.remove(*this);
+  worker().pong_due.push_back(*this);
   ws_->send_frame(ws::Opcode::Ping, {});
 }
 
@@ -626,9 +627,9 @@ void Connection::abort(CloseCause cause) {
   if (state_ == State::Closed) return;
   if (cause_ == CloseCause::None) cause_ = cause;
   enter_state(State::Closed);
-  if (tls_plain_) tls_plain_->clear();
+  if (tls_) tls_->plain.clear();
   if (relay_) relay_->stop();
-  if (static_file_) static_file_->cancel();
+  if (exchange_ && exchange_->static_file) exchange_->static_file->cancel();
   // Without a handle (uv_tcp_init failed) no close callback will come.
   if (!client_.close()) {
     hold();
@@ -642,10 +643,10 @@ void Connection::on_stream_closed(Stream&) noexcept {
 
 void Connection::release() {
   if (--holds_ > 0) return;
-  if (tls_ && tls_->handshake_done()) --worker_.stats().tls_connections_active;
+  if (tls_ && tls_->session.handshake_done()) --worker().stats().tls_connections_active;
   if (http_status_ == 101) {
     // Per-route traffic is added once, here, to keep the message path short.
-    RouteStats& route_stats = worker_.route_stats(*route_);
+    RouteStats& route_stats = worker().route_stats(*route_);
     --route_stats.connections_active;
     route_stats.messages_in += messages_in_;
     route_stats.messages_out += messages_out_;
@@ -658,26 +659,26 @@ void Connection::release() {
   if (peer_counted_) {
     PeerKey key;
     PeerKey::from_sockaddr(peer_.sa, key);
-    worker_.peer_limits().release(key, worker_.now());
+    worker().peer_limits().release(key, worker().now());
   }
-  worker_.release_fds(fds_reserved_);
-  worker_.connection_closed(this);
+  worker().release_fds(fds_reserved_);
+  worker().connection_closed(this);
   delete this;
 }
 
 void Connection::on_stream_pressure(Stream&, bool above) noexcept {
-  if (static_file_) {
+  if (exchange_ && exchange_->static_file) {
     static_pressure(above);
     return;
   }
   if (state_ != State::Open || !relay_) return;
   ++relay_depth_;
   if (above) {
-    above_high_since_ = worker_.now();
-    worker_.backpressured.push_back(*this);
+    above_high_since_ = worker().now();
+    worker().backpressured.push_back(*this);
     relay_->on_client_backpressure();
   } else {
-    worker_.backpressured.remove(*this);
+    worker().backpressured.remove(*this);
     relay_->on_client_writable();
   }
   --relay_depth_;
@@ -685,7 +686,7 @@ void Connection::on_stream_pressure(Stream&, bool above) noexcept {
 }
 
 void Connection::enter_state(State state) {
-  Worker& w = worker_;
+  Worker& w = worker();
   const uint64_t now = w.now();
   if (state == state_ && state != State::Handshake) return;
   switch (state) {
@@ -693,13 +694,13 @@ void Connection::enter_state(State state) {
       break;
     case State::Open:
       w.handshaking.remove(*this);
-      last_message_ = last_inbound_ = now;
+      phase_stamp_ = keepalive_stamp_ = now;
       w.idle.push_back(*this);
       if (w.config().timeouts.ping_interval.count() > 0) w.ping_due.push_back(*this);
       break;
     case State::Closing:
       leave_open_lists();
-      phase_since_ = now;
+      phase_stamp_ = now;
       w.closing.push_back(*this);
       break;
     case State::Closed:
@@ -711,7 +712,7 @@ void Connection::enter_state(State state) {
 }
 
 void Connection::leave_open_lists() {
-  Worker& w = worker_;
+  Worker& w = worker();
   w.handshaking.remove(*this);
   w.drain_pending.remove(*this);
   w.idle.remove(*this);
@@ -722,14 +723,14 @@ void Connection::leave_open_lists() {
 
 // ---- output path ----------------------------------------------------------
 
-std::string& Connection::ws_output() {
-  return tls_ ? *tls_plain_ : client_.output_buffer();
+ByteBuffer& Connection::ws_output() {
+  return tls_ ? tls_->plain : client_.output_buffer();
 }
 
 void Connection::ws_wrote() {
   // TLS plaintext is encrypted when the stream flushes; a large batch is
   // encrypted early so the queue's marks see it.
-  if (tls_ && tls_plain_->size() >= Worker::kPlainBufferSize) {
+  if (tls_ && tls_->plain.size() >= Worker::kPlainBufferSize) {
     client_.flush();
     return;
   }
@@ -767,26 +768,29 @@ void Connection::write_access_log() const {
       route_ && subprotocol_ >= 0 ? std::string_view(route_->subprotocols[subprotocol_]) : "-";
   // Upgraded connections keep no copy of the request line; the route says
   // which path was asked for (the query string is not logged: SEC-LOG-02).
-  std::string request = request_line_ ? *request_line_ : route_ ? "GET " + route_->path : "-";
+  std::string request = exchange_ && !exchange_->request_line.empty() ? exchange_->request_line
+                        : route_                                      ? "GET " + route_->path
+                                                                      : "-";
   // TLS: version, cipher, the SNI name and how the session was resumed;
   // "-" for plain connections and handshakes that did not finish.
-  const bool tls_done = tls_ && tls_->handshake_done();
-  const std::string_view sni = tls_ && !tls_->server_name().empty() ? tls_->server_name() : "-";
-  const std::string_view resumed = !tls_done          ? "-"
-                                   : !tls_->resumed() ? "no"
-                                   : tls_->resumed_by_ticket() ? "ticket"
-                                                               : "cache";
+  const bool tls_done = tls_ && tls_->session.handshake_done();
+  const std::string_view sni =
+      tls_ && !tls_->session.server_name().empty() ? tls_->session.server_name() : "-";
+  const std::string_view resumed = !tls_done                           ? "-"
+                                   : !tls_->session.resumed()          ? "no"
+                                   : tls_->session.resumed_by_ticket() ? "ticket"
+                                                                       : "cache";
   std::string relay_fields;
   if (relay_) relay_->append_log_fields(relay_fields);
   access_log().info(
       "id={} remote={} request=\"{}\" status={} route={} subprotocol={} duration_ms={} "
       "messages_in={} bytes_in={} messages_out={} bytes_out={} close_code={} closed_by={} "
       "cause={} tls={} cipher={} sni={} resumed={}{}",
-      id(), peer_text(), request, http_status_, route, protocol, worker_.now() - accepted_at_,
+      id(), peer_text(), request, http_status_, route, protocol, worker().now() - accepted_at_,
       messages_in_, bytes_in_, messages_out_, bytes_out_, close_code_,
       http_status_ != 101 ? "server" : (closed_by_client_ ? "client" : "server"),
-      close_cause_name(cause_), tls_done ? tls_->version() : "-", tls_done ? tls_->cipher() : "-",
-      escape_for_log(sni, 255), resumed, relay_fields);
+      close_cause_name(cause_), tls_done ? tls_->session.version() : "-",
+      tls_done ? tls_->session.cipher() : "-", escape_for_log(sni, 255), resumed, relay_fields);
 }
 
 }  // namespace wsgate

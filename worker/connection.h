@@ -109,10 +109,14 @@ class Connection final : private StreamOwner {
   uint32_t give_up_requests() { return relay_ ? relay_->give_up_requests() : 0; }
 
   // Timer bookkeeping, read by Worker::tick(). Times are uv_now() ms.
-  uint64_t phase_since() const { return phase_since_; }
-  uint64_t last_message() const { return last_message_; }
-  uint64_t last_inbound() const { return last_inbound_; }
-  uint64_t ping_sent() const { return ping_sent_; }
+  // Two stamps serve four lists, each stamp the key of the one list of its
+  // group (see the hooks below) the connection is in: since the state
+  // began (handshaking, closing) or the last message (idle, while Open);
+  // the last inbound frame (ping_due) or the ping sent (pong_due).
+  uint64_t phase_since() const { return phase_stamp_; }
+  uint64_t last_message() const { return phase_stamp_; }
+  uint64_t last_inbound() const { return keepalive_stamp_; }
+  uint64_t ping_sent() const { return keepalive_stamp_; }
   uint64_t above_high_since() const { return above_high_since_; }
 
   // Sends a server ping (keepalive) and records when.
@@ -139,7 +143,7 @@ class Connection final : private StreamOwner {
   // is the last thing the caller does with it.
   void hold() { ++holds_; }
   void release();
-  Worker& worker() { return worker_; }
+  Worker& worker() const { return client_.worker(); }
   const config::RouteConfig& route() const { return *route_; }
   // "127.0.0.1:50000", for logs; the numeric host and the port apart.
   std::string peer_text() const;
@@ -179,20 +183,19 @@ class Connection final : private StreamOwner {
   // are what the access log reports; closed_by_client for a peer Close.
   void on_ws_closing(uint16_t code, CloseCause cause, bool closed_by_client);
   // Where the session appends frames; call ws_wrote() after appending.
-  std::string& ws_output();
+  ByteBuffer& ws_output();
   // False once no more client frames matter: closed, or our FIN is sent.
   bool accepts_frames() const { return state_ != State::Closed && !client_.shutdown_sent(); }
   void ws_wrote();
   uint64_t now() const;
 
-  // Hooks for the worker's lists, one per list (see Worker).
+  // Hooks for the worker's lists (see Worker). A connection is in one
+  // phase list at a time (handshaking, idle, drain_pending or closing, as
+  // its state goes) and in one keepalive list (ping_due, or pong_due while
+  // a ping is unanswered), so each group shares one hook.
   ListHook<Connection> all_hook;
-  ListHook<Connection> handshake_hook;
-  ListHook<Connection> closing_hook;
-  ListHook<Connection> drain_hook;
-  ListHook<Connection> idle_hook;
-  ListHook<Connection> ping_hook;
-  ListHook<Connection> pong_hook;
+  SharedListHook<Connection> phase_hook;
+  SharedListHook<Connection> keepalive_hook;
   ListHook<Connection> pressure_hook;
 
  private:
@@ -241,28 +244,34 @@ class Connection final : private StreamOwner {
   void event_refused(int status, std::string_view reason, const config::RouteConfig* route);
   void event_closed();
 
-  Worker& worker_;
+  // What only the HTTP exchange needs, so an open WebSocket does not carry
+  // it: freed at the upgrade. A connection answered over HTTP (refused, or
+  // a static route) keeps it until it is freed, for its request line.
+  struct Exchange {
+    // Out of line, where StaticFile is complete.
+    explicit Exchange(const http::HeadLimits& limits);
+    ~Exchange();
+    std::optional<http::RequestHeadParser> head_parser;  // until the head is parsed
+    std::string request_line;  // "GET /path", kept for refused requests; empty otherwise
+    std::unique_ptr<StaticFile> static_file;  // a static route's answer in progress
+  };
+  // A TLS listener's connection: the session, the plaintext waiting for
+  // encryption, and when the first ClientHello byte came (uv_hrtime).
+  struct Tls {
+    explicit Tls(SSL_CTX* ctx) : session(ctx) {}
+    tls::TlsSession session;
+    ByteBuffer plain;
+    uint64_t started_ns = 0;
+  };
+
+  // Members are ordered by alignment so that nothing is padding: an idle
+  // connection's size is most of a worker's memory.
   Stream client_;
-  State state_ = State::Handshake;
-  CloseCause cause_ = CloseCause::None;
-  uint16_t close_code_ = 0;  // code we sent, or the peer's if they closed first
-  bool closed_by_client_ = false;
-  uint8_t relay_depth_ = 0;       // > 0 while relay code runs
-  bool close_deferred_ = false;   // start_close() asked for while relay code ran
-  uint16_t deferred_code_ = 0;
-  CloseCause deferred_cause_ = CloseCause::None;
-  uint32_t holds_ = 0;
-  unsigned fds_reserved_ = 0;  // counted in the worker's fd budget
-  bool peer_counted_ = false;  // counted in the worker's PeerLimits
-  bool input_deferred_ = false;  // the worker holds input of ours (PMD-11)
-  bool eof_deferred_ = false;    // close_notify came after that input
 
   uint64_t sequence_ = 0;  // the second part of id()
   uint64_t accepted_at_ = 0;
-  uint64_t phase_since_ = 0;
-  uint64_t last_message_ = 0;
-  uint64_t last_inbound_ = 0;
-  uint64_t ping_sent_ = 0;
+  uint64_t phase_stamp_ = 0;      // phase_since() / last_message()
+  uint64_t keepalive_stamp_ = 0;  // last_inbound() / ping_sent()
   uint64_t above_high_since_ = 0;
 
   // Traffic, for the access log.
@@ -270,24 +279,34 @@ class Connection final : private StreamOwner {
   uint64_t messages_out_ = 0;
   uint64_t bytes_in_ = 0;
   uint64_t bytes_out_ = 0;
-  int http_status_ = 0;
 
-  std::unique_ptr<tls::TlsSession> tls_;                   // TLS listeners only
-  std::unique_ptr<std::string> tls_plain_;                // TLS: plaintext waiting for encryption
-  uint64_t tls_started_ns_ = 0;                           // first ClientHello byte (uv_hrtime)
-  std::unique_ptr<http::RequestHeadParser> head_parser_;  // only during Handshake
-  std::unique_ptr<std::string> request_line_;             // "GET /path", kept for refused requests
-  std::unique_ptr<std::string> deferred_reason_;          // of a deferred close
-  int8_t subprotocol_ = -1;                               // index into route_->subprotocols
+  std::unique_ptr<Tls> tls_;  // TLS listeners only
+  std::unique_ptr<Exchange> exchange_;
+  std::unique_ptr<std::string> deferred_reason_;  // of a deferred close
+  const config::RouteConfig* route_ = nullptr;
+  std::optional<WsSession> ws_;  // from Open on
+  std::unique_ptr<Relay> relay_;
+
   union {
     sockaddr sa;
     sockaddr_in in4;
     sockaddr_in6 in6;
   } peer_{};
-  const config::RouteConfig* route_ = nullptr;
-  std::optional<WsSession> ws_;  // from Open on
-  std::unique_ptr<Relay> relay_;
-  std::unique_ptr<StaticFile> static_file_;  // a static route's answer in progress
+  uint32_t holds_ = 0;
+  uint16_t close_code_ = 0;  // code we sent, or the peer's if they closed first
+  uint16_t deferred_code_ = 0;
+  uint16_t http_status_ = 0;
+  State state_ = State::Handshake;
+  CloseCause cause_ = CloseCause::None;
+  CloseCause deferred_cause_ = CloseCause::None;
+  uint8_t relay_depth_ = 0;   // > 0 while relay code runs
+  uint8_t fds_reserved_ = 0;  // counted in the worker's fd budget (at most 1 + a relay's few)
+  int8_t subprotocol_ = -1;   // index into route_->subprotocols
+  bool closed_by_client_ : 1 = false;
+  bool close_deferred_ : 1 = false;  // start_close() asked for while relay code ran
+  bool peer_counted_ : 1 = false;    // counted in the worker's PeerLimits
+  bool input_deferred_ : 1 = false;  // the worker holds input of ours (PMD-11)
+  bool eof_deferred_ : 1 = false;    // close_notify came after that input
 };
 
 }  // namespace wsgate

@@ -18,19 +18,22 @@ namespace wsgate {
 
 // Defined here, where StaticFile is complete.
 Connection::~Connection() = default;
+Connection::Exchange::Exchange(const http::HeadLimits& limits)
+    : head_parser(std::in_place, limits) {}
+Connection::Exchange::~Exchange() = default;
 
 void Connection::serve_static(const config::RouteConfig& route, const http::Request& request) {
-  worker_.handshaking.remove(*this);
+  worker().handshaking.remove(*this);
   route_ = &route;  // for the access log
-  static_file_ = std::make_unique<StaticFile>(*this, route);
-  static_file_->start(request);
+  exchange_->static_file = std::make_unique<StaticFile>(*this, route);
+  exchange_->static_file->start(request);
   // The request lived in the parser; nothing reads it any more.
-  head_parser_.reset();
+  exchange_->head_parser.reset();
 }
 
 void Connection::static_head(std::string_view head, int status) {
   if (state_ != State::Handshake) return;
-  http_status_ = status;
+  http_status_ = static_cast<uint16_t>(status);
   ws_output().append(head);
   ws_wrote();
 }
@@ -59,14 +62,14 @@ void Connection::static_finished() {
 void Connection::static_pressure(bool above) {
   if (above) {
     if (state_ == State::Handshake && !pressure_hook.linked()) {
-      above_high_since_ = worker_.now();
-      worker_.backpressured.push_back(*this);
+      above_high_since_ = worker().now();
+      worker().backpressured.push_back(*this);
     }
     return;
   }
-  worker_.backpressured.remove(*this);
+  worker().backpressured.remove(*this);
   try {
-    static_file_->on_client_writable();
+    exchange_->static_file->on_client_writable();
   } catch (const std::exception& e) {
     error_log().error("connection {}: {}", peer_text(), e.what());
     abort(CloseCause::Error);

@@ -10,22 +10,21 @@
 namespace wsgate {
 
 void Connection::use_tls(SSL_CTX* ctx) {
-  tls_ = std::make_unique<tls::TlsSession>(ctx);
-  tls_plain_ = std::make_unique<std::string>();
+  tls_ = std::make_unique<Tls>(ctx);
 }
 
 void Connection::handle_tls_bytes(const uint8_t* data, size_t size) {
   // After a fatal TLS error nothing more is decrypted; only EOF matters.
-  if (tls_->failure() != tls::HandshakeFailure::None || cause_ == CloseCause::Tls) return;
-  if (tls_started_ns_ == 0) tls_started_ns_ = uv_hrtime();
+  if (tls_->session.failure() != tls::HandshakeFailure::None || cause_ == CloseCause::Tls) return;
+  if (tls_->started_ns == 0) tls_->started_ns = uv_hrtime();
   std::span<const uint8_t> input(data, size);
-  uint8_t* plain = worker_.plain_buffer();
+  uint8_t* plain = worker().plain_buffer();
   while (state_ != State::Closed) {
     size_t got = 0;
     const tls::TlsSession::Result result =
-        tls_->read(input, plain, Worker::kPlainBufferSize, got, client_.output_buffer());
+        tls_->session.read(input, plain, Worker::kPlainBufferSize, got, client_.output_buffer());
     client_.wrote();  // handshake records, alerts, tickets
-    if (tls_->take_handshake_completed()) tls_handshake_done();
+    if (tls_->session.take_handshake_completed()) tls_handshake_done();
     switch (result) {
       case tls::TlsSession::Result::Data:
         handle_bytes(plain, got);
@@ -52,14 +51,14 @@ void Connection::handle_tls_bytes(const uint8_t* data, size_t size) {
 }
 
 void Connection::tls_handshake_done() {
-  WorkerStats& stats = worker_.stats();
+  WorkerStats& stats = worker().stats();
   ++stats.tls_handshakes_ok;
   ++stats.tls_connections_active;
-  if (tls_->resumed()) {
-    ++(tls_->resumed_by_ticket() ? stats.tls_resumed_ticket : stats.tls_resumed_cache);
+  if (tls_->session.resumed()) {
+    ++(tls_->session.resumed_by_ticket() ? stats.tls_resumed_ticket : stats.tls_resumed_cache);
   }
-  ++(tls_->version() == "TLSv1.3" ? stats.tls_version_1_3 : stats.tls_version_1_2);
-  const std::string_view cipher = tls_->cipher();
+  ++(tls_->session.version() == "TLSv1.3" ? stats.tls_version_1_3 : stats.tls_version_1_2);
+  const std::string_view cipher = tls_->session.cipher();
   if (cipher.find("AES128-GCM") != std::string_view::npos ||
       cipher.find("AES_128_GCM") != std::string_view::npos) {
     ++stats.tls_cipher_aes_128_gcm;
@@ -71,7 +70,7 @@ void Connection::tls_handshake_done() {
   } else {
     ++stats.tls_cipher_other;
   }
-  const uint64_t micros = (uv_hrtime() - tls_started_ns_) / 1000;
+  const uint64_t micros = (uv_hrtime() - tls_->started_ns) / 1000;
   stats.tls_handshake_us_total += micros;
   if (micros < 1000) {
     ++stats.tls_handshake_under_1ms;
@@ -86,13 +85,13 @@ void Connection::tls_handshake_done() {
 
 void Connection::tls_failed() {
   cause_ = CloseCause::Tls;
-  if (tls_->handshake_done()) {
+  if (tls_->session.handshake_done()) {
     // A broken record after the handshake: OpenSSL queued its alert.
-    error_log().debug("TLS error: {}", tls_->error_text());
+    error_log().debug("TLS error: {}", tls_->session.error_text());
     close_code_ = ws::close_code::kAbnormal;
   } else {
-    WorkerStats& stats = worker_.stats();
-    switch (tls_->failure()) {
+    WorkerStats& stats = worker().stats();
+    switch (tls_->session.failure()) {
       case tls::HandshakeFailure::Version:
         ++stats.tls_handshakes_failed_version;
         break;
@@ -113,8 +112,9 @@ void Connection::tls_failed() {
         break;
     }
     error_log().debug("TLS handshake failed ({}): {}",
-                      tls::handshake_failure_name(tls_->failure()), tls_->error_text());
-    if (tls_->plain_http_request()) {
+                      tls::handshake_failure_name(tls_->session.failure()),
+                      tls_->session.error_text());
+    if (tls_->session.plain_http_request()) {
       // A plain HTTP request on a TLS port gets a readable answer, in
       // plain text since there is no TLS session to carry it.
       http_status_ = 400;
@@ -133,26 +133,26 @@ void Connection::encrypt_output() {
   if (cause_ == CloseCause::Tls) {
     // The session failed: nothing more can be encrypted, but the alert
     // OpenSSL queued in the stream still goes out before the FIN.
-    tls_plain_->clear();
+    tls_->plain.clear();
     return;
   }
-  if (!tls_plain_->empty()) {
+  if (!tls_->plain.empty()) {
     bool ok = false;
     try {
-      ok = tls_->write(*tls_plain_, client_.output_buffer());
+      ok = tls_->session.write(tls_->plain.view(), client_.output_buffer());
     } catch (const std::exception& e) {
       error_log().error("connection {}: {}", peer_text(), e.what());
     }
     // An idle connection keeps no plaintext buffer.
-    std::string().swap(*tls_plain_);
+    tls_->plain.release();
     if (!ok) {
-      error_log().debug("TLS write to {} failed: {}", peer_text(), tls_->error_text());
+      error_log().debug("TLS write to {} failed: {}", peer_text(), tls_->session.error_text());
       abort(CloseCause::Tls);
       return;
     }
   }
   // close_notify goes after the last record, before the FIN (clean close).
-  if (client_.shutdown_wanted()) tls_->shutdown(client_.output_buffer());
+  if (client_.shutdown_wanted()) tls_->session.shutdown(client_.output_buffer());
 }
 
 }  // namespace wsgate

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstddef>
+#include <type_traits>
+#include <utility>
 
 namespace wsgate {
 
@@ -18,11 +20,25 @@ struct ListHook {
   bool linked() const { return prev != nullptr; }
 };
 
-// A list of T threaded through the member hook `Hook`. The hook is part of
-// the list's type, so a list can only ever link, unlink or test its own
-// hook: removing an element through another list's hook (which once
-// corrupted the sizes of two lists that shared one) does not compile.
-template <typename T, ListHook<T> T::*Hook>
+// One hook for several lists an element is never in two of at once (the
+// connection's phase lists: handshaking, idle, closing). It also records
+// which list holds it, so a list only ever unlinks an element it holds:
+// that is what keeps the lists' sizes right, which a plain hook shared by
+// two lists once broke. A third pointer, where each list having a hook of
+// its own would cost two per list.
+template <typename T>
+struct SharedListHook : ListHook<T> {
+  const void* list = nullptr;  // the IntrusiveList holding the element, or null
+  bool linked() const { return list != nullptr; }
+};
+
+// A list of T threaded through the member hook `Hook`, a ListHook<T> or a
+// SharedListHook<T>. The hook is part of the list's type, so a list can
+// only ever link, unlink or test its own hook: removing an element through
+// another list's hook (which once corrupted the sizes of two lists that
+// shared one) does not compile, and a shared hook says which of its lists
+// holds the element.
+template <typename T, auto Hook>
 class IntrusiveList {
  public:
   IntrusiveList() { head_.prev = head_.next = &head_; }
@@ -37,13 +53,22 @@ class IntrusiveList {
     const ListHook<T>* hook = (element.*Hook).next;
     return hook == &head_ ? nullptr : owner(const_cast<ListHook<T>*>(hook));
   }
-  // True when `element` is in this list (its hook is this list's).
-  static bool contains(const T& element) { return (element.*Hook).linked(); }
+  // True when `element` is in this list.
+  bool contains(const T& element) const {
+    if constexpr (kShared) {
+      return (element.*Hook).list == this;
+    } else {
+      return (element.*Hook).linked();
+    }
+  }
 
-  // Appends `element`, which must not be in this list.
+  // Appends `element`, which must not be in this list (nor, for a shared
+  // hook, in another list of that hook).
   void push_back(T& element) {
-    ListHook<T>& hook = element.*Hook;
-    offset_ = reinterpret_cast<char*>(&hook) - reinterpret_cast<char*>(&element);
+    auto& hook = element.*Hook;
+    if constexpr (kShared) hook.list = this;
+    offset_ = reinterpret_cast<char*>(static_cast<ListHook<T>*>(&hook)) -
+              reinterpret_cast<char*>(&element);
     hook.prev = head_.prev;
     hook.next = &head_;
     head_.prev->next = &hook;
@@ -53,8 +78,9 @@ class IntrusiveList {
 
   // Unlinks `element` if it is in this list; does nothing otherwise.
   void remove(T& element) {
-    ListHook<T>& hook = element.*Hook;
-    if (!hook.linked()) return;
+    if (!contains(element)) return;
+    auto& hook = element.*Hook;
+    if constexpr (kShared) hook.list = nullptr;
     hook.prev->next = hook.next;
     hook.next->prev = hook.prev;
     hook.prev = hook.next = nullptr;
@@ -79,6 +105,10 @@ class IntrusiveList {
   }
 
  private:
+  using HookType = std::remove_cvref_t<decltype(std::declval<T&>().*Hook)>;
+  static constexpr bool kShared = std::is_same_v<HookType, SharedListHook<T>>;
+  static_assert(kShared || std::is_same_v<HookType, ListHook<T>>);
+
   T* owner(ListHook<T>* hook) const {
     return reinterpret_cast<T*>(reinterpret_cast<char*>(hook) - offset_);
   }

@@ -21,9 +21,9 @@ namespace {
 constexpr size_t kOutputSpares = 64;
 constexpr size_t kOutputSpareMax = 4096;
 
-std::vector<std::string>& output_spares() {
-  thread_local std::vector<std::string> spares = [] {
-    std::vector<std::string> v;
+std::vector<ByteBuffer>& output_spares() {
+  thread_local std::vector<ByteBuffer> spares = [] {
+    std::vector<ByteBuffer> v;
     v.reserve(kOutputSpares);  // so that keeping a buffer never allocates
     return v;
   }();
@@ -32,8 +32,8 @@ std::vector<std::string>& output_spares() {
 
 // Gives `out` a pooled buffer when it has less room than the pool's
 // newest one. Contract: `out` is empty.
-void borrow_output_buffer(std::string& out) {
-  std::vector<std::string>& spares = output_spares();
+void borrow_output_buffer(ByteBuffer& out) {
+  std::vector<ByteBuffer>& spares = output_spares();
   if (spares.empty() || spares.back().capacity() <= out.capacity()) return;
   out.swap(spares.back());
   spares.pop_back();  // frees what `out` had, if anything
@@ -41,26 +41,29 @@ void borrow_output_buffer(std::string& out) {
 
 // Empties `out` and leaves it holding no heap memory, keeping its buffer
 // in the pool when it is small enough and the pool has room.
-void return_output_buffer(std::string& out) {
-  std::vector<std::string>& spares = output_spares();
-  if (out.capacity() > std::string().capacity() && out.capacity() <= kOutputSpareMax &&
-      spares.size() < kOutputSpares) {
+void return_output_buffer(ByteBuffer& out) {
+  std::vector<ByteBuffer>& spares = output_spares();
+  if (out.capacity() > 0 && out.capacity() <= kOutputSpareMax && spares.size() < kOutputSpares) {
     out.clear();
     spares.emplace_back().swap(out);
   } else {
-    std::string().swap(out);
+    out.release();
   }
 }
 
 }  // namespace
 
-Stream::Stream(Worker& worker, StreamOwner& owner) : worker_(worker), owner_(owner) {
+Stream::Stream(Worker& worker, StreamOwner& owner) : owner_(owner) {
+  // uv_*_init sets these again; the loop is set now so that worker()
+  // works before init() too.
   handle_.tcp.data = this;
+  handle_.tcp.loop = worker.loop();
 }
 
 int Stream::init(Kind kind) {
-  const int rc = kind == Kind::Tcp ? uv_tcp_init(worker_.loop(), &handle_.tcp)
-                                   : uv_pipe_init(worker_.loop(), &handle_.pipe, 0);
+  uv_loop_t* loop = handle_.tcp.loop;
+  const int rc =
+      kind == Kind::Tcp ? uv_tcp_init(loop, &handle_.tcp) : uv_pipe_init(loop, &handle_.pipe, 0);
   if (rc != 0) {
     error_log().warn("{}_init: {}", kind == Kind::Tcp ? "uv_tcp" : "uv_pipe", uv_strerror(rc));
     return rc;
@@ -77,21 +80,23 @@ int Stream::accept(uv_stream_t* server) {
 }
 
 int Stream::connect_tcp(const sockaddr* address) {
-  connect_req_ = std::make_unique<uv_connect_t>();
-  connect_req_->data = this;
-  const int rc = uv_tcp_connect(connect_req_.get(), &handle_.tcp, address, on_connect);
+  control_ = std::make_unique<ControlRequest>();
+  control_->connect.data = this;
+  const int rc = uv_tcp_connect(&control_->connect, &handle_.tcp, address, on_connect);
   if (rc != 0) {
-    connect_req_.reset();
+    control_.reset();
     return rc;
   }
+  connecting_ = true;
   uv_tcp_nodelay(&handle_.tcp, 1);
   return 0;
 }
 
 void Stream::connect_pipe(const char* path) {
-  connect_req_ = std::make_unique<uv_connect_t>();
-  connect_req_->data = this;
-  uv_pipe_connect(connect_req_.get(), &handle_.pipe, path, on_connect);
+  control_ = std::make_unique<ControlRequest>();
+  control_->connect.data = this;
+  connecting_ = true;
+  uv_pipe_connect(&control_->connect, &handle_.pipe, path, on_connect);
 }
 
 int Stream::open_pipe(int fd) {
@@ -102,7 +107,8 @@ int Stream::open_pipe(int fd) {
 
 void Stream::on_connect(uv_connect_t* req, int status) noexcept {
   auto* self = static_cast<Stream*>(req->data);
-  self->connect_req_.reset();
+  self->control_.reset();
+  self->connecting_ = false;
   // libuv starts queued writes itself once connected; flush() then finds
   // them in flight or writes what was buffered here meanwhile.
   self->owner_.on_stream_connected(*self, status);
@@ -126,7 +132,7 @@ void Stream::resume(PauseReason reason) {
 }
 
 void Stream::apply_reading() {
-  if (!open() || connect_req_) return;
+  if (!open() || connecting_) return;
   const bool want = reading_wanted_ && pause_reasons_ == 0;
   if (want == reading_) return;
   if (want) {
@@ -142,7 +148,7 @@ void Stream::apply_reading() {
 }
 
 void Stream::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) noexcept {
-  *buf = static_cast<Stream*>(handle->data)->worker_.read_buffer();
+  *buf = static_cast<Stream*>(handle->data)->worker().read_buffer();
 }
 
 void Stream::on_read(uv_stream_t* handle, ssize_t nread, const uv_buf_t* buf) noexcept {
@@ -166,7 +172,7 @@ void Stream::write(std::string_view bytes) {
   wrote();
 }
 
-std::string& Stream::output_buffer() {
+ByteBuffer& Stream::output_buffer() {
   if (output_.empty()) borrow_output_buffer(output_);
   return output_;
 }
@@ -182,18 +188,18 @@ void Stream::wrote() {
 
 void Stream::mark_dirty() {
   // Once per batch: a stream already waiting for its flush stays where it is.
-  if (!dirty_hook.linked()) worker_.dirty_streams.push_back(*this);
+  if (!dirty_hook.linked()) worker().dirty_streams.push_back(*this);
 }
 
 void Stream::flush() {
-  worker_.dirty_streams.remove(*this);
+  worker().dirty_streams.remove(*this);
   if (!open()) return;
   owner_.on_stream_flush(*this);
   if (!open()) return;
-  if (!write_in_flight_ && !output_.empty() && !connect_req_) {
+  if (!write_in_flight_ && !output_.empty() && !connecting_) {
     // Nothing in flight, so a direct write keeps order and usually leaves
     // nothing to copy or keep.
-    uv_buf_t buf = uv_buf_init(output_.data(), static_cast<unsigned>(output_.size()));
+    uv_buf_t buf = uv_buf_init(output_.chars(), static_cast<unsigned>(output_.size()));
     int written = uv_try_write(handle(), &buf, 1);
     if (written == UV_EAGAIN) written = 0;
     if (written < 0) {
@@ -205,7 +211,7 @@ void Stream::flush() {
       // An idle stream holds no output buffer; the next writer reuses it.
       return_output_buffer(output_);
     } else {
-      output_.erase(0, static_cast<size_t>(written));
+      output_.consume(static_cast<size_t>(written));
       start_write();
       if (!open()) return;
     }
@@ -215,27 +221,26 @@ void Stream::flush() {
   }
   check_pressure();
   if (!open()) return;
-  if (shutdown_wanted_ && !shutdown_sent_ && !write_in_flight_ && output_.empty() &&
-      !connect_req_) {
+  if (shutdown_wanted_ && !shutdown_sent_ && !write_in_flight_ && output_.empty() && !connecting_) {
     shutdown_sent_ = true;
-    shutdown_req_ = std::make_unique<uv_shutdown_t>();
-    shutdown_req_->data = this;
-    const int rc = uv_shutdown(shutdown_req_.get(), handle(), on_shutdown);
+    control_ = std::make_unique<ControlRequest>();
+    control_->shutdown.data = this;
+    const int rc = uv_shutdown(&control_->shutdown, handle(), on_shutdown);
     if (rc != 0) {
-      shutdown_req_.reset();
+      control_.reset();
       fail("uv_shutdown", rc);
     }
   }
 }
 
 void Stream::start_write() {
-  inflight_.swap(output_);
-  if (!write_req_) {
-    write_req_ = std::make_unique<uv_write_t>();
-    write_req_->data = this;
+  if (!write_) {
+    write_ = std::make_unique<Write>();
+    write_->req.data = this;
   }
-  uv_buf_t buf = uv_buf_init(inflight_.data(), static_cast<unsigned>(inflight_.size()));
-  const int rc = uv_write(write_req_.get(), handle(), &buf, 1, on_write);
+  write_->bytes.swap(output_);
+  uv_buf_t buf = uv_buf_init(write_->bytes.chars(), static_cast<unsigned>(write_->bytes.size()));
+  const int rc = uv_write(&write_->req, handle(), &buf, 1, on_write);
   if (rc != 0) {
     fail("uv_write", rc);
     return;
@@ -246,20 +251,20 @@ void Stream::start_write() {
 void Stream::on_write(uv_write_t* req, int status) noexcept {
   auto* self = static_cast<Stream*>(req->data);
   self->write_in_flight_ = false;
-  return_output_buffer(self->inflight_);
+  return_output_buffer(self->write_->bytes);
   if (status < 0) {
     if (status != UV_ECANCELED) self->fail("uv_write", status);
     return;
   }
   // Caught up: the request is not needed until the kernel pushes back again.
-  if (self->output_.empty()) self->write_req_.reset();
+  if (self->output_.empty()) self->write_.reset();
   self->flush();
 }
 
 void Stream::check_pressure() {
   // The marks are read from the config rather than kept per stream: every
   // stream of a worker has the same, and an idle one should be small.
-  const config::LimitsConfig& limits = worker_.config().limits;
+  const config::LimitsConfig& limits = worker().config().limits;
   const uint64_t queued = queued_bytes();
   if (!above_high_ && queued > limits.write_queue_high) {
     above_high_ = true;
@@ -278,7 +283,7 @@ void Stream::shutdown_when_flushed() {
 
 void Stream::on_shutdown(uv_shutdown_t* req, int status) noexcept {
   auto* self = static_cast<Stream*>(req->data);
-  self->shutdown_req_.reset();
+  self->control_.reset();
   if (status < 0) {
     if (status != UV_ECANCELED) self->fail("uv_shutdown", status);
     return;
@@ -300,8 +305,8 @@ void Stream::fail(const char* call, int status) {
 bool Stream::close() {
   if (closing_) return initialised_;
   closing_ = true;
-  worker_.dirty_streams.remove(*this);
-  std::string().swap(output_);
+  worker().dirty_streams.remove(*this);
+  output_.release();
   if (!initialised_) return false;
   uv_close(reinterpret_cast<uv_handle_t*>(&handle_), on_close);
   return true;
@@ -309,7 +314,9 @@ bool Stream::close() {
 
 void Stream::on_close(uv_handle_t* handle) noexcept {
   auto* self = static_cast<Stream*>(handle->data);
-  self->inflight_.clear();
+  // libuv has called back every request by now (cancelled), so nothing
+  // refers to the write's bytes any more.
+  self->write_.reset();
   self->owner_.on_stream_closed(*self);
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/byte_buffer.h"
 #include "worker/intrusive_list.h"
 
 namespace wsgate {
@@ -60,6 +61,8 @@ class Stream {
   };
 
   // The queue's marks are the config's limits.write_queue_low and _high.
+  // The stream finds `worker` through its handle's loop (whose data is the
+  // Worker) rather than keeping a pointer of its own.
   Stream(Worker& worker, StreamOwner& owner);
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
@@ -88,7 +91,7 @@ class Stream {
   // flushes every written stream once per loop iteration, and owners may
   // flush earlier.
   void write(std::string_view bytes);
-  std::string& output_buffer();  // append directly, then call wrote()
+  ByteBuffer& output_buffer();  // append directly, then call wrote()
   void wrote();
 
   // Hands buffered output to the kernel: uv_try_write first, then one
@@ -108,13 +111,13 @@ class Stream {
   bool closing() const { return closing_; }
   bool open() const { return initialised_ && !closing_; }
 
-  uint64_t queued_bytes() const { return output_.size() + inflight_.size(); }
+  uint64_t queued_bytes() const { return output_.size() + (write_ ? write_->bytes.size() : 0); }
   // The queue passed the high mark and has not yet fallen to the low one:
   // on_stream_pressure(false) is still to come.
   bool above_high() const { return above_high_; }
   uv_stream_t* handle() { return reinterpret_cast<uv_stream_t*>(&handle_); }
   uv_tcp_t* tcp() { return &handle_.tcp; }
-  Worker& worker() { return worker_; }
+  Worker& worker() const { return *static_cast<Worker*>(handle_.tcp.loop->data); }
   StreamOwner& owner() { return owner_; }
 
   // The worker's list of streams written to since their last flush.
@@ -134,26 +137,37 @@ class Stream {
   void apply_reading();
   void fail(const char* call, int status);
 
-  Worker& worker_;
+  // A write handed to libuv: the bytes must stay untouched until its
+  // callback. It exists only while the kernel pushes back, so a stream that
+  // keeps up (and an idle one) carries none.
+  struct Write {
+    uv_write_t req;
+    ByteBuffer bytes;
+  };
+  // The connect request, then (a shutdown waits for the connect to end)
+  // the shutdown request: never both at once, so they share one block.
+  union ControlRequest {
+    uv_connect_t connect;
+    uv_shutdown_t shutdown;
+  };
+
   StreamOwner& owner_;
   union Handle {
     uv_tcp_t tcp;
     uv_pipe_t pipe;
   } handle_;
-  std::string output_;    // written, not yet handed to uv_write
-  std::string inflight_;  // handed to uv_write, untouched until its callback
-  // Requests exist only while in use, so an idle stream does not carry them.
-  std::unique_ptr<uv_write_t> write_req_;
-  std::unique_ptr<uv_shutdown_t> shutdown_req_;
-  std::unique_ptr<uv_connect_t> connect_req_;
+  ByteBuffer output_;  // written, not yet handed to uv_write
+  std::unique_ptr<Write> write_;
+  std::unique_ptr<ControlRequest> control_;
   uint8_t pause_reasons_ = 0;
-  bool initialised_ = false;
-  bool reading_wanted_ = false;  // start_reading() was called
-  bool reading_ = false;         // uv_read_start is in effect
-  bool write_in_flight_ = false;
-  bool above_high_ = false;
-  bool shutdown_wanted_ = false;
-  bool shutdown_sent_ = false;
+  bool initialised_ : 1 = false;
+  bool connecting_ : 1 = false;      // control_ holds the connect request
+  bool reading_wanted_ : 1 = false;  // start_reading() was called
+  bool reading_ : 1 = false;         // uv_read_start is in effect
+  bool write_in_flight_ : 1 = false;
+  bool above_high_ : 1 = false;
+  bool shutdown_wanted_ : 1 = false;
+  bool shutdown_sent_ : 1 = false;
   bool closing_ = false;
 };
 

@@ -863,8 +863,10 @@ void Worker::drain_check() {
     if (c->requests_in_flight() > 0) {
       if (t - c->last_message() < wait_ms) return;
       give_up_requests(*c, t - c->last_message());
+      if (!idle.contains(*c)) return;  // the relay closed it
     }
-    if (!c->drain_hook.linked()) drain_pending.push_back(*c);
+    idle.remove(*c);
+    drain_pending.push_back(*c);
   });
   last_drain_check_ = t;
   if (drain_pending.empty()) return;

@@ -89,17 +89,19 @@ class Worker {
   void release_fds(unsigned count) { fds_in_use_ -= count; }
 
   // Every connection, and the timer lists, each ordered by the time its
-  // deadline counts from. One hook per list (see Connection).
+  // deadline counts from. The lists of one hook are exclusive (see
+  // Connection): a connection is in at most one phase list and at most
+  // one keepalive list.
   IntrusiveList<Connection, &Connection::all_hook> all;
-  IntrusiveList<Connection, &Connection::handshake_hook> handshaking;  // by accept time
-  IntrusiveList<Connection, &Connection::closing_hook> closing;        // by close start time
-  IntrusiveList<Connection, &Connection::idle_hook> idle;  // by last message (either direction)
-  IntrusiveList<Connection, &Connection::ping_hook> ping_due;  // by last inbound frame
-  IntrusiveList<Connection, &Connection::pong_hook> pong_due;  // by ping sent time
+  IntrusiveList<Connection, &Connection::phase_hook> handshaking;  // by accept time
+  IntrusiveList<Connection, &Connection::phase_hook> idle;  // by last message (either direction)
+  // Idle while draining, taken off `idle`: closed a slice at a time.
+  IntrusiveList<Connection, &Connection::phase_hook> drain_pending;
+  IntrusiveList<Connection, &Connection::phase_hook> closing;       // by close start time
+  IntrusiveList<Connection, &Connection::keepalive_hook> ping_due;  // by last inbound frame
+  IntrusiveList<Connection, &Connection::keepalive_hook> pong_due;  // by ping sent time
   // By the time the client's queue passed write_queue_high.
   IntrusiveList<Connection, &Connection::pressure_hook> backpressured;
-  // Idle while draining: closed a slice at a time.
-  IntrusiveList<Connection, &Connection::drain_hook> drain_pending;
   // Relays connecting to their backend, by connect start time.
   IntrusiveList<BackendRelay, &BackendRelay::connecting_hook> upstream_connecting;
   // Relays waiting for their backend's EOF after the client left, by then.

@@ -224,9 +224,9 @@ bool WsSession::send_compressed(ws::Opcode opcode, std::span<const uint8_t> payl
   // RFC 7692 §6: RSV1 on the (only) frame says "compressed".
   const ws::FrameHeader header =
       ws::make_frame_header(ws::Role::Server, opcode, true, compressed.size(), nullptr, true);
-  std::string& out = connection_.ws_output();
-  out.append(reinterpret_cast<const char*>(header.bytes), header.size);
-  out.append(reinterpret_cast<const char*>(compressed.data()), compressed.size());
+  ByteBuffer& out = connection_.ws_output();
+  out.append(header.bytes, header.size);
+  out.append(compressed.data(), compressed.size());
   connection_.ws_wrote();
   return true;
 }

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "loadgen/byte_buffer.h"
+#include "common/byte_buffer.h"
 #include "loadgen/results.h"
 #include "loadgen/tls_client.h"
 #include "loadgen/ws_handshake.h"

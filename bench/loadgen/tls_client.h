@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string>
 
-#include "loadgen/byte_buffer.h"
+#include "common/byte_buffer.h"
 
 namespace wsgate::loadgen {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "loadgen/byte_buffer.h"
+#include "common/byte_buffer.h"
 #include "loadgen/options.h"
 
 namespace wsgate::loadgen {

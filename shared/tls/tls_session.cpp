@@ -18,7 +18,7 @@ namespace {
 // Where the BIO reads from and writes to during one call into OpenSSL.
 struct BioState {
   std::span<const uint8_t>* input = nullptr;
-  std::string* output = nullptr;
+  ByteBuffer* output = nullptr;
 };
 
 // OpenSSL calls these from C: no exception may leave them. A failed
@@ -84,7 +84,7 @@ BIO_METHOD* bio_method() {
 // detaches it afterwards, so no dangling pointer survives the call.
 class BioScope {
  public:
-  BioScope(SSL* ssl, std::span<const uint8_t>* input, std::string* output)
+  BioScope(SSL* ssl, std::span<const uint8_t>* input, ByteBuffer* output)
       : bio_(SSL_get_rbio(ssl)), state_{input, output} {
     BIO_set_data(bio_, &state_);
   }
@@ -169,7 +169,7 @@ TlsSession::~TlsSession() {
 }
 
 TlsSession::Result TlsSession::read(std::span<const uint8_t>& input, uint8_t* buffer,
-                                    size_t capacity, size_t& size, std::string& out) {
+                                    size_t capacity, size_t& size, ByteBuffer& out) {
   size = 0;
   if (pending_error_) {
     // A fatal error came after plaintext the last call handed over.
@@ -213,7 +213,7 @@ TlsSession::Result TlsSession::read(std::span<const uint8_t>& input, uint8_t* bu
   return size > 0 ? Result::Data : Result::NeedMore;
 }
 
-bool TlsSession::write(std::string_view plain, std::string& out) {
+bool TlsSession::write(std::string_view plain, ByteBuffer& out) {
   ERR_clear_error();
   BioScope scope(ssl_, nullptr, &out);
   while (!plain.empty()) {
@@ -227,7 +227,7 @@ bool TlsSession::write(std::string_view plain, std::string& out) {
   return true;
 }
 
-void TlsSession::shutdown(std::string& out) {
+void TlsSession::shutdown(ByteBuffer& out) {
   if (shutdown_sent_ || !handshake_done_) return;
   shutdown_sent_ = true;
   ERR_clear_error();

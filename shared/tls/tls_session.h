@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/byte_buffer.h"
+
 namespace wsgate::tls {
 
 // Why a handshake failed, for stats and logs.
@@ -65,14 +67,14 @@ class TlsSession {
   // error after some plaintext returns Data first and Error on the next
   // call; close_notify likewise returns Closed on the next call.
   Result read(std::span<const uint8_t>& input, uint8_t* buffer, size_t capacity, size_t& size,
-              std::string& out);
+              ByteBuffer& out);
 
   // Encrypts all of `plain`, appending records to `out`. False on a fatal
   // TLS error (the connection must close).
-  bool write(std::string_view plain, std::string& out);
+  bool write(std::string_view plain, ByteBuffer& out);
 
   // Appends close_notify to `out` (once; later calls do nothing).
-  void shutdown(std::string& out);
+  void shutdown(ByteBuffer& out);
 
   bool handshake_done() const { return handshake_done_; }
   // True exactly once, on the first read() call after the handshake

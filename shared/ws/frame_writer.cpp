@@ -60,29 +60,6 @@ void mask_payload(std::span<uint8_t> data, const uint8_t mask[4], size_t offset)
   detail::xor_key_word(p + i, n - i, key_word);
 }
 
-void append_server_frame(std::string& out, Opcode opcode, const uint8_t* data, size_t size) {
-  // The common case of make_frame_header(Role::Server, opcode, true, size),
-  // written straight into `out`: this runs once per message sent. The
-  // header bytes go in with push_back, which is inlined (a capacity check
-  // and a store), where append(header, n) is an out-of-line call that
-  // memcpy()s two bytes. (resize() once and writing header and payload in
-  // place was measured too: its zero-fill costs what it saves.)
-  out.push_back(static_cast<char>(0x80 | static_cast<uint8_t>(opcode)));
-  if (size < 126) {
-    out.push_back(static_cast<char>(size));
-  } else if (size <= 0xFFFF) {
-    out.push_back(126);
-    out.push_back(static_cast<char>(size >> 8));
-    out.push_back(static_cast<char>(size));
-  } else {
-    out.push_back(127);
-    for (int i = 0; i < 8; ++i) {
-      out.push_back(static_cast<char>(static_cast<uint64_t>(size) >> (56 - 8 * i)));
-    }
-  }
-  out.append(reinterpret_cast<const char*>(data), size);
-}
-
 ClosePayload make_close_payload(uint16_t code, std::string_view reason) {
   ClosePayload payload;
   if (code == 0 || code == close_code::kNoStatus) return payload;  // "no code": empty payload

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/byte_buffer.h"
 #include "ws/protocol.h"
 
 namespace wsgate::ws {
@@ -73,8 +74,25 @@ inline void xor_key_word(uint8_t* p, size_t n, uint64_t key_word) {
 
 // Appends one unmasked frame with FIN set, header then payload, to `out`:
 // what a server sends for each message (same bytes as make_frame_header
-// with Role::Server and fin, followed by the payload).
-void append_server_frame(std::string& out, Opcode opcode, const uint8_t* data, size_t size);
+// with Role::Server and fin, followed by the payload). Inline, and written
+// in place into room grown once: this runs once per message sent.
+inline void append_server_frame(ByteBuffer& out, Opcode opcode, const uint8_t* data, size_t size) {
+  const size_t header = size < 126 ? 2 : size <= 0xFFFF ? 4 : 10;
+  uint8_t* p = out.append(header + size);
+  p[0] = static_cast<uint8_t>(0x80 | static_cast<uint8_t>(opcode));
+  if (size < 126) {
+    p[1] = static_cast<uint8_t>(size);
+  } else if (size <= 0xFFFF) {
+    p[1] = 126;
+    p[2] = static_cast<uint8_t>(size >> 8);
+    p[3] = static_cast<uint8_t>(size);
+  } else {
+    p[1] = 127;
+    for (int i = 0; i < 8; ++i)
+      p[2 + i] = static_cast<uint8_t>(static_cast<uint64_t>(size) >> (56 - 8 * i));
+  }
+  if (size > 0) std::memcpy(p + header, data, size);
+}
 
 // A Close payload: 2-byte code plus UTF-8 reason, at most 125 bytes.
 struct ClosePayload {

@@ -28,6 +28,7 @@
 
 namespace {
 
+using wsgate::ByteBuffer;
 using wsgate::ws::append_server_frame;
 using wsgate::ws::FrameHeader;
 using wsgate::ws::make_frame_header;
@@ -148,13 +149,16 @@ void check_mask(const uint8_t* p, size_t n, const uint8_t key[4], size_t misalig
 
 void check_append(const uint8_t* p, size_t n, uint32_t seed) {
   const Opcode opcode = (seed & 1) != 0 ? Opcode::Text : Opcode::Binary;
-  std::string out(seed % 40, 'p');  // whatever the output buffer held already
-  std::string expected = out;
+  // Whatever the output buffer held already, in a buffer grown from empty
+  // or from a prefix that leaves it just full, so growth is covered too.
+  std::string expected(seed % 300, 'p');
+  ByteBuffer out;
+  out.append(expected);
   const FrameHeader header = make_frame_header(Role::Server, opcode, true, n);
   expected.append(reinterpret_cast<const char*>(header.bytes), header.size);
   expected.append(reinterpret_cast<const char*>(p), n);
   append_server_frame(out, opcode, p, n);
-  if (out != expected) die("append_server_frame differs from header + payload", n);
+  if (out.view() != expected) die("append_server_frame differs from header + payload", n);
 }
 
 }  // namespace

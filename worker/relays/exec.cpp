@@ -199,7 +199,7 @@ void ExecRelay::on_client_message(ws::Opcode opcode, std::span<const uint8_t> pa
     program_failed(1003, "a text message may not contain a newline", false);
     return;
   }
-  std::string& out = stdin_.output_buffer();
+  ByteBuffer& out = stdin_.output_buffer();
   out.append(text);
   out.push_back('\n');
   stdin_.wrote();

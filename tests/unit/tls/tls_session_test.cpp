@@ -44,7 +44,7 @@ struct Conversation {
     for (size_t at = 0; at < bytes.size(); at += chunk) {
       const size_t n = std::min(chunk, bytes.size() - at);
       std::span<const uint8_t> input(reinterpret_cast<const uint8_t*>(bytes.data()) + at, n);
-      std::string out;
+      ByteBuffer out;
       for (;;) {
         size_t got = 0;
         last = server.read(input, buffer.data(), buffer.size(), got, out);
@@ -54,7 +54,7 @@ struct Conversation {
       if (last == Result::NeedMore) {
         EXPECT_TRUE(input.empty());
       }
-      client.feed(out);
+      client.feed(out.view());
       if (last == Result::Error || last == Result::Closed) return;
     }
   }
@@ -80,9 +80,9 @@ struct Conversation {
 
   // Server -> client application data, read back by the client.
   std::string server_sends(const std::string& text) {
-    std::string out;
+    ByteBuffer out;
     EXPECT_TRUE(server.write(text, out));
-    client.feed(out);
+    client.feed(out.view());
     std::string got;
     std::vector<char> chunk(16384);
     int n;
@@ -166,12 +166,12 @@ TEST_F(TlsSessionTest, CloseNotifyBothWays) {
   auto server = load(tls_config({ecdsa_}));
   Conversation c(server->listener(0)->default_context(), client_ctx_.get());
   ASSERT_TRUE(c.handshake());
-  std::string out;
+  ByteBuffer out;
   c.server.shutdown(out);
-  std::string again;
+  ByteBuffer again;
   c.server.shutdown(again);
   EXPECT_TRUE(again.empty());
-  c.client.feed(out);
+  c.client.feed(out.view());
   char byte;
   EXPECT_EQ(SSL_read(c.client.ssl(), &byte, 1), 0);
   EXPECT_EQ(SSL_get_error(c.client.ssl(), 0), SSL_ERROR_ZERO_RETURN);
@@ -230,7 +230,7 @@ TEST_F(TlsSessionTest, PlainHttpIsRecognisedAsNotTls) {
   std::span<const uint8_t> input(reinterpret_cast<const uint8_t*>(request.data()), request.size());
   std::vector<uint8_t> buffer(1024);
   size_t got = 0;
-  std::string out;
+  ByteBuffer out;
   EXPECT_EQ(session.read(input, buffer.data(), buffer.size(), got, out), Result::Error);
   EXPECT_EQ(session.failure(), HandshakeFailure::NotTls);
   EXPECT_EQ(session.error_text(), "http request");
@@ -244,7 +244,7 @@ TEST_F(TlsSessionTest, BytesThatAreNoTlsRecordAreNotTls) {
                                    garbage.size());
     std::vector<uint8_t> buffer(1024);
     size_t got = 0;
-    std::string out;
+    ByteBuffer out;
     EXPECT_EQ(session.read(input, buffer.data(), buffer.size(), got, out), Result::Error);
     EXPECT_EQ(session.failure(), HandshakeFailure::NotTls);
   }
@@ -368,7 +368,7 @@ TEST_F(TlsSessionTest, RenegotiationIsRefusedAndTheConnectionGoesOn) {
   // The server answered with an alert and stays usable; the OpenSSL client
   // gives up on its own when its renegotiation is refused.
   EXPECT_EQ(c.last, Result::NeedMore);
-  std::string out;
+  ByteBuffer out;
   EXPECT_TRUE(c.server.write("still here", out));
   EXPECT_FALSE(out.empty());
 }

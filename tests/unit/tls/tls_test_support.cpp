@@ -125,7 +125,7 @@ TestClient::TestClient(SSL_CTX* ctx, const char* server_name) : ssl_(SSL_new(ctx
   if (server_name != nullptr) SSL_set_tlsext_host_name(ssl_.get(), server_name);
 }
 
-void TestClient::feed(const std::string& bytes) {
+void TestClient::feed(std::string_view bytes) {
   BIO_write(in_, bytes.data(), static_cast<int>(bytes.size()));
 }
 

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/config.h"
@@ -63,7 +64,7 @@ using CtxPtr = std::unique_ptr<SSL_CTX, CtxFree>;
 class TestClient {
  public:
   explicit TestClient(SSL_CTX* ctx, const char* server_name = nullptr);
-  void feed(const std::string& bytes);
+  void feed(std::string_view bytes);
   std::string take();
   // Runs SSL_do_handshake once; returns its SSL_get_error code (0 when done).
   int step();

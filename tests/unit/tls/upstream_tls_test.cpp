@@ -73,14 +73,16 @@ struct Link {
   // Hands `input` to `session` until it wants more; plaintext goes to `got`.
   Result feed(TlsSession& session, std::string& input, std::string& out, std::string& got) {
     std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(input.data()), input.size());
+    ByteBuffer records;
     Result last;
     for (;;) {
       size_t size = 0;
-      last = session.read(bytes, buffer.data(), buffer.size(), size, out);
+      last = session.read(bytes, buffer.data(), buffer.size(), size, records);
       if (last != Result::Data) break;
       got.append(reinterpret_cast<const char*>(buffer.data()), size);
     }
     input.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    out += records.view();
     return last;
   }
 
@@ -197,22 +199,22 @@ TEST_F(UpstreamTlsTest, ClientHandshakeAndDataBothWays) {
   EXPECT_EQ(link.client.server_name(), "upstream.test");
   EXPECT_EQ(link.client.failure(), HandshakeFailure::None);
 
-  std::string out;
+  ByteBuffer out;
   ASSERT_TRUE(link.client.write("RFB 003.008\n", out));
-  link.to_server += out;
+  link.to_server += out.view();
   link.round();
   EXPECT_EQ(link.server_got, "RFB 003.008\n");
   out.clear();
   const std::string big(200000, 'v');
   ASSERT_TRUE(link.server.write(big, out));
-  link.to_client += out;
+  link.to_client += out.view();
   link.round();
   EXPECT_EQ(link.client_got, big);
 
   // close_notify from the upstream reaches the client as Closed.
   out.clear();
   link.server.shutdown(out);
-  link.to_client += out;
+  link.to_client += out.view();
   link.round();
   EXPECT_EQ(link.client_last, Result::Closed);
 }
@@ -271,7 +273,7 @@ TEST_F(UpstreamTlsTest, ServerRoleIsUnchangedByTheClientRole) {
   std::span<const uint8_t> none;
   std::vector<uint8_t> buffer(16);
   size_t size = 0;
-  std::string out;
+  ByteBuffer out;
   EXPECT_EQ(server.read(none, buffer.data(), buffer.size(), size, out), Result::NeedMore);
   EXPECT_TRUE(out.empty());
 }

@@ -1,4 +1,5 @@
-// IntrusiveList: one hook per list, so lists never disturb each other.
+// IntrusiveList: one hook per list, or a shared hook that knows its list,
+// so lists never disturb each other.
 #include "worker/intrusive_list.h"
 
 #include <gtest/gtest.h>
@@ -60,7 +61,7 @@ TEST(IntrusiveList, RemoveOfAnElementNotInTheListChangesNothing) {
   list.remove(a);  // twice: still 0, never 2^64-1
   EXPECT_EQ(list.size(), 0u);
   EXPECT_TRUE(list.empty());
-  EXPECT_FALSE(FirstList::contains(a));
+  EXPECT_FALSE(list.contains(a));
 }
 
 TEST(IntrusiveList, TwoListsOfTheSameElementsAreIndependent) {
@@ -79,8 +80,48 @@ TEST(IntrusiveList, TwoListsOfTheSameElementsAreIndependent) {
   first.remove(b);
   EXPECT_EQ(ids(first), (std::vector<int>{1}));
   EXPECT_EQ(ids(second), (std::vector<int>{2}));
-  EXPECT_TRUE(SecondList::contains(b));
-  EXPECT_FALSE(FirstList::contains(b));
+  EXPECT_TRUE(second.contains(b));
+  EXPECT_FALSE(first.contains(b));
+}
+
+struct Phased {
+  int id = 0;
+  SharedListHook<Phased> hook;
+};
+using PhaseList = IntrusiveList<Phased, &Phased::hook>;
+
+TEST(IntrusiveList, ListsSharingAHookTouchOnlyTheElementsTheyHold) {
+  // The connection's phase lists share one hook: an element is in one of
+  // them at a time, and removing it through another (leave_open_lists
+  // removes from all of them) must change neither list.
+  Phased a{1}, b{2}, c{3};
+  PhaseList idle;
+  PhaseList closing;
+  idle.push_back(a);
+  idle.push_back(b);
+  closing.push_back(c);
+  closing.remove(a);  // a is in `idle`
+  closing.remove(b);
+  idle.remove(c);  // c is in `closing`
+  EXPECT_EQ(idle.size(), 2u);
+  EXPECT_EQ(closing.size(), 1u);
+  EXPECT_TRUE(idle.contains(a));
+  EXPECT_FALSE(closing.contains(a));
+  EXPECT_TRUE(closing.contains(c));
+  // Moving from one to the other: out of the first, into the second.
+  idle.remove(a);
+  closing.push_back(a);
+  EXPECT_EQ(idle.size(), 1u);
+  EXPECT_EQ(closing.size(), 2u);
+  std::vector<int> closing_ids;
+  closing.for_each([&](Phased* p) { closing_ids.push_back(p->id); });
+  EXPECT_EQ(closing_ids, (std::vector<int>{3, 1}));
+  EXPECT_EQ(idle.front(), &b);
+  idle.remove(b);
+  idle.remove(b);
+  EXPECT_TRUE(idle.empty());
+  EXPECT_EQ(idle.size(), 0u);
+  EXPECT_FALSE(b.hook.linked());
 }
 
 TEST(IntrusiveList, ForEachMayRemoveTheCurrentElement) {

@@ -226,13 +226,14 @@ TEST(FastPath, AppendServerFrameForEverySmallLengthAfterAnyPrefix) {
   for (size_t prefix = 0; prefix <= 17; ++prefix) {
     for (size_t length = 0; length <= 130; ++length) {
       const Bytes payload = pattern(length);
-      std::string out(prefix, 'p');
+      ByteBuffer out;
+      out.append(std::string(prefix, 'p'));
       append_server_frame(out, Opcode::Binary, payload.data(), payload.size());
       const FrameHeader header = make_frame_header(Role::Server, Opcode::Binary, true, length);
       std::string expected(prefix, 'p');
       expected.append(reinterpret_cast<const char*>(header.bytes), header.size);
       expected.append(reinterpret_cast<const char*>(payload.data()), payload.size());
-      ASSERT_EQ(out, expected) << prefix << " " << length;
+      ASSERT_EQ(out.view(), expected) << prefix << " " << length;
     }
   }
 }

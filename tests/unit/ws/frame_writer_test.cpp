@@ -158,9 +158,10 @@ TEST(FrameWriter, WS_FR_05_AppendServerFrameMatchesHeaderPlusPayload) {
       std::string expected = "prefix";
       expected.append(reinterpret_cast<const char*>(header.bytes), header.size);
       expected.append(reinterpret_cast<const char*>(payload.data()), size);
-      std::string out = "prefix";
+      ByteBuffer out;
+      out.append(std::string_view("prefix"));
       append_server_frame(out, opcode, payload.data(), size);
-      EXPECT_EQ(out, expected);
+      EXPECT_EQ(out.view(), expected);
     }
   }
 }
