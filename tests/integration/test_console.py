@@ -7,11 +7,13 @@ import json
 import os
 import socket
 import subprocess
+import time
 
 import pytest
 import websockets
 
 from conftest import WSGATED, echo, run_in_chromium
+from wsraw import RawClient, upgrade_request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONSOLE_DIR = os.path.normpath(os.path.join(HERE, "..", "..", "console"))
@@ -33,6 +35,10 @@ def console_gateway(gateway, workers=2):
                    {"path": "/console/live", "relay": "console", "origins": [origin]}]})
     gw.origin = origin
     return gw
+
+
+def console_request(gw):
+    return upgrade_request("/console/live", extra=f"Origin: {gw.origin}\r\n")
 
 
 def test_chromium_shows_what_wsgatectl_stats_shows(gateway, tmp_path):
@@ -125,4 +131,36 @@ def test_a_reload_closes_console_clients_at_once(gateway):
             return closed.value.rcvd.code
     assert asyncio.run(main()) == 1001
     gw.wait_for(lambda: old_pid not in [w["pid"] for w in gw.workers()["workers"]], 10,
+                message="the old worker exited")
+
+
+def test_a_console_client_that_upgrades_during_a_drain_is_closed_at_the_next_check(gateway):
+    """The drain closes console connections because their relay says it
+    never goes idle, not because they were open when it began: one still
+    sending its request head then upgrades during the drain and is closed
+    with 1001 at the next check. The check interval (5 s by default) is
+    longer than the snapshot second, so it would never look idle."""
+    gw = console_gateway(gateway, workers=1)
+    old_pid = gw.workers()["workers"][0]["pid"]
+    client = RawClient(gw.port, timeout=20)
+    request = console_request(gw)
+    client.send(request[:20])
+    gw.wait_for(lambda: gw.stats()["totals"]["connections_handshaking"] == 1, 10,
+                message="the request head under way")
+    gw.ctl("reload", check=True)
+    gw.wait_for(lambda: any(f"[pid {old_pid} " in line and "draining 1 connections" in line
+                            for line in gw.error_log().splitlines()), 10,
+                message="the old worker draining")
+    client.send(request[20:])
+    status, _ = client.read_http_head()
+    assert status == 101
+    deadline = time.monotonic() + 15
+    while True:
+        assert time.monotonic() < deadline, "no Close within 15 s of the upgrade"
+        _, opcode, payload = client.read_frame()
+        if opcode == 0x8:
+            break
+    assert int.from_bytes(payload[:2], "big") == 1001, payload
+    client.close()
+    gw.wait_for(lambda: old_pid not in [w["pid"] for w in gw.workers()["workers"]], 15,
                 message="the old worker exited")
