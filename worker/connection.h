@@ -107,6 +107,8 @@ class Connection final : private StreamOwner {
   void close_over_budget(bool incoming);
   uint32_t requests_in_flight() const { return relay_ ? relay_->requests_in_flight() : 0; }
   uint32_t give_up_requests() { return relay_ ? relay_->give_up_requests() : 0; }
+  // Relay::drains_at_once() of an open connection's relay; false before it has one.
+  bool drains_at_once() const { return relay_ && relay_->drains_at_once(); }
 
   // Timer bookkeeping, read by Worker::tick(). Times are uv_now() ms.
   // Two stamps serve four lists, each stamp the key of the one list of its

@@ -80,6 +80,12 @@ class Relay {
   virtual uint64_t buffered_bytes() const { return 0; }
   // Appends " key=value" fields to the connection's access log line.
   virtual void append_log_fields(std::string&) const {}
+  // True for a relay whose traffic is server push and never goes idle (the
+  // console): its connection is closed with 1001 as soon as its worker
+  // drains, and at the next drain check when it upgrades later, instead
+  // of waiting to look idle until timeouts.drain. The answer must not
+  // change over the relay's life.
+  virtual bool drains_at_once() const { return false; }
 
  protected:
   // Adds `amount` to a counter of both the worker and this route.

@@ -815,12 +815,11 @@ void Worker::begin_drain() {
   draining_ = true;
   drain_started_ = last_drain_check_ = now();
   close_listeners();
-  std::vector<ConsoleRelay*> consoles;
-  consoles_.for_each([&](ConsoleRelay* relay) { consoles.push_back(relay); });
-  for (ConsoleRelay* relay : consoles) relay->close_for_drain();
   const uint64_t interval = std::max<uint64_t>(ms(config_->timeouts.idle_check_interval), 10);
   uv_timer_start(&drain_timer_, on_drain_check, interval, interval);
   error_log().info("draining {} connections", all.size());
+  // Relays that never go idle are closed now, not at the first check.
+  queue_drain_closes(false);
   maybe_exit();
 }
 
@@ -854,24 +853,32 @@ void Worker::drain_check() {
     uv_timer_stop(&drain_timer_);
     return;
   }
-  // Idle since the last check: no message either way and nothing in
-  // flight. The idle list is ordered by last message, so only its front is
-  // walked. Connections with requests in flight wait up to max_request_wait.
+  queue_drain_closes(true);
+  last_drain_check_ = t;
+}
+
+void Worker::queue_drain_closes(bool idle_ones) {
+  const uint64_t t = now();
+  const config::TimeoutsConfig& timeouts = config_->timeouts;
   const uint64_t wait_ms = ms(timeouts.max_request_wait);
+  // Every open connection not yet chosen is on the idle list (one chosen
+  // moves from it to drain_pending); the whole list is walked, since a
+  // relay that drains at once may sit anywhere in it.
   idle.for_each([&](Connection* c) {
-    if (c->last_message() >= last_drain_check_) return;
-    if (c->requests_in_flight() > 0) {
-      if (t - c->last_message() < wait_ms) return;
-      give_up_requests(*c, t - c->last_message());
-      if (!idle.contains(*c)) return;  // the relay closed it
+    if (!c->drains_at_once()) {
+      if (!idle_ones || c->last_message() >= last_drain_check_) return;
+      if (c->requests_in_flight() > 0) {
+        if (t - c->last_message() < wait_ms) return;
+        give_up_requests(*c, t - c->last_message());
+        if (!idle.contains(*c)) return;  // the relay closed it
+      }
     }
     idle.remove(*c);
     drain_pending.push_back(*c);
   });
-  last_drain_check_ = t;
   if (drain_pending.empty()) return;
   // Spread the closes over the check interval so clients do not reconnect
-  // in one burst.
+  // in one burst; the first slice goes now.
   const uint64_t slices = std::max<uint64_t>(1, ms(timeouts.idle_check_interval) / kSpreadSliceMs);
   drain_per_slice_ = (drain_pending.size() + slices - 1) / slices;
   drain_spread();

@@ -190,6 +190,14 @@ class Worker {
   void give_up_requests(Connection& c, uint64_t silent_ms);
   void flush_dirty_streams();
   void drain_check();
+  // Queues on drain_pending, for a 1001, the open connections the drain
+  // need not wait for: those whose relay drains at once
+  // (Relay::drains_at_once) and, with `idle_ones`, those idle since the
+  // last check (no message either way, nothing in flight; requests in
+  // flight wait up to timeouts.max_request_wait, then are given up). Then
+  // closes the first slice of drain_pending and spreads the rest over
+  // timeouts.idle_check_interval.
+  void queue_drain_closes(bool idle_ones);
   void drain_spread();
   void begin_drain();
   void begin_stop();

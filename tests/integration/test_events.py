@@ -21,6 +21,7 @@ import websockets
 
 from conftest import WSGATECTL
 from tls_certs import CertKit
+from wsraw import RawClient, frame
 
 
 class Follower:
@@ -443,3 +444,113 @@ def test_wsgatectl_cut_off_says_so_and_exits_1(gateway):
     assert follower.returncode == 1, err
     assert b"wsgatectl: events: cut off: this stream was read too slowly" in err
     assert out.rstrip(b"\n").rsplit(b"\n", 1)[-1].startswith(b'{"ok":false')
+
+
+def tls_client_context(kit):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(kit.ca_cert)
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+def tls_raw_client(port, kit):
+    """A RawClient over TLS (SNI a.test), its handshake done."""
+    client = RawClient.__new__(RawClient)
+    client.sock = tls_client_context(kit).wrap_socket(
+        socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname="a.test")
+    client.buffer = b""
+    return client
+
+
+def tls_listener(kit):
+    return [{"address": "127.0.0.1:0", "tls": {
+        "certificates": [{"certificate": kit.a[0], "key": kit.a[1]}]}}]
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["ws", "wss"])
+def test_a_connection_shed_over_max_connections_has_only_a_refused_event(gateway, followers,
+                                                                         kit, tls):
+    """Over limits.max_connections the worker sheds a connection without
+    making a Connection of it: a plain client gets its 503, a TLS client is
+    closed unanswered (no handshake for an overloaded worker), and either
+    way the socket has one refused event, with an id from the worker's
+    connection sequence, and no accepted or closed event."""
+    extra = {"limits": {"max_connections": 1}}
+    if tls:
+        extra["listen"] = tls_listener(kit)
+    gw = gateway(workers=1, extra=extra)
+    follower = subscribed(gw, followers(gw, "--follow", "--json"))
+    held = tls_raw_client(gw.port, kit) if tls else RawClient(gw.port)
+    held.handshake()
+    held_peer = f"127.0.0.1:{held.sock.getsockname()[1]}"
+    upgraded = follower.wait(lambda e: e["event"] == "upgraded" and e["peer"] == held_peer,
+                             message="the held connection's upgraded event")
+    with socket.create_connection(("127.0.0.1", gw.port), timeout=10) as sock:
+        shed_peer = f"127.0.0.1:{sock.getsockname()[1]}"
+        if tls:
+            with pytest.raises(OSError):  # EOF or a reset, never a ServerHello
+                tls_client_context(kit).wrap_socket(sock, server_hostname="a.test")
+        else:
+            shed = RawClient.__new__(RawClient)
+            shed.sock, shed.buffer = sock, b""
+            status, headers, body = shed.read_http_response()
+            assert (status, headers["retry-after"], body) == (503, "1", b"too many connections")
+            assert shed.wait_eof()
+    refused = follower.wait(lambda e: e["event"] == "refused" and e["peer"] == shed_peer,
+                            message="the shed connection's refused event")
+    assert refused["status"] == 503 and refused["route"] is None
+    assert refused["reason"] == ("too many connections (TLS: closed unanswered)" if tls
+                                 else "too many connections")
+    assert "request" not in refused
+    instance, sequence = upgraded["id"].split("-")
+    assert refused["id"] == f"{instance}-{int(sequence) + 1}", (upgraded, refused)
+    # The held connection's close comes after the shed one in the worker's
+    # feed, so once it is here every event of the shed socket is too.
+    held.close()
+    follower.wait(lambda e: e["event"] == "closed" and e["peer"] == held_peer,
+                  message="the held connection's closed event")
+    assert [e for e in follower.events() if e["peer"] == shed_peer] == [refused]
+    assert follower.of(refused["id"]) == [refused]
+    assert gw.stats()["totals"]["connections_shed"] == 1
+    assert follower.stop() == 0
+
+
+def test_a_per_address_refusal_on_a_tls_listener_is_a_refused_event(gateway, followers, kit):
+    """Over limits.max_connections_per_ip a TLS client is closed before its
+    handshake (an answer would cost the handshake the limit spares), and
+    the events still say why: accepted, refused (503, no request), closed
+    with no status."""
+    gw = gateway(workers=2, extra={"limits": {"max_connections_per_ip": 1},
+                                   "listen": tls_listener(kit)})
+    follower = subscribed(gw, followers(gw, "--follow", "--json"))
+    held = tls_raw_client(gw.port, kit)
+    held.handshake()
+    held_peer = f"127.0.0.1:{held.sock.getsockname()[1]}"
+    follower.wait(lambda e: e["event"] == "upgraded" and e["peer"] == held_peer,
+                  message="the held connection's upgraded event")
+
+    with socket.create_connection(("127.0.0.1", gw.port), timeout=10) as sock:
+        peer = f"127.0.0.1:{sock.getsockname()[1]}"
+        with pytest.raises(OSError):  # EOF or a reset, never a ServerHello
+            tls_client_context(kit).wrap_socket(sock, server_hostname="a.test")
+    refused = follower.wait(lambda e: e["event"] == "refused" and e["peer"] == peer,
+                            message="the refused event of the second TLS connection")
+    assert refused["status"] == 503 and refused["route"] is None
+    assert refused["reason"] == \
+        "too many connections from this address (TLS: closed unanswered)"
+    assert "request" not in refused
+    closed = follower.wait(lambda e: e["event"] == "closed" and e["peer"] == peer,
+                           message="the closed event of the second TLS connection")
+    accepted = follower.of(refused["id"])[0]
+    assert [e["event"] for e in follower.of(refused["id"])] == ["accepted", "refused", "closed"]
+    assert accepted["tls"] is True
+    assert closed["status"] == 0 and closed["cause"] == "http" and closed["code"] == 0
+    assert closed["bytes_in"] == 0 and closed["bytes_out"] == 0
+    totals = gw.stats()["totals"]
+    assert totals["refused_per_ip_connections"] == 1
+    assert totals["tls_handshakes_ok"] == 1
+    # The held connection was not disturbed.
+    held.send(frame(0x1, b"still here"))
+    assert held.read_frame() == (True, 0x1, b"still here")
+    held.close()
+    assert follower.stop() == 0

@@ -22,8 +22,4 @@ void ConsoleRelay::deliver(std::string_view snapshot) {
                        {reinterpret_cast<const uint8_t*>(snapshot.data()), snapshot.size()});
 }
 
-void ConsoleRelay::close_for_drain() {
-  client_.close_client(1001, "server draining", CloseCause::Drain);
-}
-
 }  // namespace wsgate

@@ -30,12 +30,13 @@ class ConsoleRelay final : public Relay {
   void on_client_writable() override { behind_ = false; }
   void stop() override;
 
+  // A snapshot a second keeps the connection from ever looking idle, so a
+  // draining worker closes it at once (1001); the page reconnects to the
+  // new generation by itself.
+  bool drains_at_once() const override { return true; }
+
   // Sends one snapshot, unless the client is behind or the relay stopped.
   void deliver(std::string_view snapshot);
-  // A draining worker closes console clients at once (1001): a snapshot a
-  // second keeps the connection from ever looking idle, and the page
-  // reconnects to the new generation by itself.
-  void close_for_drain();
   bool attached() const { return console_hook.linked(); }
 
   ListHook<ConsoleRelay> console_hook;  // Worker::consoles
