@@ -211,8 +211,11 @@ void Stream::flush() {
       return;
     }
     if (static_cast<size_t>(written) == output_.size()) {
-      // An idle stream holds no output buffer; the next writer reuses it.
+      // An idle stream holds no output buffer (the next writer reuses it)
+      // and no write request: a write that once had to wait for the
+      // kernel left its block here.
       return_output_buffer(output_);
+      write_.reset();
     } else {
       output_.consume(static_cast<size_t>(written));
       start_write();
@@ -221,6 +224,11 @@ void Stream::flush() {
   } else if (!write_in_flight_ && !output_.empty()) {
     start_write();  // connecting: libuv holds the write until connected
     if (!open()) return;
+  } else if (output_.empty() && output_.capacity() > 0) {
+    // Borrowed but never written to (a TLS read that sent no record takes
+    // a buffer for OpenSSL): back to the pool, or an idle TLS connection
+    // would keep one.
+    return_output_buffer(output_);
   }
   check_pressure();
   if (!open()) return;
@@ -245,6 +253,7 @@ void Stream::start_write() {
   uv_buf_t buf = uv_buf_init(write_->bytes.chars(), static_cast<unsigned>(write_->bytes.size()));
   const int rc = uv_write(&write_->req, handle(), &buf, 1, on_write);
   if (rc != 0) {
+    write_->bytes.clear();  // never sent, and never to be swapped back
     fail("uv_write", rc);
     return;
   }
