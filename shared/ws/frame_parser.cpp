@@ -84,19 +84,43 @@ inline bool unmask_small_payload(uint8_t* p, size_t n, uint64_t key_word) {
   return high == 0 && (rest & 0x8080808080808080ULL) == 0;
 }
 
+// The size, header and payload, of the frame at in[0..n) when it is one
+// the small-frame paths decode: whole in the input, unfragmented Text or
+// Binary, no RSV bits, a 7-bit length of at most `limit` (the smaller of
+// max_frame and max_message), masked when `server` (the parser's role) and
+// unmasked otherwise. 0 for any other frame, or too few bytes to tell.
+inline size_t small_frame_size(const uint8_t* in, size_t n, bool server, uint64_t limit) {
+  if (n < 2) return 0;
+  const uint8_t first = in[0];
+  const uint8_t second = in[1];
+  const bool masked = (second & 0x80) != 0;
+  const size_t length = second & 0x7F;
+  const size_t header = masked ? 6 : 2;
+  if ((first != 0x81 && first != 0x82) || masked != server || length >= 126 ||
+      n < header + length || length > limit) {
+    return 0;
+  }
+  return header + length;
+}
+
 }  // namespace
 
-size_t FrameParser::parse(std::span<uint8_t> input, FrameEvent& event) {
-  // The previous event's view into message_ expires now (see the header):
-  // release the buffer so an idle connection holds no heap memory. Always
-  // freeing, rather than keeping a small buffer for the next message, is
-  // what makes buffered_bytes() 0 between messages; it costs one allocation
-  // per message that did not arrive whole, which had to allocate anyway.
+// The previous event's view into message_ or control_ expires when the
+// next call begins (see the header): the buffer is released so that an
+// idle connection holds no heap memory. Always freeing, rather than keeping
+// a small buffer for the next message, is what makes buffered_bytes() 0
+// between messages; it costs one allocation per message that did not
+// arrive whole, which had to allocate anyway.
+inline void FrameParser::release_delivered() {
   if (message_delivered_) release_message();
   if (control_delivered_) {
     control_.reset();
     control_delivered_ = false;
   }
+}
+
+size_t FrameParser::parse(std::span<uint8_t> input, FrameEvent& event) {
+  release_delivered();
   // Between frames and outside a fragmented message, the frame most
   // traffic consists of is decoded here, without the general path's
   // layers; it fills every field of `event` itself.
@@ -245,16 +269,13 @@ size_t FrameParser::parse_frames(std::span<uint8_t> input, FrameEvent& event) {
 // general path (then neither `event` nor the parser has changed). On
 // success it sets every field of `event`: parse() does not clear it first.
 inline size_t FrameParser::parse_small_frame(uint8_t* in, size_t n, FrameEvent& event) {
-  if (n < 2) return 0;
+  const size_t size = small_frame_size(in, n, role_ == Role::Server,
+                                       std::min(limits_.max_frame, limits_.max_message));
+  if (size == 0) return 0;
   const uint8_t first = in[0];
-  const uint8_t second = in[1];
-  const bool masked = (second & 0x80) != 0;
-  const size_t length = second & 0x7F;
+  const bool masked = (in[1] & 0x80) != 0;
   const size_t header = masked ? 6 : 2;
-  if ((first != 0x81 && first != 0x82) || masked != (role_ == Role::Server) || length >= 126 ||
-      n < header + length || length > limits_.max_frame || length > limits_.max_message) {
-    return 0;
-  }
+  const size_t length = size - header;
   frame_opcode_ = static_cast<Opcode>(first & 0x0F);
   const std::span<uint8_t> payload{in + header, length};
   bool ascii;
@@ -283,6 +304,59 @@ inline size_t FrameParser::parse_small_frame(uint8_t* in, size_t n, FrameEvent& 
   event.compressed = false;
   event.last = false;
   return header + length;
+}
+
+// A run of parse_small_frame()'s frames, with its checks and outcomes; a
+// frame that would fail (invalid UTF-8) ends the run instead, restored as
+// it arrived, so that parse() fails it exactly as it would have.
+size_t FrameParser::parse_run(std::span<uint8_t> input, SmallMessage* out, size_t capacity,
+                              size_t& used) {
+  release_delivered();
+  used = 0;
+  if (state_ != State::Header || header_len_ != 0 || message_opcode_ != Opcode::Continuation) {
+    return 0;
+  }
+  uint8_t* const in = input.data();
+  const size_t n = input.size();
+  // Locals, not members: the payload stores below may alias any member.
+  const bool server = role_ == Role::Server;
+  const uint64_t limit = std::min(limits_.max_frame, limits_.max_message);
+  size_t pos = 0;
+  size_t count = 0;
+  while (count < capacity) {
+    const size_t size = small_frame_size(in + pos, n - pos, server, limit);
+    if (size == 0) break;
+    const uint8_t first = in[pos];
+    const size_t header = server ? 6 : 2;
+    const size_t length = size - header;
+    uint8_t* const payload = in + pos + header;
+    uint64_t key_word = 0;
+    bool ascii;
+    if (server) {
+      key_word = detail::mask_key_word(in + pos + 2, 0);
+      ascii = unmask_small_payload(payload, length, key_word);
+    } else {
+      ascii = is_ascii({payload, length});
+    }
+    const Opcode opcode = static_cast<Opcode>(first & 0x0F);
+    if (opcode == Opcode::Text && !ascii) {
+      // utf8_ is on a character boundary, as in parse_small_frame(), and
+      // is left on one whatever the outcome.
+      const bool valid = utf8_.feed({payload, length}) && utf8_.complete();
+      utf8_.reset();
+      if (!valid) {
+        // Masked again (the XOR undoes itself) for parse() to fail.
+        if (server) unmask_small_payload(payload, length, key_word);
+        break;
+      }
+    }
+    out[count++] = SmallMessage{payload, static_cast<uint8_t>(length), opcode};
+    pos += size;
+  }
+  // What parse() would have left: an Error right after names this opcode.
+  if (count != 0) frame_opcode_ = out[count - 1].opcode;
+  used = pos;
+  return count;
 }
 
 // Checks FIN, RSV and opcode (WS-FR-03, WS-FR-04, WS-CT-01, WS-FG-02,
