@@ -198,6 +198,69 @@ TEST(FastPath, RunsOfSmallFramesGiveTheEventsOfOneParsePerFrame) {
   }
 }
 
+// A client frame masked with `key`.
+Bytes masked_frame(Opcode op, const Bytes& payload, const uint8_t key[4]) {
+  const FrameHeader header = make_frame_header(Role::Client, op, true, payload.size(), key);
+  Bytes out(header.bytes, header.bytes + header.size);
+  out.insert(out.end(), payload.begin(), payload.end());
+  mask_payload({out.data() + header.size, payload.size()}, key);
+  return out;
+}
+
+TEST(FastPath, RunsOfEverySmallLengthAndAlignmentMatchTheGeneralPath) {
+  // The run's unmask takes its last block from the end, overlapping the
+  // one before, with the key rotated by length % 4: every length, start
+  // and key byte order must give the general path's bytes.
+  const uint8_t keys[2][4] = {{0x01, 0x80, 0xFF, 0x5A}, {0xC3, 0x00, 0x7E, 0x99}};
+  for (size_t length = 0; length < 126; ++length) {
+    const Bytes ascii = pattern(length, 0x7F);
+    const Bytes any = pattern(length);
+    const Bytes stream = concat({masked_frame(Opcode::Text, ascii, keys[0]),
+                                 masked_frame(Opcode::Binary, any, keys[1]),
+                                 masked_frame(Opcode::Binary, ascii, keys[0])});
+    const std::vector<Event> expected = {Event{Kind::Message, Opcode::Text, ascii},
+                                         Event{Kind::Message, Opcode::Binary, any},
+                                         Event{Kind::Message, Opcode::Binary, ascii}};
+    ASSERT_EQ(parse_all(stream, Role::Server, Limits{}, 1), expected) << length;
+    for (size_t misalign = 0; misalign < 16; ++misalign) {
+      SCOPED_TRACE(testing::Message() << "length " << length << " misalign " << misalign);
+      Bytes buffer(misalign + stream.size() + 16, 0xEE);
+      std::copy(stream.begin(), stream.end(), buffer.begin() + misalign);
+      FrameParser parser(Role::Server, Limits{});
+      size_t runs = 0;
+      ASSERT_EQ(feed_with_runs(parser, buffer.data() + misalign, stream.size(), 8, &runs),
+                expected);
+      EXPECT_EQ(runs, 1u);
+      // Nothing outside the frames was written.
+      for (size_t i = 0; i < misalign; ++i) ASSERT_EQ(buffer[i], 0xEE);
+      for (size_t i = misalign + stream.size(); i < buffer.size(); ++i) ASSERT_EQ(buffer[i], 0xEE);
+    }
+  }
+}
+
+TEST(FastPath, WS_U8_01_RunsSendEveryNonAsciiTextToTheValidator) {
+  // A high byte at every position of every length: a valid character is
+  // the run's; a stray continuation byte ends the run before its frame,
+  // which parse() then fails with 1007 as the byte-at-a-time path does.
+  for (size_t length = 1; length < 126; ++length) {
+    for (size_t at = 0; at < length; ++at) {
+      SCOPED_TRACE(testing::Message() << "length " << length << " at " << at);
+      Bytes good(length, 'a');
+      good[at] = 0xC3;
+      if (at + 1 < length) good[at + 1] = 0xA9;
+      Bytes bad(length, 'a');
+      bad[at] = 0x80;
+      for (const Bytes& payload : {good, bad}) {
+        const Bytes stream = concat({text("before"), frame(Opcode::Text, payload), text("after")});
+        const std::vector<Event> reference = parse_all(stream, Role::Server, Limits{}, 1);
+        Bytes copy = stream;
+        FrameParser parser(Role::Server, Limits{});
+        ASSERT_EQ(feed_with_runs(parser, copy.data(), copy.size(), 8), reference);
+      }
+    }
+  }
+}
+
 TEST(FastPath, RunsInChoppedInputEndAtTheFrameSplitByARead) {
   std::vector<Event> expected;
   const Bytes stream = small_frames_with_a_ping(expected);
