@@ -524,7 +524,9 @@ void Connection::on_ws_message(ws::Opcode opcode, std::span<const uint8_t> paylo
   ++relay_depth_;
   relay_->on_client_message(opcode, payload);
   --relay_depth_;
-  after_relay_call();
+  // after_relay_call()'s first test, here: once per message, and almost
+  // always false, so the call is almost never made.
+  if (close_deferred_) after_relay_call();
 }
 
 SendResult Connection::send_message(ws::Opcode opcode, std::span<const uint8_t> payload) {
