@@ -102,11 +102,18 @@ inline bool unmask_run_payload(uint8_t* p, size_t n, uint32_t key32) {
     const __m128i tail = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tail_at)),
                                        _mm_set1_epi32(static_cast<int>(tail_key32)));
     __m128i any = tail;
-    for (size_t i = 0; i + 16 < n; i += 16) {
-      const __m128i w =
-          _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)), key);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(p + i), w);
-      any = _mm_or_si128(any, w);
+    if (n > 16) {
+      // The first block apart: with no loop set up for it, 17..32 bytes
+      // (most small messages) cost two blocks and no trip count.
+      const __m128i head = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), key);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(p), head);
+      any = _mm_or_si128(any, head);
+      for (size_t i = 16; i + 16 < n; i += 16) {
+        const __m128i w =
+            _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)), key);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(p + i), w);
+        any = _mm_or_si128(any, w);
+      }
     }
     _mm_storeu_si128(reinterpret_cast<__m128i*>(tail_at), tail);
     return _mm_movemask_epi8(any) == 0;
@@ -178,9 +185,9 @@ size_t decode_run(uint8_t* in, size_t n, size_t small_limit, Utf8Validator& utf8
       break;  // not FIN + Text or Binary without RSV bits, too long, or not whole
     }
     uint8_t* const payload = in + pos + kHeader;
-    uint32_t key32 = 0;
     bool ascii;
     if constexpr (kMasked) {
+      uint32_t key32;
       std::memcpy(&key32, in + pos + 2, sizeof key32);
       ascii = unmask_run_payload(payload, length, key32);
     } else {
@@ -188,9 +195,14 @@ size_t decode_run(uint8_t* in, size_t n, size_t small_limit, Utf8Validator& utf8
     }
     const Opcode opcode = static_cast<Opcode>(first & 0x0F);
     if (opcode == Opcode::Text && !ascii && !valid_small_text(utf8, payload, length)) {
-      // Masked again, so that parse() finds the frame as it arrived and
-      // fails it with its own reason.
-      if constexpr (kMasked) unmask_run_payload(payload, length, key32);
+      if constexpr (kMasked) {
+        // Masked again, so that parse() finds the frame as it arrived and
+        // fails it with its own reason. The key is read from the header
+        // again rather than kept across the loop's one call.
+        uint32_t key32;
+        std::memcpy(&key32, in + pos + 2, sizeof key32);
+        unmask_run_payload(payload, length, key32);
+      }
       break;
     }
     out[count] = SmallMessage{payload, length, opcode};
