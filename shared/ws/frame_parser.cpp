@@ -334,7 +334,9 @@ size_t FrameParser::parse_frames(std::span<uint8_t> input, FrameEvent& event) {
     if (control) {
       // At most 125 bytes (checked with the header), collected in control_.
       if (!control_) control_ = std::make_unique_for_overwrite<uint8_t[]>(kMaxControlPayload);
-      std::memcpy(control_.get() + frame_received_, in + pos, take);
+      // An empty read (parse({})) comes with a null `in`: memcpy must not
+      // see it, even for 0 bytes.
+      if (take != 0) std::memcpy(control_.get() + frame_received_, in + pos, take);
       if (masked_) {
         mask_payload({control_.get() + frame_received_, take}, mask_, frame_received_);
       }
