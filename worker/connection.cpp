@@ -67,6 +67,14 @@ void count_refusal(WorkerStats& stats, int status) {
   }
 }
 
+// The connection whose client input feed_frames() is handing to its
+// session, or null. Its send_message() leaves the worker's outbound
+// counters and the idle clock to feed_frames(), which moves them once when
+// the session returns; every other send_message() (from a backend's read,
+// a timer, a relay's start, or a message of another connection) moves its
+// own. A worker is one thread with one loop, so one pointer serves it.
+Connection* feeding_connection = nullptr;
+
 }  // namespace
 
 std::string_view close_cause_name(CloseCause cause) {
@@ -247,19 +255,44 @@ void Connection::feed_frames(uint8_t* data, size_t size) {
     worker().defer_input(*this, data, size);
     return;
   }
-  // Every message reaches on_ws_message from this one call. The idle clock
-  // and the worker's inbound counters move once per read instead of once
-  // per message: uv_now() cannot change inside a callback, so the stamp is
-  // the same, and the timers and the stats reader run only between
-  // callbacks, so they see the same values.
-  const uint64_t messages_before = messages_in_;
-  const uint64_t bytes_before = bytes_in_;
-  const size_t used = ws_->feed(data, size);
-  if (messages_in_ != messages_before) {
-    WorkerStats& stats = worker().stats();
-    stats.messages_in += messages_in_ - messages_before;
-    stats.bytes_in += bytes_in_ - bytes_before;
-    touch();
+  // Every message reaches on_ws_message from this one call, and every
+  // answer the relay sends meanwhile goes through send_message. The idle
+  // clock and the worker's counters of both move once per read instead of
+  // once per message: uv_now() cannot change inside a callback, so the
+  // stamp is the same, and the timers and the stats reader run only
+  // between callbacks, so they see the same values. The totals are added
+  // by a destructor so that they are right, and feeding_connection is
+  // restored, even when the session throws (std::bad_alloc). A connection's
+  // feed_frames() never runs inside its own: its input comes from its read
+  // callback or from the worker's deferred feed, both called by the loop.
+  struct Batch {
+    Connection& connection;
+    Connection* const outer;
+    const uint64_t messages_in;
+    const uint64_t bytes_in;
+    const uint64_t messages_out;
+    const uint64_t bytes_out;
+    ~Batch() {
+      feeding_connection = outer;
+      Connection& c = connection;
+      if (c.messages_in_ == messages_in && c.messages_out_ == messages_out) return;
+      WorkerStats& stats = c.worker().stats();
+      stats.messages_in += c.messages_in_ - messages_in;
+      stats.bytes_in += c.bytes_in_ - bytes_in;
+      stats.messages_out += c.messages_out_ - messages_out;
+      stats.bytes_out += c.bytes_out_ - bytes_out;
+      c.touch();
+    }
+  };
+  size_t used;
+  {
+    const Batch batch{.connection = *this,
+                      .outer = std::exchange(feeding_connection, this),
+                      .messages_in = messages_in_,
+                      .bytes_in = bytes_in_,
+                      .messages_out = messages_out_,
+                      .bytes_out = bytes_out_};
+    used = ws_->feed(data, size);
   }
   if (used == size) return;
   input_deferred_ = true;
@@ -482,13 +515,16 @@ void Connection::handshake_timed_out() {
 // ---- the session and the relay ---------------------------------------------
 
 void Connection::on_ws_message(ws::Opcode opcode, std::span<const uint8_t> payload) {
-  // The worker's counters and the idle clock: see feed_frames().
+  // The worker's counters and the idle clock: feed_frames() moves them
+  // (every message comes from it).
   ++messages_in_;
   bytes_in_ += payload.size();
   ++relay_depth_;
   relay_->on_client_message(opcode, payload);
   --relay_depth_;
-  after_relay_call();
+  // after_relay_call()'s first test, here: once per message, and almost
+  // always false, so the call is almost never made.
+  if (close_deferred_) after_relay_call();
 }
 
 SendResult Connection::send_message(ws::Opcode opcode, std::span<const uint8_t> payload) {
@@ -500,10 +536,13 @@ SendResult Connection::send_message(ws::Opcode opcode, std::span<const uint8_t> 
   ws_->send_frame(opcode, payload);
   ++messages_out_;
   bytes_out_ += payload.size();
-  WorkerStats& stats = worker().stats();
-  ++stats.messages_out;
-  stats.bytes_out += payload.size();
-  touch();
+  if (feeding_connection != this) {
+    // Outside this connection's feed_frames(), which counts its own.
+    WorkerStats& stats = worker().stats();
+    ++stats.messages_out;
+    stats.bytes_out += payload.size();
+    touch();
+  }
   const uint64_t queued = queued_bytes();
   if (queued > limits.write_queue_max && !was_draining) {
     // SEC-BP-02: past the hard cap a consumer that was not draining is

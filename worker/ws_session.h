@@ -69,6 +69,12 @@ class WsSession {
   bool close_sent() const { return close_.close_sent(); }
 
  private:
+  // Messages decoded per FrameParser::parse_run() call in feed(): a
+  // pipelining client's read holds a few dozen 32 B frames at most, and
+  // the array lives on the stack (16 bytes each).
+  static constexpr size_t kRunCapacity = 32;
+
+  void deliver_run(const ws::SmallMessage* run, size_t count);
   void handle_event(const ws::FrameEvent& event);
   void deliver_compressed(const ws::FrameEvent& event);
   void deliver_part(const ws::FrameEvent& event);

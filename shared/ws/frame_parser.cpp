@@ -3,6 +3,7 @@
 #include "ws/frame_parser.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #if defined(__SSE2__)
@@ -84,19 +85,152 @@ inline bool unmask_small_payload(uint8_t* p, size_t n, uint64_t key_word) {
   return high == 0 && (rest & 0x8080808080808080ULL) == 0;
 }
 
+// The run's unmask and ASCII check of one payload p[0..n), n < 126, with
+// the frame's key as it arrived (`key32`, little-endian): true when every
+// unmasked byte is ASCII. Unlike unmask_small_payload() it has no tail
+// loops: the last block (16 bytes with SSE2, else 8 or 4) is taken from
+// n - block, overlapping the one before it, and is loaded before anything
+// is stored, so the bytes both cover get the same unmasked value twice.
+// Such a block starts at a key offset of n % 4, hence its rotated key.
+// Applied twice it restores the input (every byte is XORed once per call).
+inline bool unmask_run_payload(uint8_t* p, size_t n, uint32_t key32) {
+  const uint32_t tail_key32 = std::rotr(key32, static_cast<int>((n & 3) * 8));
+#if defined(__SSE2__)
+  if (n >= 16) {
+    const __m128i key = _mm_set1_epi32(static_cast<int>(key32));
+    uint8_t* const tail_at = p + n - 16;
+    const __m128i tail = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tail_at)),
+                                       _mm_set1_epi32(static_cast<int>(tail_key32)));
+    __m128i any = tail;
+    if (n > 16) {
+      // The first block apart: with no loop set up for it, 17..32 bytes
+      // (most small messages) cost two blocks and no trip count.
+      const __m128i head = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), key);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(p), head);
+      any = _mm_or_si128(any, head);
+      for (size_t i = 16; i + 16 < n; i += 16) {
+        const __m128i w =
+            _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)), key);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(p + i), w);
+        any = _mm_or_si128(any, w);
+      }
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(tail_at), tail);
+    return _mm_movemask_epi8(any) == 0;
+  }
+#endif
+  if (n >= 8) {
+    const uint64_t key = key32 | (static_cast<uint64_t>(key32) << 32);
+    uint64_t tail;
+    std::memcpy(&tail, p + n - 8, sizeof tail);
+    tail ^= tail_key32 | (static_cast<uint64_t>(tail_key32) << 32);
+    uint64_t any = tail;
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      uint64_t w;
+      std::memcpy(&w, p + i, sizeof w);
+      w ^= key;
+      std::memcpy(p + i, &w, sizeof w);
+      any |= w;
+    }
+    std::memcpy(p + n - 8, &tail, sizeof tail);
+    return (any & 0x8080808080808080ULL) == 0;
+  }
+  if (n >= 4) {
+    uint32_t head;
+    uint32_t tail;
+    std::memcpy(&head, p, sizeof head);
+    std::memcpy(&tail, p + n - 4, sizeof tail);
+    head ^= key32;
+    tail ^= tail_key32;
+    std::memcpy(p, &head, sizeof head);
+    std::memcpy(p + n - 4, &tail, sizeof tail);
+    return ((head | tail) & 0x80808080U) == 0;
+  }
+  uint32_t any = 0;
+  for (size_t i = 0; i < n; ++i) {
+    p[i] ^= static_cast<uint8_t>(key32 >> (8 * i));
+    any |= p[i];
+  }
+  return (any & 0x80) == 0;
+}
+
+// Whether a small text frame's payload with a non-ASCII byte is valid
+// UTF-8 on its own; `utf8` starts and ends on a character boundary. Out of
+// line: the run's loop should not carry a call it almost never makes.
+[[gnu::noinline]] bool valid_small_text(Utf8Validator& utf8, const uint8_t* p, size_t n) {
+  const bool valid = utf8.feed({p, n}) && utf8.complete();
+  utf8.reset();
+  return valid;
+}
+
+// parse_run()'s loop for one role: `kMasked` for a server's parser (every
+// frame masked), else a client's (none). `small_limit` is the largest
+// payload the run takes: 125, or less when max_frame or max_message is.
+// Decodes at most `capacity` frames of in[0..n) into `out`, sets `used`
+// and returns how many. The checks are parse_small_frame()'s, folded: the
+// second byte minus the MASK bit the role needs is the 7-bit length only
+// when that bit was right, and any other value exceeds 125.
+template <bool kMasked>
+size_t decode_run(uint8_t* in, size_t n, size_t small_limit, Utf8Validator& utf8, SmallMessage* out,
+                  size_t capacity, size_t& used) {
+  constexpr size_t kHeader = kMasked ? 6 : 2;
+  constexpr uint8_t kMaskBit = kMasked ? 0x80 : 0;
+  size_t pos = 0;
+  size_t count = 0;
+  while (count < capacity && n - pos >= 2) {
+    const uint8_t first = in[pos];
+    const uint8_t length = static_cast<uint8_t>(in[pos + 1] - kMaskBit);
+    if (static_cast<uint8_t>(first - 0x81) > 1 || length > small_limit ||
+        n - pos < kHeader + length) {
+      break;  // not FIN + Text or Binary without RSV bits, too long, or not whole
+    }
+    uint8_t* const payload = in + pos + kHeader;
+    bool ascii;
+    if constexpr (kMasked) {
+      uint32_t key32;
+      std::memcpy(&key32, in + pos + 2, sizeof key32);
+      ascii = unmask_run_payload(payload, length, key32);
+    } else {
+      ascii = is_ascii({payload, length});
+    }
+    const Opcode opcode = static_cast<Opcode>(first & 0x0F);
+    if (opcode == Opcode::Text && !ascii && !valid_small_text(utf8, payload, length)) {
+      if constexpr (kMasked) {
+        // Masked again, so that parse() finds the frame as it arrived and
+        // fails it with its own reason. The key is read from the header
+        // again rather than kept across the loop's one call.
+        uint32_t key32;
+        std::memcpy(&key32, in + pos + 2, sizeof key32);
+        unmask_run_payload(payload, length, key32);
+      }
+      break;
+    }
+    out[count] = SmallMessage{payload, length, opcode};
+    ++count;
+    pos += kHeader + length;
+  }
+  used = pos;
+  return count;
+}
+
 }  // namespace
 
-size_t FrameParser::parse(std::span<uint8_t> input, FrameEvent& event) {
-  // The previous event's view into message_ expires now (see the header):
-  // release the buffer so an idle connection holds no heap memory. Always
-  // freeing, rather than keeping a small buffer for the next message, is
-  // what makes buffered_bytes() 0 between messages; it costs one allocation
-  // per message that did not arrive whole, which had to allocate anyway.
+// The previous event's view into message_ or control_ expires when the
+// next call begins (see the header): the buffer is released so that an
+// idle connection holds no heap memory. Always freeing, rather than keeping
+// a small buffer for the next message, is what makes buffered_bytes() 0
+// between messages; it costs one allocation per message that did not
+// arrive whole, which had to allocate anyway.
+inline void FrameParser::release_delivered() {
   if (message_delivered_) release_message();
   if (control_delivered_) {
     control_.reset();
     control_delivered_ = false;
   }
+}
+
+size_t FrameParser::parse(std::span<uint8_t> input, FrameEvent& event) {
+  release_delivered();
   // Between frames and outside a fragmented message, the frame most
   // traffic consists of is decoded here, without the general path's
   // layers; it fills every field of `event` itself.
@@ -200,7 +334,9 @@ size_t FrameParser::parse_frames(std::span<uint8_t> input, FrameEvent& event) {
     if (control) {
       // At most 125 bytes (checked with the header), collected in control_.
       if (!control_) control_ = std::make_unique_for_overwrite<uint8_t[]>(kMaxControlPayload);
-      std::memcpy(control_.get() + frame_received_, in + pos, take);
+      // An empty read (parse({})) comes with a null `in`: memcpy must not
+      // see it, even for 0 bytes.
+      if (take != 0) std::memcpy(control_.get() + frame_received_, in + pos, take);
       if (masked_) {
         mask_payload({control_.get() + frame_received_, take}, mask_, frame_received_);
       }
@@ -283,6 +419,27 @@ inline size_t FrameParser::parse_small_frame(uint8_t* in, size_t n, FrameEvent& 
   event.compressed = false;
   event.last = false;
   return header + length;
+}
+
+// A run of parse_small_frame()'s frames, with its checks and outcomes; a
+// frame that would fail (invalid UTF-8) ends the run instead, restored as
+// it arrived, so that parse() fails it exactly as it would have.
+size_t FrameParser::parse_run(std::span<uint8_t> input, SmallMessage* out, size_t capacity,
+                              size_t& used) {
+  release_delivered();
+  used = 0;
+  if (state_ != State::Header || header_len_ != 0 || message_opcode_ != Opcode::Continuation) {
+    return 0;
+  }
+  const size_t small_limit =
+      static_cast<size_t>(std::min<uint64_t>({125, limits_.max_frame, limits_.max_message}));
+  const size_t count =
+      role_ == Role::Server
+          ? decode_run<true>(input.data(), input.size(), small_limit, utf8_, out, capacity, used)
+          : decode_run<false>(input.data(), input.size(), small_limit, utf8_, out, capacity, used);
+  // What parse() would have left: an Error right after names this opcode.
+  if (count != 0) frame_opcode_ = out[count - 1].opcode;
+  return count;
 }
 
 // Checks FIN, RSV and opcode (WS-FR-03, WS-FR-04, WS-CT-01, WS-FG-02,

@@ -45,6 +45,17 @@ struct FrameEvent {
   bool last = false;  // MessagePart: the message ends with this part
 };
 
+// One message of a run decoded by FrameParser::parse_run(): a whole,
+// unfragmented, uncompressed Text or Binary frame with a payload of fewer
+// than 126 bytes, unmasked in place and, for Text, UTF-8 checked. `data`
+// points into the caller's input, valid as an event's payload is.
+struct SmallMessage {
+  const uint8_t* data;
+  uint8_t size;
+  Opcode opcode;
+  std::span<const uint8_t> payload() const { return {data, size}; }
+};
+
 // Parses one direction of one connection. Usage:
 //
 //   size_t off = 0;
@@ -66,6 +77,20 @@ class FrameParser {
   FrameParser(Role role, const Limits& limits) : role_(role), limits_(limits) {}
 
   size_t parse(std::span<uint8_t> input, FrameEvent& event);
+
+  // The common case in one call: decodes the run of frames at the start
+  // of `input` that parse() would each turn into a Message on its
+  // small-frame path, at most `capacity` of them, into `out`, and returns
+  // how many; `used` is set to the bytes they took (0 with none). It stops
+  // before the first frame that is anything else (control, fragment, RSV1,
+  // 126 bytes or more, not whole in `input`, a Text frame that is not valid
+  // UTF-8) and leaves it, untouched, to parse(); it decodes nothing while
+  // a frame or a fragmented message is in progress. Afterwards the parser
+  // is where that many parse() calls would have left it (frame_parser_fuzz
+  // compares the two). Like parse(), it ends the previous event's views;
+  // the messages' views stay valid until the next parse(), parse_run() or
+  // reset().
+  size_t parse_run(std::span<uint8_t> input, SmallMessage* out, size_t capacity, size_t& used);
 
   // Allow RSV1 on the first frame of data messages (permessage-deflate, not
   // negotiated yet). Off by default: any RSV bit fails with 1002 (WS-FR-03).
@@ -107,6 +132,7 @@ class FrameParser {
   bool deliver_part(uint8_t* in, size_t& pos, size_t n, FrameEvent& event);
   void end_message();
   size_t parse_small_frame(uint8_t* in, size_t n, FrameEvent& event);
+  void release_delivered();
   void append_to_message(const uint8_t* bytes, size_t count);
   void release_message();
 

@@ -1,11 +1,13 @@
 // Tests of the codec's fast paths against the general ones (issue 16):
 // the parser's small-frame path (one SSE2 pass to unmask and check for
-// ASCII), ws::is_ascii, the inline key-word unmask behind mask_payload, and
-// the validator's state across chunk borders next to its ASCII skipping.
+// ASCII) and its runs of small frames (parse_run), ws::is_ascii, the
+// inline key-word unmask behind mask_payload, and the validator's state
+// across chunk borders next to its ASCII skipping.
 // Lengths 0..17 and beyond 16 and 32 cover every tail of the word loops;
 // starts are shifted by 0..15 bytes so that no load is aligned by chance.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -120,6 +122,219 @@ TEST(FastPath, ManySmallFramesInOneReadEachKeepTheirOwnKeyAndState) {
     EXPECT_EQ(both.whole, expected) << misalign;
     EXPECT_EQ(both.bytewise, expected) << misalign;
   }
+}
+
+// Feeds `n` bytes as WsSession::feed does: parse_run() with room for
+// `capacity` messages first, parse() for what it leaves. Each message is
+// recorded as the Message event parse() gives for it.
+std::vector<Event> feed_with_runs(FrameParser& parser, uint8_t* data, size_t n, size_t capacity,
+                                  size_t* runs = nullptr) {
+  std::vector<Event> out;
+  std::vector<SmallMessage> messages(capacity);
+  size_t off = 0;
+  while (off < n) {
+    size_t used = 0;
+    const size_t count = parser.parse_run({data + off, n - off}, messages.data(), capacity, used);
+    EXPECT_LE(count, capacity);
+    EXPECT_EQ(count == 0, used == 0);
+    for (size_t i = 0; i < count; ++i) {
+      out.push_back(Event{Kind::Message, messages[i].opcode,
+                          Bytes(messages[i].data, messages[i].data + messages[i].size)});
+    }
+    off += used;
+    if (count != 0) {
+      if (runs != nullptr) ++*runs;
+      continue;
+    }
+    FrameEvent ev;
+    off += parser.parse({data + off, n - off}, ev);
+    if (ev.kind == Kind::None) break;
+    out.push_back(copy_event(ev));
+  }
+  return out;
+}
+
+// Frames of lengths 0..40, text and binary alternating, each masked with
+// its own key, with a Ping after the 20th.
+Bytes small_frames_with_a_ping(std::vector<Event>& expected) {
+  Bytes stream;
+  for (size_t length = 0; length <= 40; ++length) {
+    const Opcode op = length % 2 == 0 ? Opcode::Text : Opcode::Binary;
+    const Bytes payload = op == Opcode::Text ? pattern(length, 0x7F) : pattern(length);
+    const uint8_t key[4] = {static_cast<uint8_t>(length), 0x80, 0xFF,
+                            static_cast<uint8_t>(~length)};
+    const FrameHeader header = make_frame_header(Role::Client, op, true, length, key);
+    const size_t at = stream.size() + header.size;
+    stream.insert(stream.end(), header.bytes, header.bytes + header.size);
+    stream.insert(stream.end(), payload.begin(), payload.end());
+    mask_payload({stream.data() + at, length}, key);
+    expected.push_back(Event{Kind::Message, op, payload});
+    if (length == 20) {
+      const Bytes ping_frame = frame(Opcode::Ping, bytes_of("are you there"));
+      stream.insert(stream.end(), ping_frame.begin(), ping_frame.end());
+      expected.push_back(ping("are you there"));
+    }
+  }
+  return stream;
+}
+
+TEST(FastPath, RunsOfSmallFramesGiveTheEventsOfOneParsePerFrame) {
+  std::vector<Event> expected;
+  const Bytes stream = small_frames_with_a_ping(expected);
+  for (size_t capacity = 1; capacity <= 45; ++capacity) {
+    for (size_t misalign = 0; misalign < 16; misalign += 5) {
+      SCOPED_TRACE(testing::Message() << "capacity " << capacity << " misalign " << misalign);
+      Bytes buffer(misalign + stream.size(), 0xEE);
+      std::copy(stream.begin(), stream.end(), buffer.begin() + misalign);
+      FrameParser parser(Role::Server, Limits{});
+      size_t runs = 0;
+      const std::vector<Event> got =
+          feed_with_runs(parser, buffer.data() + misalign, stream.size(), capacity, &runs);
+      ASSERT_EQ(got, expected);
+      // The Ping ends a run and is parse()'s; the 41 messages take
+      // ceil(21 / capacity) + ceil(20 / capacity) runs.
+      EXPECT_EQ(runs, (21 + capacity - 1) / capacity + (20 + capacity - 1) / capacity);
+    }
+  }
+}
+
+// A client frame masked with `key`.
+Bytes masked_frame(Opcode op, const Bytes& payload, const uint8_t key[4]) {
+  const FrameHeader header = make_frame_header(Role::Client, op, true, payload.size(), key);
+  Bytes out(header.bytes, header.bytes + header.size);
+  out.insert(out.end(), payload.begin(), payload.end());
+  mask_payload({out.data() + header.size, payload.size()}, key);
+  return out;
+}
+
+TEST(FastPath, RunsOfEverySmallLengthAndAlignmentMatchTheGeneralPath) {
+  // The run's unmask takes its last block from the end, overlapping the
+  // one before, with the key rotated by length % 4: every length, start
+  // and key byte order must give the general path's bytes.
+  const uint8_t keys[2][4] = {{0x01, 0x80, 0xFF, 0x5A}, {0xC3, 0x00, 0x7E, 0x99}};
+  for (size_t length = 0; length < 126; ++length) {
+    const Bytes ascii = pattern(length, 0x7F);
+    const Bytes any = pattern(length);
+    const Bytes stream = concat({masked_frame(Opcode::Text, ascii, keys[0]),
+                                 masked_frame(Opcode::Binary, any, keys[1]),
+                                 masked_frame(Opcode::Binary, ascii, keys[0])});
+    const std::vector<Event> expected = {Event{Kind::Message, Opcode::Text, ascii},
+                                         Event{Kind::Message, Opcode::Binary, any},
+                                         Event{Kind::Message, Opcode::Binary, ascii}};
+    ASSERT_EQ(parse_all(stream, Role::Server, Limits{}, 1), expected) << length;
+    for (size_t misalign = 0; misalign < 16; ++misalign) {
+      SCOPED_TRACE(testing::Message() << "length " << length << " misalign " << misalign);
+      Bytes buffer(misalign + stream.size() + 16, 0xEE);
+      std::copy(stream.begin(), stream.end(), buffer.begin() + misalign);
+      FrameParser parser(Role::Server, Limits{});
+      size_t runs = 0;
+      ASSERT_EQ(feed_with_runs(parser, buffer.data() + misalign, stream.size(), 8, &runs),
+                expected);
+      EXPECT_EQ(runs, 1u);
+      // Nothing outside the frames was written.
+      for (size_t i = 0; i < misalign; ++i) ASSERT_EQ(buffer[i], 0xEE);
+      for (size_t i = misalign + stream.size(); i < buffer.size(); ++i) ASSERT_EQ(buffer[i], 0xEE);
+    }
+  }
+}
+
+TEST(FastPath, WS_U8_01_RunsSendEveryNonAsciiTextToTheValidator) {
+  // A high byte at every position of every length: a valid character is
+  // the run's; a stray continuation byte ends the run before its frame,
+  // which parse() then fails with 1007 as the byte-at-a-time path does.
+  for (size_t length = 1; length < 126; ++length) {
+    for (size_t at = 0; at < length; ++at) {
+      SCOPED_TRACE(testing::Message() << "length " << length << " at " << at);
+      Bytes good(length, 'a');
+      good[at] = 0xC3;
+      if (at + 1 < length) good[at + 1] = 0xA9;
+      Bytes bad(length, 'a');
+      bad[at] = 0x80;
+      for (const Bytes& payload : {good, bad}) {
+        const Bytes stream = concat({text("before"), frame(Opcode::Text, payload), text("after")});
+        const std::vector<Event> reference = parse_all(stream, Role::Server, Limits{}, 1);
+        Bytes copy = stream;
+        FrameParser parser(Role::Server, Limits{});
+        ASSERT_EQ(feed_with_runs(parser, copy.data(), copy.size(), 8), reference);
+      }
+    }
+  }
+}
+
+TEST(FastPath, RunsInChoppedInputEndAtTheFrameSplitByARead) {
+  std::vector<Event> expected;
+  const Bytes stream = small_frames_with_a_ping(expected);
+  for (size_t chunk = 1; chunk <= 70; ++chunk) {
+    SCOPED_TRACE(testing::Message() << "chunk " << chunk);
+    Bytes copy = stream;
+    FrameParser parser(Role::Server, Limits{});
+    std::vector<Event> got;
+    for (size_t at = 0; at < copy.size(); at += chunk) {
+      const size_t n = std::min(chunk, copy.size() - at);
+      const std::vector<Event> piece = feed_with_runs(parser, copy.data() + at, n, 8);
+      got.insert(got.end(), piece.begin(), piece.end());
+    }
+    ASSERT_EQ(got, expected);
+  }
+}
+
+TEST(FastPath, WS_U8_01_RunStopsBeforeInvalidTextAndParseFailsItAsItWould) {
+  for (const Bytes& bad : {Bytes{'a', 0x80, 'b'}, Bytes{'x', 0xC3}, Bytes{0xED, 0xA0, 0x80}}) {
+    const Bytes good{'o', 0xC3, 0xA9, 'k'};  // valid non-ASCII text is the run's
+    const Bytes stream =
+        concat({text("one"), frame(Opcode::Text, good), frame(Opcode::Text, bad), text("never")});
+    const std::vector<Event> reference = parse_all(stream);
+    ASSERT_EQ(reference.size(), 3u);
+    ASSERT_EQ(error_code(reference), close_code::kInvalidPayload);
+    Bytes copy = stream;
+    FrameParser parser(Role::Server, Limits{});
+    SmallMessage messages[8];
+    size_t used = 0;
+    ASSERT_EQ(parser.parse_run({copy.data(), copy.size()}, messages, 8, used), 2u);
+    EXPECT_EQ(used, text("one").size() + frame(Opcode::Text, good).size());
+    // The bad frame is left as it arrived.
+    const Bytes bad_frame = frame(Opcode::Text, bad);
+    EXPECT_TRUE(std::equal(bad_frame.begin(), bad_frame.end(), copy.begin() + used));
+    FrameEvent ev;
+    parser.parse({copy.data() + used, copy.size() - used}, ev);
+    EXPECT_EQ(copy_event(ev), reference.back());
+    EXPECT_TRUE(parser.failed());
+    EXPECT_EQ(parser.parse_run({copy.data(), copy.size()}, messages, 8, used), 0u);
+  }
+}
+
+TEST(FastPath, RunDecodesNothingInsideAFragmentedMessageOrPastTheLimits) {
+  // Inside a fragmented message a small frame is parse()'s to fail.
+  Bytes stream = concat({text("frag", false), text("new")});
+  FrameParser parser(Role::Server, Limits{});
+  SmallMessage messages[4];
+  size_t used = 0;
+  FrameEvent ev;
+  const size_t first = text("frag", false).size();
+  EXPECT_EQ(parser.parse({stream.data(), first}, ev), first);
+  EXPECT_EQ(ev.kind, Kind::None);
+  EXPECT_TRUE(parser.in_message());
+  EXPECT_EQ(parser.parse_run({stream.data() + first, stream.size() - first}, messages, 4, used),
+            0u);
+  EXPECT_EQ(used, 0u);
+
+  // A frame over max_frame ends the run; parse() fails it with 1009.
+  Limits limits;
+  limits.max_frame = 10;
+  Bytes over = concat({text("0123456789"), text("0123456789A")});
+  FrameParser limited(Role::Server, limits);
+  EXPECT_EQ(limited.parse_run({over.data(), over.size()}, messages, 4, used), 1u);
+  limited.parse({over.data() + used, over.size() - used}, ev);
+  EXPECT_EQ(ev.kind, Kind::Error);
+  EXPECT_EQ(ev.close_code, close_code::kMessageTooBig);
+
+  // A server's parser takes unmasked frames only; a client's, masked ones.
+  Bytes unmasked = frame(Opcode::Text, bytes_of("hi"), true, Role::Server);
+  FrameParser client(Role::Client, Limits{});
+  ASSERT_EQ(client.parse_run({unmasked.data(), unmasked.size()}, messages, 4, used), 1u);
+  EXPECT_EQ(Bytes(messages[0].data, messages[0].data + messages[0].size), bytes_of("hi"));
+  FrameParser server(Role::Server, Limits{});
+  EXPECT_EQ(server.parse_run({unmasked.data(), unmasked.size()}, messages, 4, used), 0u);
 }
 
 TEST(FastPath, IsAsciiFindsAHighBitInEveryLaneOfEveryLength) {
