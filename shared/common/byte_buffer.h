@@ -86,8 +86,11 @@ class ByteBuffer {
     constexpr size_t kMax = UINT32_MAX;
     const size_t needed = size_t{size_} + count;
     if (count > kMax || needed > kMax) throw std::bad_alloc();
-    size_t capacity = capacity_ < 256 ? 256 : size_t{capacity_} * 2;
-    while (capacity < needed) capacity *= 2;
+    // Doubling, but never rounded up past what is needed: a 64 KiB frame
+    // into an empty buffer takes 64 KiB, not 128 KiB, which glibc would
+    // serve with mmap and munmap (and 32 page faults) per message.
+    size_t capacity = capacity_ < 128 ? 256 : size_t{capacity_} * 2;
+    if (capacity < needed) capacity = needed;
     if (capacity > kMax) capacity = kMax;
     auto* bytes = static_cast<uint8_t*>(std::realloc(data_, capacity));
     if (bytes == nullptr) throw std::bad_alloc();
