@@ -31,6 +31,21 @@ TEST(ByteBuffer, GrowingKeepsEveryByteWritten) {
   EXPECT_EQ(buffer.view(), expected);
 }
 
+TEST(ByteBuffer, GrowsByDoublingButNeverPastWhatIsNeeded) {
+  // A 64 KiB frame into a small buffer takes what it needs, not 128 KiB
+  // (which glibc would mmap and munmap per message).
+  ByteBuffer buffer;
+  buffer.append(std::string(4096, 'x'));
+  buffer.clear();
+  buffer.append(65546);
+  EXPECT_EQ(buffer.capacity(), 65546u);
+  ByteBuffer doubling;
+  doubling.append(300);
+  EXPECT_EQ(doubling.capacity(), 300u);
+  doubling.append(1);
+  EXPECT_EQ(doubling.capacity(), 600u);
+}
+
 TEST(ByteBuffer, AppendReturnsRoomThatIsWrittenInPlace) {
   ByteBuffer buffer;
   buffer.append(std::string_view("ab"));
