@@ -99,12 +99,11 @@ TEST(FastPath, WS_U8_03_SmallTextEndingInsideACharacterFails) {
   }
 }
 
-TEST(FastPath, ManySmallFramesInOneReadEachKeepTheirOwnKeyAndState) {
-  // A read with frames of lengths 0..40 back to back, text and binary
-  // alternating, each masked with a different key, as a pipelining client
-  // sends them.
+// Frames of lengths 0..40, text and binary alternating, each masked with
+// its own key, as a pipelining client sends them; with a Ping after the
+// 20th when `with_ping`.
+Bytes small_frames(std::vector<Event>& expected, bool with_ping) {
   Bytes stream;
-  std::vector<Event> expected;
   for (size_t length = 0; length <= 40; ++length) {
     const Opcode op = length % 2 == 0 ? Opcode::Text : Opcode::Binary;
     const Bytes payload = op == Opcode::Text ? pattern(length, 0x7F) : pattern(length);
@@ -116,7 +115,18 @@ TEST(FastPath, ManySmallFramesInOneReadEachKeepTheirOwnKeyAndState) {
     stream.insert(stream.end(), payload.begin(), payload.end());
     mask_payload({stream.data() + at, length}, key);
     expected.push_back(Event{Kind::Message, op, payload});
+    if (with_ping && length == 20) {
+      const Bytes ping_frame = frame(Opcode::Ping, bytes_of("are you there"));
+      stream.insert(stream.end(), ping_frame.begin(), ping_frame.end());
+      expected.push_back(ping("are you there"));
+    }
   }
+  return stream;
+}
+
+TEST(FastPath, ManySmallFramesInOneReadEachKeepTheirOwnKeyAndState) {
+  std::vector<Event> expected;
+  const Bytes stream = small_frames(expected, false);
   for (size_t misalign = 0; misalign < 16; ++misalign) {
     const BothPaths both = parse_both(stream, misalign);
     EXPECT_EQ(both.whole, expected) << misalign;
@@ -154,33 +164,9 @@ std::vector<Event> feed_with_runs(FrameParser& parser, uint8_t* data, size_t n, 
   return out;
 }
 
-// Frames of lengths 0..40, text and binary alternating, each masked with
-// its own key, with a Ping after the 20th.
-Bytes small_frames_with_a_ping(std::vector<Event>& expected) {
-  Bytes stream;
-  for (size_t length = 0; length <= 40; ++length) {
-    const Opcode op = length % 2 == 0 ? Opcode::Text : Opcode::Binary;
-    const Bytes payload = op == Opcode::Text ? pattern(length, 0x7F) : pattern(length);
-    const uint8_t key[4] = {static_cast<uint8_t>(length), 0x80, 0xFF,
-                            static_cast<uint8_t>(~length)};
-    const FrameHeader header = make_frame_header(Role::Client, op, true, length, key);
-    const size_t at = stream.size() + header.size;
-    stream.insert(stream.end(), header.bytes, header.bytes + header.size);
-    stream.insert(stream.end(), payload.begin(), payload.end());
-    mask_payload({stream.data() + at, length}, key);
-    expected.push_back(Event{Kind::Message, op, payload});
-    if (length == 20) {
-      const Bytes ping_frame = frame(Opcode::Ping, bytes_of("are you there"));
-      stream.insert(stream.end(), ping_frame.begin(), ping_frame.end());
-      expected.push_back(ping("are you there"));
-    }
-  }
-  return stream;
-}
-
 TEST(FastPath, RunsOfSmallFramesGiveTheEventsOfOneParsePerFrame) {
   std::vector<Event> expected;
-  const Bytes stream = small_frames_with_a_ping(expected);
+  const Bytes stream = small_frames(expected, true);
   for (size_t capacity = 1; capacity <= 45; ++capacity) {
     for (size_t misalign = 0; misalign < 16; misalign += 5) {
       SCOPED_TRACE(testing::Message() << "capacity " << capacity << " misalign " << misalign);
@@ -263,7 +249,7 @@ TEST(FastPath, WS_U8_01_RunsSendEveryNonAsciiTextToTheValidator) {
 
 TEST(FastPath, RunsInChoppedInputEndAtTheFrameSplitByARead) {
   std::vector<Event> expected;
-  const Bytes stream = small_frames_with_a_ping(expected);
+  const Bytes stream = small_frames(expected, true);
   for (size_t chunk = 1; chunk <= 70; ++chunk) {
     SCOPED_TRACE(testing::Message() << "chunk " << chunk);
     Bytes copy = stream;
