@@ -38,62 +38,17 @@ inline bool is_known_opcode(uint8_t op) {
   return op <= 0x2 || (op >= 0x8 && op <= 0xA);
 }
 
-// The small-frame path's payload work in one pass: unmasks p[0..n) in
-// place with `key_word` (detail::mask_key_word at key offset 0) and returns
-// true when every unmasked byte is ASCII. Meant for payloads under 126
-// bytes; the general path uses mask_payload() and Utf8Validator instead,
-// and frame_parser_fuzz compares the two (whole input takes this path, the
-// same input chopped mostly does not). With SSE2 (always there on x86-64)
-// 16 bytes are one load, xor, store and or; gcc's own vectorisation of
-// the two separate loops costs three times as many instructions at 32
-// bytes. Unaligned loads and stores: `p` is wherever the frame starts.
-inline bool unmask_small_payload(uint8_t* p, size_t n, uint64_t key_word) {
-  size_t i = 0;
-  uint64_t high = 0;
-#if defined(__SSE2__)
-  const __m128i key = _mm_set1_epi64x(static_cast<long long>(key_word));
-  __m128i any = _mm_setzero_si128();
-  for (; i + 16 <= n; i += 16) {
-    const __m128i w = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)), key);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(p + i), w);
-    any = _mm_or_si128(any, w);
-  }
-  high = static_cast<uint64_t>(_mm_movemask_epi8(any));  // bit k: byte k had 0x80 set
-#endif
-  // What is left (all of it without SSE2) starts at a multiple of 8, so at
-  // key byte 0: the key word needs no rotation.
-  uint64_t rest = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, p + i, sizeof w);
-    w ^= key_word;
-    std::memcpy(p + i, &w, sizeof w);
-    rest |= w;
-  }
-  if (i + 4 <= n) {
-    uint32_t w;
-    std::memcpy(&w, p + i, sizeof w);
-    w ^= static_cast<uint32_t>(key_word);
-    std::memcpy(p + i, &w, sizeof w);
-    rest |= w;
-    i += 4;
-  }
-  for (uint64_t key = key_word; i < n; ++i, key >>= 8) {
-    p[i] ^= static_cast<uint8_t>(key);
-    rest |= p[i];
-  }
-  return high == 0 && (rest & 0x8080808080808080ULL) == 0;
-}
-
-// The run's unmask and ASCII check of one payload p[0..n), n < 126, with
-// the frame's key as it arrived (`key32`, little-endian): true when every
-// unmasked byte is ASCII. Unlike unmask_small_payload() it has no tail
-// loops: the last block (16 bytes with SSE2, else 8 or 4) is taken from
+// The small-frame paths' payload work in one pass (parse_small_frame()
+// and the run's): unmasks p[0..n), n < 126, in place with the frame's key
+// as it arrived (`key32`, little-endian) and returns true when every
+// unmasked byte is ASCII. The general path uses mask_payload() and
+// Utf8Validator instead, and frame_parser_fuzz compares the two. It has
+// no tail loops: the last block (16 bytes with SSE2, else 8 or 4) is taken from
 // n - block, overlapping the one before it, and is loaded before anything
 // is stored, so the bytes both cover get the same unmasked value twice.
 // Such a block starts at a key offset of n % 4, hence its rotated key.
 // Applied twice it restores the input (every byte is XORed once per call).
-inline bool unmask_run_payload(uint8_t* p, size_t n, uint32_t key32) {
+inline bool unmask_small_payload(uint8_t* p, size_t n, uint32_t key32) {
   const uint32_t tail_key32 = std::rotr(key32, static_cast<int>((n & 3) * 8));
 #if defined(__SSE2__)
   if (n >= 16) {
@@ -189,7 +144,7 @@ size_t decode_run(uint8_t* in, size_t n, size_t small_limit, Utf8Validator& utf8
     if constexpr (kMasked) {
       uint32_t key32;
       std::memcpy(&key32, in + pos + 2, sizeof key32);
-      ascii = unmask_run_payload(payload, length, key32);
+      ascii = unmask_small_payload(payload, length, key32);
     } else {
       ascii = is_ascii({payload, length});
     }
@@ -201,7 +156,7 @@ size_t decode_run(uint8_t* in, size_t n, size_t small_limit, Utf8Validator& utf8
         // again rather than kept across the loop's one call.
         uint32_t key32;
         std::memcpy(&key32, in + pos + 2, sizeof key32);
-        unmask_run_payload(payload, length, key32);
+        unmask_small_payload(payload, length, key32);
       }
       break;
     }
@@ -396,7 +351,9 @@ inline size_t FrameParser::parse_small_frame(uint8_t* in, size_t n, FrameEvent& 
   bool ascii;
   if (masked) {
     std::memcpy(mask_, in + 2, 4);
-    ascii = unmask_small_payload(payload.data(), length, detail::mask_key_word(mask_, 0));
+    uint32_t key32;
+    std::memcpy(&key32, mask_, sizeof key32);
+    ascii = unmask_small_payload(payload.data(), length, key32);
   } else {
     ascii = is_ascii(payload);
   }
